@@ -1,0 +1,75 @@
+"""The `prep-iac` command: parses, calls the library, prints. Nothing else lives here.
+
+Each sub-command lives in its subpackage's ``cli`` module and is imported only when used,
+so `prep-iac inventory check` does not pay for loading matplotlib or paramiko.
+"""
+
+import importlib
+import sys
+
+import click
+
+from prep_iac import __version__
+from prep_iac.errors import PrepError
+
+# name -> "module:attribute" of a click command or group
+SUBCOMMANDS = {
+    "inventory": "prep_iac.inventory.cli:inventory",
+    "deploy": "prep_iac.deploy_cli:deploy",
+    "lab": "prep_iac.lab.cli:lab",
+    "corte": "prep_iac.corte.cli:corte",
+    "publish": "prep_iac.publish.cli:publish",
+    "status": "prep_iac.publish.cli:status",
+    "verify": "prep_iac.conformance.cli:verify",
+    "audit": "prep_iac.conformance.cli:audit",
+    "runbook": "prep_iac.conformance.cli:runbook",
+    "memoria": "prep_iac.memoria.cli:memoria",
+    "simulacro": "prep_iac.simulacro.cli:simulacro",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(name for name in SUBCOMMANDS if self._load(name) is not None)
+
+    def get_command(self, ctx, name):
+        return self._load(name)
+
+    @staticmethod
+    def _load(name):
+        target = SUBCOMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            # A sub-command whose module is not written yet is simply not offered.
+            if exc.name == module_name:
+                return None
+            raise
+        return getattr(module, attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="prep-iac")
+def cli():
+    """Infrastructure as code for PREP difusores and the Institute's publishers."""
+
+
+def main():
+    try:
+        cli.main(standalone_mode=False)
+    except PrepError as err:
+        from prep_iac.console import print_error
+
+        print_error(err)
+        sys.exit(err.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)

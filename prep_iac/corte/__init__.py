@@ -1,0 +1,1 @@
+"""prep_iac.corte"""
