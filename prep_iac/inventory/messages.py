@@ -1,0 +1,117 @@
+"""Turn validation errors into one line each: file:line: path: what is wrong. Example: ..."""
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from prep_iac.inventory.yamlfile import Loc, YamlDocument
+
+# An example of a right value, by field name (the last key of the error's path).
+EXAMPLES = {
+    "iec": "iec: {official_url: ..., sources: [...], sftp_keys: [...], signers: [...], window: {...}}",
+    "admins": "admins: {networks: [203.0.113.0/24], accounts: [{name: mgarcia, keys: [ssh-ed25519 AAAA...]}]}",
+    "official_url": "official_url: https://www.iec.org.mx/",
+    "sources": "sources: [198.51.100.0/28]",
+    "networks": "networks: [203.0.113.0/24, 2001:db8:10::/48]",
+    "sftp_keys": "sftp_keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... iec-publisher]",
+    "signers": "signers: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... iec-firma]",
+    "keys": "keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... name@laptop]",
+    "host_key": "host_key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA...  (ssh-keyscan -t ed25519 HOST)",
+    "period_s": "period_s: 600",
+    "window": 'window: {opens: "2021-06-06 18:00", closes: "2021-06-15 23:59", timezone: America/Monterrey}',
+    "opens": 'opens: "2021-06-06 18:00"',
+    "closes": 'closes: "2021-06-15 23:59"',
+    "timezone": "timezone: America/Monterrey",
+    "keep_cuts": "keep_cuts: 6",
+    "accounts": "accounts: [{name: mgarcia, keys: [ssh-ed25519 AAAA... mgarcia@laptop]}]",
+    "name": "name: mgarcia",
+    "address": "address: 203.0.113.10",
+    "ssh_port": "ssh_port: 22",
+    "ssh_user": "ssh_user: mgarcia",
+    "ssh_key": "ssh_key: ~/.ssh/id_ed25519",
+    "server_names": "server_names: [prep.example.mx]",
+    "portal_origins": "portal_origins: [https://www.example.mx]",
+    "public_url": "public_url: https://www.example.mx/prep/",
+    "link_mbps": "link_mbps: 100",
+    "contact": 'contact: {name: María García, role: Jefa de sistemas, phone: "+52 844 000 0000", hours: 24 h}',
+    "tls": "tls: {mode: acme, email: sistemas@example.mx}",
+    "mode": "mode: acme   (or files, lab-ca)",
+    "ups": "ups: {driver: usbhid-ups, port: auto}",
+    "rate_limits": "rate_limits: {requests_per_s: 50, burst: 200, connections: 100}",
+    "ha": "ha: {peer: difusor-2, floating_address: 203.0.113.20/24}",
+    "floating_address": "floating_address: 203.0.113.20/24",
+    "sftp_identity": "sftp_identity: ~/iec-keys/iec-publisher",
+    "signing_key": "signing_key: ~/iec-keys/iec-firma",
+    "drop_dir": "drop_dir: /srv/prep-publisher/entrada",
+    "difusores": "difusores: {difusor-1: {address: 203.0.113.10, server_names: [prep.example.mx]}}",
+    "publishers": "publishers: {publisher-1: {address: 198.51.100.2, sftp_identity: ..., signing_key: ...}}",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    path: str
+    what: str
+    example: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        text = f"{where}: {self.path or '(top level)'}: {self.what}"
+        if not self.example:
+            return text
+        return f"{text}{'' if text[-1] in '.?!' else '.'} Example: {self.example}"
+
+
+def dotted(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _example_for(loc: Loc) -> str | None:
+    for part in reversed(loc):
+        if isinstance(part, str) and part in EXAMPLES:
+            return EXAMPLES[part]
+    return None
+
+
+def _what(error: dict) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return f"unknown key {error['loc'][-1]!r}"
+    if kind == "value_error":
+        return str(error["ctx"]["error"]) if "ctx" in error else error["msg"]
+    if kind == "literal_error":
+        return f"{error['input']!r} is not allowed: {error['msg'].lower()}"
+    return f"{error['msg'].lower()} (got {error['input']!r})"
+
+
+def _clean_loc(loc: tuple) -> Loc:
+    # pydantic puts validator names ("function-after[...]") into the path of Annotated types
+    return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p and "]" in p and "(" in p)))
+
+
+def problems_from(error: ValidationError, doc: YamlDocument) -> list[Problem]:
+    out = []
+    for item in error.errors(include_url=False):
+        loc = _clean_loc(item["loc"])
+        if item["type"] == "extra_forbidden":
+            example = None
+        else:
+            example = _example_for(loc)
+        out.append(Problem(str(doc.path), doc.line_of(loc), dotted(loc), _what(item), example))
+    return out
+
+
+def duplicate_problems(doc: YamlDocument) -> list[Problem]:
+    out = []
+    for loc, line, first in doc.duplicates:
+        kind = "host" if len(loc) == 2 and loc[0] in ("difusores", "publishers") else "key"
+        out.append(Problem(str(doc.path), line, dotted(loc),
+                           f"duplicate {kind} {loc[-1]!r} (first at line {first})"))
+    return out
