@@ -1,0 +1,1 @@
+"""pytest-testinfra suites that prove each requirement on a host (``pytest --hosts=…``)."""

@@ -1,0 +1,51 @@
+"""Shared fixtures of the conformance suites.
+
+Run them with pytest-testinfra against any host of a prep-iac inventory:
+
+    PREP_INVENTORY=inventories/lab.yml pytest prep_iac/conformance/suites \
+        --hosts=ssh://prepadmin@10.77.0.11 --ssh-config=… --sudo
+
+Every check carries ``@pytest.mark.conv("CONV-…", devsec="…", cis="…")``. A check that does
+not apply to this host calls ``not_applicable(reason)``: it is reported "no aplica" with its
+reason, never passed in silence.
+"""
+
+import os
+
+import pytest
+
+from prep_iac.inventory import load_inventory
+from prep_iac.inventory.hostconfig import HostConfig
+from prep_iac.inventory.to_pyinfra import GROUPS
+
+
+def pytest_addoption(parser):
+    parser.addoption("--prep-inventory", default=os.environ.get("PREP_INVENTORY"),
+                     help="the prep-iac inventory the hosts come from (or $PREP_INVENTORY)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "conv(*ids, devsec=None, cis=None): the requirement(s) a check proves")
+
+
+@pytest.fixture(scope="module")
+def prep(host, request) -> HostConfig:
+    """The inventory's view of the host under test, found by its address."""
+    path = request.config.getoption("--prep-inventory")
+    if not path:
+        pytest.fail("no inventory: pass --prep-inventory FILE or set PREP_INVENTORY")
+    inventory = load_inventory(path)
+    address = host.backend.get_hostname()
+    for group, role in GROUPS.items():
+        for name, entry in getattr(inventory, group).items():
+            if entry.address == address:
+                return HostConfig(inventory, path, name, role)
+    pytest.fail(f"{address} is not a host of {path}")
+
+
+@pytest.fixture(scope="module")
+def difusor(prep):
+    if prep.role != "difusor":
+        pytest.skip(f"no aplica: {prep.name} is a {prep.role}, this check is for difusores")
+    return prep
