@@ -1,0 +1,113 @@
+"""The lab's inventory, written in the same YAML format as a hand-written one, so every
+feature runs unchanged on the lab."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from prep_iac.lab.keys import ADMIN_USER
+
+TIMEZONE = "America/Monterrey"
+WINDOW_FMT = "%Y-%m-%d %H:%M"
+DROP_DIR = "/srv/prep-publisher/entrada"
+
+
+@dataclass(frozen=True)
+class LabHost:
+    name: str
+    address: str
+    host_key: str  # "ssh-ed25519 AAAA..." (pinned: no trust on first use)
+
+
+@dataclass(frozen=True)
+class LabKeys:
+    admin: Path  # private key files; the public key is beside each, as .pub
+    iec_sftp: Path
+    iec_signing: Path
+
+    @staticmethod
+    def pub(path: Path) -> str:
+        return Path(str(path) + ".pub").read_text().strip()
+
+
+def window(now: dt.datetime) -> dict:
+    """Open from an hour before `lab up` until ten days after, in Coahuila's time zone."""
+    local = now.astimezone(ZoneInfo(TIMEZONE))
+    return {"opens": (local - dt.timedelta(hours=1)).strftime(WINDOW_FMT),
+            "closes": (local + dt.timedelta(days=10)).strftime(WINDOW_FMT),
+            "timezone": TIMEZONE}
+
+
+def _connection(host: LabHost, keys: LabKeys) -> dict:
+    return {"address": host.address, "ssh_port": 22, "ssh_user": ADMIN_USER,
+            "ssh_key": str(keys.admin), "host_key": host.host_key}
+
+
+def build(lab_name: str, subnet: str, hosts: list[LabHost], keys: LabKeys,
+          now: dt.datetime | None = None) -> dict:
+    now = now or dt.datetime.now(dt.UTC)
+    difusores, publishers = {}, {}
+    for h in hosts:
+        if h.name.startswith("difusor-"):
+            difusores[h.name] = {
+                **_connection(h, keys),
+                "server_names": [f"{h.name}.lab"],
+                "portal_origins": ["http://portal.lab"],
+                "organization": f"Laboratorio {lab_name} ({h.name})",
+                "public_url": f"http://{h.address}/",
+                "contact": {"name": "Operador del laboratorio", "role": "Pruebas",
+                            "phone": "+52 844 000 0000", "hours": "24 h"},
+                "link_mbps": 100,
+                "tls": {"mode": "lab-ca"},
+                "ups": {"driver": "dummy-ups", "port": "auto"},
+            }
+        else:
+            publishers[h.name] = {
+                **_connection(h, keys),
+                "sftp_identity": str(keys.iec_sftp),
+                "signing_key": str(keys.iec_signing),
+                "drop_dir": DROP_DIR,
+            }
+    data = {
+        "iec": {
+            "official_url": "http://portal.lab/",
+            "sources": [subnet],
+            "sftp_keys": [LabKeys.pub(keys.iec_sftp)],
+            "signers": [LabKeys.pub(keys.iec_signing)],
+            "period_s": 600,
+            "window": window(now),
+        },
+        "admins": {
+            "networks": [subnet],
+            "accounts": [{"name": ADMIN_USER, "keys": [LabKeys.pub(keys.admin)]}],
+        },
+        "difusores": difusores,
+    }
+    if publishers:
+        data["publishers"] = publishers
+    return data
+
+
+HEADER = """\
+# prep-iac lab inventory, written by `prep-iac lab up` for lab {name!r} ({subnet}).
+# Generated: edits are lost on the next `lab up`. Same format as the hand-written inventories.
+"""
+
+
+def render(lab_name: str, subnet: str, data: dict) -> str:
+    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False,
+                          width=200)
+    return HEADER.format(name=lab_name, subnet=subnet) + body
+
+
+def write(path: Path, lab_name: str, subnet: str, data: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(render(lab_name, subnet, data))
+    tmp.replace(path)
+    return path
