@@ -1,0 +1,81 @@
+"""A fake difusor on a temp dir for the activator's unit tests: root, jail, keys, uploads."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from prep_iac.activator import prep_activator as act
+from prep_iac.publish import delta, manifest, signing
+
+
+def keypair(path: Path) -> Path:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f",
+                    str(path)], check=True)
+    return path
+
+
+class Env:
+    def __init__(self, tmp: Path, keep: int = 3):
+        self.tmp = tmp
+        self.root = tmp / "srv/prep"
+        self.jail = tmp / "srv/sftp/iec"
+        self.incoming = self.jail / "incoming"
+        for d in (self.root / "cortes", self.incoming, self.jail / "estado"):
+            d.mkdir(parents=True)
+        self.key = keypair(tmp / "firma")
+        self.other_key = keypair(tmp / "otra")
+        signers = tmp / "allowed_signers"
+        signers.write_text(signing.allowed_signers([(tmp / "firma.pub").read_text()]))
+        self.cfg = dict(act.DEFAULTS, jail=str(self.jail), root=str(self.root),
+                        state_dir=str(tmp / "state"), allowed_signers=str(signers), keep=keep,
+                        reserve_bytes=0, watchdog_unit="", stale_s=60)
+
+    def make_cut(self, cut_id: str, files: dict[str, bytes]) -> Path:
+        folder = self.tmp / "cuts" / cut_id
+        for rel, data in files.items():
+            p = folder / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(data)
+        return folder
+
+    def served_manifest(self):
+        p = self.jail / "estado" / "manifiesto.json"
+        return json.loads(p.read_text()) if p.exists() else None
+
+    def upload(self, folder: Path, *, key: Path | None = None, mutate=None, marker=True,
+               sign=True, full=False) -> manifest.Manifest:
+        """What the push engine does, on a local disk: missing files, manifest, sig, marker."""
+        m = manifest.build(folder)
+        send = m.entries if full else delta.missing(m, self.served_manifest())
+        for e in send:
+            dst = self.incoming / m.cut_id / e.path
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_bytes((folder / e.path).read_bytes())
+        data = m.to_bytes()
+        if mutate:
+            doc = json.loads(data)
+            mutate(doc)
+            data = json.dumps(doc).encode()
+        (self.incoming / f"{m.cut_id}.manifiesto.json").write_bytes(data)
+        if sign:
+            sig = signing.sign(data, key or self.key, signing.NAMESPACE)
+            (self.incoming / f"{m.cut_id}.manifiesto.json.sig").write_bytes(sig)
+        if marker:
+            (self.incoming / f"{m.cut_id}.listo").write_text("nonce-1\n")
+        return m
+
+    def run(self, sweep=False):
+        return act.run(self.cfg, sweep)
+
+    def current(self):
+        link = self.root / "current"
+        return os.readlink(link) if link.is_symlink() else None
+
+    def ultimo(self):
+        return json.loads((self.jail / "estado" / "ultimo.json").read_text())
+
+    def served_files(self) -> dict[str, bytes]:
+        base = self.root / "current"
+        return {p.relative_to(base).as_posix(): p.read_bytes()
+                for p in base.rglob("*") if p.is_file()}
