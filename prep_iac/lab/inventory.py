@@ -111,3 +111,11 @@ def write(path: Path, lab_name: str, subnet: str, data: dict) -> Path:
     tmp.write_text(render(lab_name, subnet, data))
     tmp.replace(path)
     return path
+
+
+def validate(path: Path) -> None:
+    """Load the written file with the project's inventory schema: a lab inventory that the
+    deploys would refuse is a bug here, caught at `lab up` rather than at the first deploy."""
+    from prep_iac.inventory import load_inventory
+
+    load_inventory(path)

@@ -188,6 +188,7 @@ class Lab:
             network.ensure_bridge(self.spec.bridge, self.spec.gateway,
                                   self.spec.network.prefixlen)
             to_boot = [n for n in names if not self.is_running(n)]
+            report("lab", f"booting {len(to_boot)} of {len(names)} hosts")
             self._prepare(to_boot, lower, proxy, report)
             for n in names:
                 rootfs.write_hosts(self.host_paths(n), n, self.hosts)
@@ -197,6 +198,7 @@ class Lab:
                 self._launch(n)
             self._wait(to_boot, timeout, report)
             self.write_inventory()
+            report("lab", "ready")
         except BaseException:
             report("lab", "failed: stopping the hosts this run started")
             for n in to_boot:  # mounted, maybe booted, by this run
@@ -274,6 +276,7 @@ class Lab:
             self.name, self.spec.subnet, self.lab_hosts(),
             lab_inventory.LabKeys(self.private_key, self.iec_sftp_key, self.iec_signing_key))
         lab_inventory.write(self.inventory_path, self.name, self.spec.subnet, data)
+        lab_inventory.validate(self.inventory_path)
         self.state.inventory = str(self.inventory_path)
         self.state.save(self.dir / "lab.json")
         return self.inventory_path
