@@ -1,0 +1,99 @@
+"""Fixed facts of the election: Coahuila's municipalities, the parties, the CSV columns.
+
+Municipality IDs and names are INEGI's (alphabetical, 1–38). The population figures are
+the 2020 census rounded; they only weigh how many casillas each municipality gets.
+"""
+
+ID_ESTADO = 5
+ESTADO = "COAHUILA"
+ELECTION_LINE = "AYUNTAMIENTOS"
+ELECTION_YEAR = 2021
+# Acta type of an ayuntamientos acta (ordinary casilla / special casilla); simulated codes.
+TIPO_ACTA = "5"
+TIPO_ACTA_ESPECIAL = "5E"
+
+# (id, name as the Institute writes it, population 2020)
+MUNICIPIOS: list[tuple[int, str, int]] = [
+    (1, "ABASOLO", 1_100), (2, "ACUÑA", 163_000), (3, "ALLENDE", 23_000),
+    (4, "ARTEAGA", 29_000), (5, "CANDELA", 1_800), (6, "CASTAÑOS", 28_000),
+    (7, "CUATRO CIÉNEGAS", 13_000), (8, "ESCOBEDO", 3_000),
+    (9, "FRANCISCO I. MADERO", 58_000), (10, "FRONTERA", 80_000),
+    (11, "GENERAL CEPEDA", 12_000), (12, "GUERRERO", 2_000), (13, "HIDALGO", 1_800),
+    (14, "JIMÉNEZ", 10_000), (15, "JUÁREZ", 1_600), (16, "LAMADRID", 1_800),
+    (17, "MATAMOROS", 118_000), (18, "MONCLOVA", 237_000), (19, "MORELOS", 8_000),
+    (20, "MÚZQUIZ", 77_000), (21, "NADADORES", 7_000), (22, "NAVA", 33_000),
+    (23, "OCAMPO", 11_000), (24, "PARRAS", 45_000), (25, "PIEDRAS NEGRAS", 176_000),
+    (26, "PROGRESO", 3_500), (27, "RAMOS ARIZPE", 122_000), (28, "SABINAS", 64_000),
+    (29, "SACRAMENTO", 2_300), (30, "SALTILLO", 864_000), (31, "SAN BUENAVENTURA", 23_000),
+    (32, "SAN JUAN DE SABINAS", 41_000), (33, "SAN PEDRO", 102_000),
+    (34, "SIERRA MOJADA", 6_000), (35, "TORREÓN", 720_000), (36, "VIESCA", 21_000),
+    (37, "VILLA UNIÓN", 6_500), (38, "ZARAGOZA", 13_000),
+]
+
+# Parties with registration in Coahuila's 2021 local election, with a rough statewide
+# share of the vote (only a starting point: each municipality and casilla perturbs it).
+PARTIDOS: list[tuple[str, float]] = [
+    ("PAN", 0.13), ("PRI", 0.44), ("PRD", 0.02), ("PT", 0.03), ("PVEM", 0.03),
+    ("UDC", 0.04), ("MC", 0.03), ("MORENA", 0.20), ("PES", 0.02), ("RSP", 0.01),
+    ("FXM", 0.01),
+]
+# The PRI–PRD coalition: its combination column only gets votes where it registered.
+COALICION = "PRI_PRD"
+COALICION_SHARE = 0.006
+# An independent candidacy, present in a few municipalities only.
+INDEPENDIENTE = "CAND_IND_1"
+INDEPENDIENTE_SHARE = 0.05
+
+VOTE_COLUMNS = [p for p, _ in PARTIDOS] + [COALICION, INDEPENDIENTE]
+
+SUMMARY_FIELDS = [
+    "ACTAS_ESPERADAS", "ACTAS_REGISTRADAS", "ACTAS_FUERA_CATALOGO", "ACTAS_CAPTURADAS",
+    "PORCENTAJE_ACTAS_CAPTURADAS", "ACTAS_CONTABILIZADAS", "PORCENTAJE_ACTAS_CONTABILIZADAS",
+    "PORCENTAJE_ACTAS_INCONSISTENCIAS", "ACTAS_NO_CONTABILIZADAS",
+    "LISTA_NOMINAL_ACTAS_CONTABILIZADAS", "TOTAL_VOTOS_C_CS", "TOTAL_VOTOS_S_CS",
+    "PORCENTAJE_PARTICIPACION_CIUDADANA",
+]
+
+KEY_COLUMNS = [
+    "CLAVE_CASILLA", "CLAVE_ACTA", "ID_ESTADO", "ESTADO", "ID_MUNICIPIO", "MUNICIPIO",
+    "SECCION", "ID_CASILLA", "TIPO_CASILLA", "EXT_CONTIGUA", "UBICACION_CASILLA", "TIPO_ACTA",
+]
+HEAD_COUNTS = [
+    "TOTAL_BOLETAS_SOBRANTES", "TOTAL_PERSONAS_VOTARON", "TOTAL_REP_PARTIDO_CI_VOTARON",
+    "TOTAL_VOTOS_SACADOS",
+]
+TAIL_COLUMNS = [
+    "NO_REGISTRADOS", "NULOS", "TOTAL_VOTOS_ASENTADO", "TOTAL_VOTOS_CALCULADO",
+    "LISTA_NOMINAL", "REPRESENTANTES_PP_CI", "OBSERVACIONES", "CONTABILIZADA",
+    "MECANISMOS_TRASLADO", "SHA", "FECHA_HORA_ACOPIO", "FECHA_HORA_CAPTURA",
+    "FECHA_HORA_VERIFICACION", "ORIGEN", "DIGITALIZACION", "TIPO_DOCUMENTO",
+]
+ACTA_HEADER = KEY_COLUMNS + HEAD_COUNTS + VOTE_COLUMNS + TAIL_COLUMNS
+
+# OBSERVACIONES the generator uses, and whether such an acta is counted.
+OBS_ILEGIBLE_ALGUNO = "ALGUN CAMPO ILEGIBLE O SIN DATO"
+OBS_ILEGIBLE_TODOS = "TODOS LOS CAMPOS ILEGIBLES O SIN DATO"
+OBS_EXCEDE_LN = "EXCEDE LISTA NOMINAL"
+OBS_SIN_ACTA_PAQUETE = "SIN ACTA POR PAQUETE NO ENTREGADO"
+OBS_SIN_ACTA_NO_INSTALADA = "SIN ACTA POR CASILLA NO INSTALADA"
+OBS_FUERA_CATALOGO = "FUERA DE CATALOGO"
+
+# CONTABILIZADA values: 1 counted, 0 captured but not counted, 2 out-of-catalogue.
+CONTABILIZADA_SI = "1"
+CONTABILIZADA_NO = "0"
+CONTABILIZADA_FUERA = "2"
+
+ILEGIBLE = "ILEGIBLE"
+SIN_DATO = "SIN DATO"
+
+# Fictitious names for the candidaturas file (nobody real).
+NOMBRES = [
+    "MARÍA", "JOSÉ", "GUADALUPE", "JUAN", "ANA", "LUIS", "ROSA", "CARLOS", "LAURA",
+    "JORGE", "PATRICIA", "MIGUEL", "ELENA", "FERNANDO", "SOFÍA", "RICARDO", "VERÓNICA",
+    "ALEJANDRO", "CLAUDIA", "JAVIER", "ADRIANA", "MANUEL", "GABRIELA", "ROBERTO",
+]
+APELLIDOS = [
+    "GARZA", "RODRÍGUEZ", "MARTÍNEZ", "GONZÁLEZ", "HERNÁNDEZ", "LÓPEZ", "FLORES",
+    "RAMÍREZ", "VALDÉS", "DE LA FUENTE", "AGUIRRE", "CEPEDA", "RAMOS", "VILLARREAL",
+    "TREVIÑO", "SALINAS", "CASTRO", "MORALES", "CARDONA", "ESQUIVEL", "SIFUENTES",
+]

@@ -1,0 +1,143 @@
+"""`prep-iac corte`: generate PREP cuts and check them. Parses, calls the library, prints."""
+
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+
+from prep_iac.errors import PrepError
+
+NEWLINE_NAMES = {"\r\n": "CRLF", "\n": "LF", "\r": "CR"}
+
+
+def _date(value: str) -> date:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise PrepError(f"cannot read the date {value!r}", "write it as 2021-06-06") from None
+
+
+@click.group()
+def corte():
+    """PREP cuts: the database package, acta images and static site of each cut."""
+
+
+@corte.command()
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
+              help="Folder for the cuts (new, empty, or made by an earlier run).")
+@click.option("--seed", default=7, show_default=True, help="Same seed, same election.")
+@click.option("--at", "at", help='Cut time: "2021-06-06 20:00" or "20:00".')
+@click.option("--series", is_flag=True, help="Write every cut from --from to --to.")
+@click.option("--from", "start", default="18:00", show_default=True, help="First cut.")
+@click.option("--to", "end", default="18:00", show_default=True,
+              help="Last cut (a time not after --from is the next day).")
+@click.option("--every", default="10m", show_default=True, help="Period between cuts.")
+@click.option("--actas", default=4000, show_default=True, help="Expected actas (casillas).")
+@click.option("--images/--no-images", default=True, show_default=True,
+              help="Write acta images under actas/.")
+@click.option("--image-kb", default=24, show_default=True, help="Size of each acta image.")
+@click.option("--tz", default="America/Monterrey", show_default=True,
+              help="The Institute's time zone.")
+@click.option("--date", "election_date", default="2021-06-06", show_default=True)
+@click.option("--encoding", default="utf-8", show_default=True,
+              type=click.Choice(["utf-8", "utf-8-sig", "latin-1", "cp1252"]))
+@click.option("--newline", default="crlf", show_default=True,
+              type=click.Choice(["crlf", "lf", "cr"]))
+@click.option("--delimiter", default=",", show_default=True, type=click.Choice([",", "|"]))
+def generate(out_dir, seed, at, series, start, end, every, actas, images, image_kb, tz,
+             election_date, encoding, newline, delimiter):
+    """Write what the Institute would publish at a cut (or at every cut of a series)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from prep_iac.console import out
+    from prep_iac.corte import CsvFormat, Election, cut
+    from prep_iac.corte import timing
+
+    if not at and not series:
+        raise PrepError("nothing to generate", 'give --at "2021-06-06 20:00" or --series')
+    timing.zone(tz)  # an unknown zone fails here, before anything else
+    fmt = CsvFormat(encoding=encoding, newline=newline, delimiter=delimiter)
+    election = Election(seed=seed, actas=actas, election_date=_date(election_date), tz=tz,
+                        image_kb=image_kb)
+    period = timing.parse_period(every)
+    times = election.series(start, end, period)
+    for t in times:
+        cut.check_moment(election, t)
+    if at:
+        moment = election.local(at)
+        timing.check_in_series(moment, times, period)
+        times = [moment]
+    cut.ensure_out_dir(out_dir, create=False)  # refuse a foreign folder before writing
+
+    started = time.perf_counter()
+    folders: list[Path] = []
+    if len(times) == 1:
+        folders.append(cut.write_cut(election, times[0], out_dir, images=images, fmt=fmt))
+    else:
+        with Progress(TextColumn("{task.description}"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                      console=out) as bar:
+            task = bar.add_task("cortes", total=len(times))
+
+            def advance(moment, folder):
+                bar.update(task, advance=1, description=folder.name)
+
+            folders = cut.write_series(election, times, out_dir, images=images, fmt=fmt,
+                                       on_cut=advance)
+    elapsed = time.perf_counter() - started
+    _print_cuts(folders, elapsed)
+
+
+def _print_cuts(folders: list[Path], elapsed: float) -> None:
+    from rich.table import Table
+
+    from prep_iac.console import out
+    from prep_iac.corte import check as checker
+
+    table = Table(title=f"{len(folders)} corte(s) in {elapsed:.2f} s")
+    for col in ("cut", "captured", "counted", "participation", "files"):
+        table.add_column(col, justify="right" if col != "cut" else "left")
+    shown = folders if len(folders) <= 12 else folders[:3] + folders[-8:]
+    for folder in shown:
+        head = checker.check(folder).parsed.summary if len(folders) <= 12 else None
+        files = sum(1 for p in folder.rglob("*") if p.is_file())
+        if head is None:
+            from prep_iac.corte import csvreader, package
+
+            zip_path = folder / f"{folder.name}.zip"
+            head = csvreader.parse(package.read_member(zip_path)).summary
+        table.add_row(folder.name, f"{head['ACTAS_CAPTURADAS']} ({head['PORCENTAJE_ACTAS_CAPTURADAS']}%)",
+                      head["PORCENTAJE_ACTAS_CONTABILIZADAS"] + "%",
+                      head["PORCENTAJE_PARTICIPACION_CIUDADANA"] + "%", str(files))
+    out.print(table)
+    out.print(f"written under {folders[0].parent}")
+
+
+@corte.command("check")
+@click.argument("path", type=click.Path(path_type=Path))
+def check_cmd(path):
+    """Recompute a cut's summary from its rows and report any mismatch (exit 1)."""
+    from rich.table import Table
+
+    from prep_iac.console import out
+    from prep_iac.corte import check as checker
+
+    report = checker.check(path)
+    p = report.parsed
+    endings = NEWLINE_NAMES[p.newline]
+    out.print(f"[bold]{report.source}[/]: {p.election}, {p.cut_line}, {len(p.rows)} rows, "
+              f"delimiter {p.delimiter!r}, {p.encoding}, "
+              f"{endings}", highlight=False)
+    if report.images_checked:
+        out.print(f"{report.images_checked} acta images checked against the SHA column")
+    if report.ok:
+        out.print("[green]ok[/]: the summary matches its rows")
+        return
+    table = Table(title=f"{len(report.findings)} problem(s)")
+    table.add_column("where")
+    table.add_column("what")
+    for f in report.findings:
+        table.add_row(f.where, f.what)
+    out.print(table)
+    raise click.exceptions.Exit(1)

@@ -1,0 +1,165 @@
+"""Acta images: small real PNGs of a rendered acta form, deterministic per acta.
+
+A 1-bit page like a bitonal document scanner makes: the form (title, acta key, casilla,
+one line per party with its votes) on top, and below it the signatures-and-seals band,
+drawn as speckle noise. The noise band sets the file size (``image_kb``) and keeps the
+file incompressible, like a real scan; the form part is deflated. The noise is stored in
+deflate "stored" blocks written by hand, so a big image costs a copy, not a compression.
+"""
+
+import random
+import struct
+import zlib
+
+from prep_iac.corte import catalogue as cat
+from prep_iac.corte.font import PLAIN, glyph_rows_2x
+
+WIDTH = 512
+ROW = WIDTH // 8 + 1  # bytes per PNG row: the filter byte, then 1 bit per pixel
+LINE = 22  # pixels per text line (even, see _draw)
+FORM_LINES = 27
+FORM_HEIGHT = 24 + LINE * FORM_LINES  # even
+VALUE_COL = 24  # byte column of the numbers (pixel 384)
+LABEL_COL = 2
+
+_GLYPHS: dict[str, list[bytes]] = {}
+_TEXT: dict[str, list[bytes]] = {}
+_BASE: dict[tuple[int, int], bytes] = {}
+
+LABELS = [*cat.VOTE_COLUMNS, "NO REG.", "NULOS"]  # labels end before VALUE_COL
+
+
+def _text_rows(text: str) -> list[bytes]:
+    rows = _TEXT.get(text)
+    if rows is None:
+        plain = text.upper().translate(PLAIN)
+        glyphs = []
+        for ch in plain:
+            g = _GLYPHS.get(ch)
+            if g is None:
+                g = _GLYPHS[ch] = glyph_rows_2x(ch)
+            glyphs.append(g)
+        rows = [b"".join(g[k] for g in glyphs) for k in range(7)]
+        if len(_TEXT) < 50_000:
+            _TEXT[text] = rows
+    return rows
+
+
+def _draw(buf: bytearray, line: int, col: int, text: str, dy: int) -> None:
+    # Only even rows are drawn: every odd row of the form is a PNG "Up" row of zeros,
+    # i.e. a copy of the row above, which doubles the glyphs' height for free.
+    text = text[:(ROW - 1 - col) // 2]
+    off = (8 + 2 * dy + line * LINE) * ROW + 1 + col
+    for row in _text_rows(text):
+        buf[off:off + len(row)] = row
+        off += 2 * ROW
+
+
+def _rule(buf: bytearray, line: int, dy: int) -> None:
+    y = 8 + 2 * dy + line * LINE - 4
+    buf[y * ROW + 2:y * ROW + ROW - 1] = b"\x00" * (ROW - 3)
+
+
+def _base(dx: int, dy: int) -> bytes:
+    """The static part of the form (titles, labels, rules) at a small offset, cached."""
+    key = (dx, dy)
+    base = _BASE.get(key)
+    if base is None:
+        even = b"\x00" + b"\xff" * (ROW - 1)  # filter None, white paper
+        odd = b"\x02" + bytes(ROW - 1)  # filter Up, no change: a copy of the row above
+        buf = bytearray((even + odd) * (FORM_HEIGHT // 2))
+        _draw(buf, 0, 2 + dx, "ACTA PREP AYUNTAMIENTO", dy)
+        _draw(buf, 1, 2 + dx, "PROCESO ELECTORAL LOCAL 2021", dy)
+        _draw(buf, 2, 2 + dx, "INSTITUTO ELECTORAL COAHUILA", dy)
+        _rule(buf, 7, dy)
+        for i, label in enumerate(LABELS):
+            _draw(buf, 7 + i, LABEL_COL + dx, label.replace("_", " "), dy)
+        _rule(buf, 7 + len(LABELS), dy)
+        _draw(buf, 7 + len(LABELS), LABEL_COL + dx, "TOTAL", dy)
+        _draw(buf, 9 + len(LABELS), LABEL_COL + dx, "FIRMAS Y SELLOS:", dy)
+        base = _BASE[key] = bytes(buf)
+    return base
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(
+        ">I", zlib.crc32(data, zlib.crc32(kind)))
+
+
+class NoisePool:
+    """Speckle rows for the signatures band: one block of random bits per election,
+    with the PNG filter byte already in place; each image takes a slice of it."""
+
+    def __init__(self, seed: str, band_rows: int):
+        self.band_rows = band_rows
+        self.pool_rows = band_rows + 4099
+        data = bytearray(random.Random(seed).randbytes(self.pool_rows * ROW))
+        data[0::ROW] = bytes(self.pool_rows)
+        self.data = bytes(data)
+
+    def band(self, name: str) -> memoryview:
+        start = zlib.crc32(name.encode()) % (self.pool_rows - self.band_rows) * ROW
+        return memoryview(self.data)[start:start + self.band_rows * ROW]
+
+
+def band_rows(image_kb: int) -> int:
+    return max(16, (image_kb * 1024 - 2600) // ROW)
+
+
+def _stored_blocks(data: memoryview) -> list[bytes | memoryview]:
+    out: list[bytes | memoryview] = []
+    for i in range(0, len(data), 65535):
+        part = data[i:i + 65535]
+        n = len(part)
+        out.append(b"\x00" + struct.pack("<HH", n, n ^ 0xFFFF))
+        out.append(part)
+    out.append(b"\x01\x00\x00\xff\xff")  # the final, empty block
+    return out
+
+
+def render(pool: NoisePool, name: str, key: str, municipio: str, casilla: str,
+           values: list[str], total: str) -> bytes:
+    """The PNG bytes of one acta."""
+    h = zlib.crc32(name.encode())
+    dx, dy = h % 3, (h >> 4) % 4
+    buf = bytearray(_base(dx, dy))
+    _draw(buf, 4, 2 + dx, "CLAVE " + key, dy)
+    _draw(buf, 5, 2 + dx, municipio, dy)
+    _draw(buf, 6, 2 + dx, casilla, dy)
+    for i, v in enumerate(values):
+        _draw(buf, 7 + i, VALUE_COL + dx, v, dy)
+    _draw(buf, 7 + len(values), VALUE_COL + dx, total, dy)
+    # A few specks of dust so no two scans of the same form are alike.
+    x = h
+    for _ in range(12):
+        x = (x * 1103515245 + 12345) & 0x7FFFFFFF  # a tiny LCG: cheap and deterministic
+        row = 2 * ((x >> 8) % (FORM_HEIGHT // 2))
+        buf[row * ROW + 1 + (x % (ROW - 1))] &= x >> 16 & 0xFF
+    form = bytes(buf)
+    band = pool.band(name)
+    comp = zlib.compressobj(1, zlib.DEFLATED, -15)
+    parts: list[bytes | memoryview] = [b"\x78\x01", comp.compress(form),
+                                       comp.flush(zlib.Z_SYNC_FLUSH)]
+    parts += _stored_blocks(band)
+    parts.append(struct.pack(">I", zlib.adler32(band, zlib.adler32(form))))
+    idat = b"".join(parts)
+    height = FORM_HEIGHT + pool.band_rows
+    ihdr = struct.pack(">IIBBBBB", WIDTH, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(
+        b"IEND", b"")
+
+
+def acta_png(election, entry) -> bytes:
+    """The image of one entry of an Election (same bytes every time)."""
+    pool = getattr(election, "_noise", None)
+    if pool is None:
+        pool = election._noise = NoisePool(f"{election.seed}:imagenes",
+                                           band_rows(election.image_kb))
+    c, a = entry.casilla, entry.acta
+    written = [str(v) for v in a.written] or ["-"] * len(LABELS)
+    total = str(sum(a.written)) if a.written else "-"
+    casilla = f"SECCION {c.seccion:04d} CASILLA {c.tipo}{c.id_casilla:02d}"
+    if c.ext_contigua:
+        casilla += f"C{c.ext_contigua:02d}"
+    return render(pool, c.image_name, c.clave_acta.strip("'"), c.municipio, casilla,
+                  written, total)

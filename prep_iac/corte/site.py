@@ -1,0 +1,140 @@
+"""The static site the difusores serve: pages, their JSON and the stylesheet.
+
+Rendered from the very rows of the CSV, so the site and the database package can never
+disagree. No scripts, no web fonts, no external links: every link is relative and stays
+inside the cut folder. The pages are complete without JavaScript; the JSON beside them
+carries the same data for anyone who wants to build on it.
+"""
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from prep_iac.corte import catalogue as cat
+from prep_iac.corte import summary, timing
+
+COLORS = {
+    "PAN": "#0b4ea2", "PRI": "#d4242a", "PRD": "#f2c400", "PT": "#c8102e", "PVEM": "#4aa436",
+    "UDC": "#f28c28", "MC": "#ff8300", "MORENA": "#8e1b3c", "PES": "#5b2c83",
+    "RSP": "#2b2b2b", "FXM": "#e6007e", "PRI_PRD": "#b45309", "CAND_IND_1": "#6b7280",
+}
+NAMES = {
+    "PAN": "Partido Acción Nacional", "PRI": "Partido Revolucionario Institucional",
+    "PRD": "Partido de la Revolución Democrática", "PT": "Partido del Trabajo",
+    "PVEM": "Partido Verde Ecologista de México", "UDC": "Unidad Democrática de Coahuila",
+    "MC": "Movimiento Ciudadano", "MORENA": "Morena", "PES": "Partido Encuentro Solidario",
+    "RSP": "Redes Sociales Progresistas", "FXM": "Fuerza por México",
+    "PRI_PRD": "Coalición PRI–PRD (combinación)", "CAND_IND_1": "Candidatura independiente",
+}
+MESES = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+         "septiembre", "octubre", "noviembre", "diciembre"]
+
+_env: Environment | None = None
+
+
+def env() -> Environment:
+    global _env
+    if _env is None:
+        _env = Environment(loader=PackageLoader("prep_iac.corte", "templates"),
+                           autoescape=True, undefined=StrictUndefined, trim_blocks=True,
+                           lstrip_blocks=True)
+        _env.filters["miles"] = lambda n: f"{int(n):,}"
+    return _env
+
+
+def municipio_page(mid: int) -> str:
+    return f"municipio_{mid:02d}.html"
+
+
+def _fecha(at: datetime) -> str:
+    return (f"{at.day} de {MESES[at.month - 1]} de {at.year}, {at:%H:%M} h "
+            f"({timing.utc_offset_label(at)})")
+
+
+def _results(rows: list[dict[str, str]]) -> list[dict]:
+    totals = summary.totals_by_column(rows, cat.VOTE_COLUMNS)
+    counted = [r for r in rows if r.get("CONTABILIZADA") == cat.CONTABILIZADA_SI]
+    nulos = sum(summary.as_int(r["NULOS"]) for r in counted)
+    noreg = sum(summary.as_int(r["NO_REGISTRADOS"]) for r in counted)
+    grand = sum(totals.values()) + nulos + noreg
+    out = []
+    for col, votes in sorted(totals.items(), key=lambda kv: -kv[1]):
+        out.append({"clave": col, "nombre": NAMES.get(col, col), "color": COLORS.get(col, "#555"),
+                    "votos": votes, "porcentaje": summary.trunc4(votes, grand)})
+    out.append({"clave": "NO_REGISTRADOS", "nombre": "Candidaturas no registradas",
+                "color": "#999", "votos": noreg, "porcentaje": summary.trunc4(noreg, grand)})
+    out.append({"clave": "NULOS", "nombre": "Votos nulos", "color": "#bbb", "votos": nulos,
+                "porcentaje": summary.trunc4(nulos, grand)})
+    return out
+
+
+def _acta_view(r: dict[str, str]) -> dict:
+    captured = bool(r.get("FECHA_HORA_CAPTURA"))
+    casilla = f"{r['TIPO_CASILLA']}{int(r['ID_CASILLA']):02d}"
+    if r["EXT_CONTIGUA"] not in ("", "0"):
+        casilla += f"C{int(r['EXT_CONTIGUA']):02d}"
+    return {
+        "clave": r["CLAVE_ACTA"].strip("'"),
+        "seccion": r["SECCION"],
+        "casilla": casilla,
+        "capturada": captured,
+        "contabilizada": r["CONTABILIZADA"],
+        "observaciones": r["OBSERVACIONES"],
+        "votos": {c: r[c] for c in cat.VOTE_COLUMNS + ["NO_REGISTRADOS", "NULOS"]} if captured else {},
+        "total": r["TOTAL_VOTOS_CALCULADO"],
+        "lista_nominal": r["LISTA_NOMINAL"],
+        "imagen": f"actas/{r['CLAVE_ACTA'].strip(chr(39))}.png" if r.get("SHA") else None,
+        "sha256": r.get("SHA") or None,
+    }
+
+
+def render_site(folder: Path, cut_id: str, at: datetime, rows: list[dict[str, str]],
+                head: dict[str, str], zip_name: str) -> list[Path]:
+    """Write every page, the JSON and the stylesheet into ``folder``; return their paths."""
+    written: list[Path] = []
+    datos = folder / "datos"
+    datos.mkdir(exist_ok=True)
+    by_mun: dict[int, list[dict[str, str]]] = {}
+    for r in rows:
+        by_mun.setdefault(int(r["ID_MUNICIPIO"]), []).append(r)
+    municipios = []
+    for mid, name, _ in cat.MUNICIPIOS:
+        mrows = [r for r in by_mun.get(mid, []) if r["CONTABILIZADA"] != cat.CONTABILIZADA_FUERA]
+        mhead = summary.compute(mrows)
+        municipios.append({"id": mid, "nombre": name, "pagina": municipio_page(mid),
+                           "datos": f"datos/municipio_{mid:02d}.json", "resumen": mhead,
+                           "rows": mrows})
+    common = {"cut_id": cut_id, "fecha": _fecha(at), "corte": timing.cut_line(at),
+              "zip": zip_name, "campos": cat.SUMMARY_FIELDS}
+    resumen = {"corte": cut_id, "fecha_hora": at.isoformat(), "linea_corte": timing.cut_line(at),
+               "resumen": head, "resultados": _results(rows),
+               "municipios": [{"id": m["id"], "nombre": m["nombre"], "pagina": m["pagina"],
+                               "datos": m["datos"], "resumen": m["resumen"]} for m in municipios]}
+    _write_json(datos / "resumen.json", resumen, written)
+    page = env().get_template("index.html.j2").render(
+        resumen=head, resultados=resumen["resultados"], municipios=municipios, **common)
+    _write_text(folder / "index.html", page, written)
+    tpl = env().get_template("municipio.html.j2")
+    for m in municipios:
+        actas = [_acta_view(r) for r in m["rows"]]
+        data = {"corte": cut_id, "municipio": m["nombre"], "id_municipio": m["id"],
+                "resumen": m["resumen"], "resultados": _results(m["rows"]), "actas": actas}
+        _write_json(folder / m["datos"], data, written)
+        page = tpl.render(m=m, resumen=m["resumen"], resultados=data["resultados"],
+                          actas=actas, columnas=cat.VOTE_COLUMNS, **common)
+        _write_text(folder / m["pagina"], page, written)
+    css = (Path(__file__).parent / "templates" / "estilo.css").read_text("utf-8")
+    _write_text(folder / "estilo.css", css, written)
+    return written
+
+
+def _write_json(path: Path, data, written: list[Path]) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), "utf-8")
+    written.append(path)
+
+
+def _write_text(path: Path, text: str, written: list[Path]) -> None:
+    path.write_text(text, "utf-8")
+    written.append(path)
