@@ -1,0 +1,98 @@
+"""`prep-iac memoria collect|report` — parses options, calls collect.py / report.py, prints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from prep_iac.errors import PrepError
+
+
+@click.group()
+def memoria():
+    """Memoria técnica (CONV-VI): the difusor's logs bundled, and the report from them."""
+
+
+@memoria.command()
+@click.option("-i", "--inventory", type=click.Path(path_type=Path),
+              help="Inventory with the difusor nodes (both nodes of an HA pair).")
+@click.option("--from", "source", type=click.Path(path_type=Path),
+              help="Take each node's files from FOLDER/<node>/ instead of fetching over SSH.")
+@click.option("--desde", required=True, help="Start, e.g. '2021-06-06 00:00' (in --tz).")
+@click.option("--hasta", required=True, help="End, e.g. '2021-06-08 00:00' (in --tz).")
+@click.option("--tz", default="America/Monterrey", show_default=True)
+@click.option("--out", required=True, type=click.Path(path_type=Path))
+def collect(inventory, source, desde, hasta, tz, out):
+    """Fetch access logs and journals of every node; bundle the days asked for with SHA-256."""
+    from datetime import datetime
+
+    from prep_iac.console import err
+    from prep_iac.memoria import collect as c
+    from prep_iac.memoria import report as r
+
+    zone = r.zone(tz)
+    since = datetime.fromtimestamp(r.parse_when(desde, zone), zone)
+    until = datetime.fromtimestamp(r.parse_when(hasta, zone), zone)
+    if until <= since:
+        raise PrepError("--hasta is not after --desde", "fix the dates")
+    if inventory:
+        nodes = c.nodes_from_inventory(inventory)
+    elif source:
+        nodes = c.nodes_from_folder(source)
+    else:
+        raise PrepError("no nodes to collect from", "give -i INVENTORY or --from FOLDER")
+    fetch = c.copy_from(source) if source else c.fetch_node
+    summary = c.collect(nodes, out, since, until, fetch, zone)
+    err.print(f"[green]bundle:[/] {out / 'bitacoras.tar.gz'} ({len(summary['archivos'])} files, "
+              f"SHA-256 in {out / 'SHA256SUMS'}); incidents: {len(summary['incidentes'])}")
+
+
+@memoria.command()
+@click.option("--logs", required=True, type=click.Path(path_type=Path),
+              help="Folder with the access logs (and journal.json), e.g. collect's --out.")
+@click.option("--baseline-logs", type=click.Path(path_type=Path),
+              help="Logs of the portal's usual days (before the election).")
+@click.option("--baseline-days", type=click.IntRange(1, 366),
+              help="Use the N days before --desde, from --logs, as the baseline.")
+@click.option("--desde", help="PREP window start, e.g. '2021-06-06 18:00' (default: logs' start).")
+@click.option("--hasta", help="PREP window end (default: logs' end).")
+@click.option("--tz", default="America/Monterrey", show_default=True)
+@click.option("-i", "--inventory", type=click.Path(path_type=Path),
+              help="Read the rate limit and link capacity from this inventory.")
+@click.option("--rate-limit", type=float, help="Requests/s allowed per address.")
+@click.option("--link-mbps", type=float, help="Link capacity in Mbps.")
+@click.option("--cut", "cuts", multiple=True, help="A cut id to mark (e.g. 20210606_2000_…).")
+@click.option("--no-pdf", is_flag=True, help="Skip report.pdf.")
+@click.option("--out", required=True, type=click.Path(path_type=Path))
+def report(logs, baseline_logs, baseline_days, desde, hasta, tz, inventory, rate_limit,
+           link_mbps, cuts, no_pdf, out):
+    """Write report.html, report.pdf and report.json from the logs."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from prep_iac.console import err
+    from prep_iac.memoria import collect as c
+    from prep_iac.memoria import report as r
+
+    if baseline_logs and baseline_days:
+        raise PrepError("--baseline-logs and --baseline-days both given", "choose one")
+    limits = c.inventory_limits(inventory) if inventory else {}
+    opts = r.Options(logs=logs, out=out, tz=tz, desde=desde, hasta=hasta,
+                     baseline_logs=baseline_logs, baseline_days=baseline_days,
+                     rate_limit_rps=rate_limit or limits.get("rate_limit_rps"),
+                     link_mbps=link_mbps or limits.get("link_mbps"), cut_ids=list(cuts),
+                     pdf=not no_pdf)
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                  TimeRemainingColumn(), console=err, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(f"leyendo {label}", total=total)
+            bar.update(tasks[label], completed=done)
+
+        data = r.build(opts, progress)
+    t = data["window"]["totals"]
+    err.print(f"[green]report:[/] {out}/report.html, report.pdf, report.json — "
+              f"{t['hits']:,} hits, {t['pages']:,} páginas, {t['visitors']:,} visitantes, "
+              f"{len(data['incidents'])} incidentes")

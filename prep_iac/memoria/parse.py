@@ -1,0 +1,205 @@
+"""Streaming parse of access logs into small partial aggregates.
+
+Files are read in chunks of whole lines (plain or gzip, rotated ones included); each chunk is
+split on '"' by polars' CSV reader (Rust, multi-threaded) and reduced at once to a few small
+frames keyed by 10-minute bucket. Nothing per line survives a chunk, so memory is bounded by the
+number of distinct (bucket, page, status), (bucket, visitor) ... keys, not by the log's size.
+Per-line datetime objects are never built: the 10-minute key is a fixed-width slice of the
+timestamp and is converted once per distinct key (see logformat.ten_minute_epoch).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from prep_iac.errors import PrepError
+from prep_iac.memoria import logformat as lf
+
+CHUNK_BYTES = 32 << 20
+# Partial frames are folded together when this many have piled up (bounds memory).
+COMPACT_EVERY = 8
+
+# Response-time histogram: bin = floor(log2(ms + 1) * RT_BINS_PER_OCTAVE); ~9 % wide bins.
+RT_BINS_PER_OCTAVE = 8
+
+_ROTATED = re.compile(r"^(?P<base>.+?\.log)(?:\.(?P<n>\d+))?(?P<gz>\.gz)?$")
+
+
+@dataclass
+class Parsed:
+    """What the report needs from a set of logs, keyed by 10-minute bucket `b` (UTC epoch)."""
+
+    traffic: pl.DataFrame  # b, path, status, hits, bytes
+    visitors: pl.DataFrame  # b, vh (u64 hash of address + user agent), hits
+    sources: pl.DataFrame  # b, ref (referer host), ua, hits
+    rt: pl.DataFrame  # b, bin, n
+    lines: int = 0
+    malformed: int = 0
+    blank: int = 0
+    rt_lines: int = 0  # lines that carried rt= (0 means plain combined: no response times)
+    files: list[str] = field(default_factory=list)
+    malformed_examples: list[str] = field(default_factory=list)
+
+    @property
+    def parsed(self) -> int:
+        return self.lines - self.malformed - self.blank
+
+
+def log_files(root: Path) -> list[Path]:
+    """Access logs under root, oldest rotation first (x.log.3.gz, x.log.2.gz, x.log.1, x.log).
+
+    Accepts a file or a directory (searched recursively, so a collected bundle's
+    host/ subfolders work as they are).
+    """
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        raise PrepError(f"no such logs directory: {root}",
+                        "give --logs the folder `prep-iac memoria collect` wrote, or any folder "
+                        "with nginx access logs (*.log, *.log.1, *.log.2.gz …)")
+    found = []
+    for p in root.rglob("*"):
+        m = _ROTATED.match(p.name)
+        # Both the access log and the web-attack filter's log (nginx's access_log in the
+        # blocking location replaces the server's, so a request is in one of them only).
+        if m and p.is_file() and not p.name.startswith("journal") and "error" not in p.name:
+            found.append((str(p.parent), m.group("base"), -int(m.group("n") or 0), p))
+    return [p for *_, p in sorted(found)]
+
+
+def _chunks(path: Path, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """Whole-line chunks of a plain or gzip file (gzip told by its magic, not its name)."""
+    with open(path, "rb") as raw:
+        gz = raw.read(2) == b"\x1f\x8b"
+    opener = gzip.open if gz else open
+    with opener(path, "rb") as f:
+        rest = b""
+        while True:
+            block = f.read(size)
+            if not block:
+                break
+            block = rest + block
+            cut = block.rfind(b"\n")
+            if cut < 0:
+                rest = block
+                continue
+            rest = block[cut + 1:]
+            yield block[: cut + 1]
+        if rest:
+            yield rest + b"\n"
+
+
+def _reduce_chunk(data: bytes) -> tuple[dict, list[pl.DataFrame]]:
+    df = pl.read_csv(
+        io.BytesIO(data), separator='"', quote_char=None, has_header=False,
+        encoding="utf8-lossy", truncate_ragged_lines=True, new_columns=lf.FIELDS,
+        infer_schema=False,
+    )
+    n = df.height
+    blank = df.select(pl.col("prefix").is_null().sum()).item()
+    ok = (
+        pl.col("prefix").str.contains(lf.PREFIX_RE)
+        & pl.col("middle").str.contains(lf.MIDDLE_RE)
+        & (pl.col("sep") == " ")
+        & pl.col("ua").is_not_null()
+        & (pl.col("tail").is_null() | pl.col("tail").str.contains(lf.TAIL_RE))
+    ).fill_null(False)
+    df = df.with_columns(ok.alias("ok"))
+    bad = df.filter(~pl.col("ok") & pl.col("prefix").is_not_null())
+    examples = [str(x)[:160] for x in bad.get_column("prefix").head(3).to_list()]
+    s10, l10 = lf.TEN_MIN_SLICE
+    so, lo = lf.OFFSET_SLICE
+    good = df.lazy().filter(pl.col("ok")).select(
+        pl.col("prefix").str.slice(s10, l10).alias("k"),
+        pl.col("prefix").str.slice(so, lo).alias("off"),
+        pl.concat_str([pl.col("prefix").str.extract(r"^(\S+)"), pl.col("ua")], separator="\t")
+        .hash(2021).alias("vh"),
+        pl.col("request").str.extract(r"^\S+ ([^ ?#]*)").alias("path"),
+        pl.col("middle").str.slice(1, 3).cast(pl.Int16).alias("status"),
+        pl.col("middle").str.slice(5).str.strip_chars().cast(pl.Int64, strict=False)
+        .fill_null(0).alias("bytes"),
+        pl.col("referer").alias("ref"),
+        pl.col("ua"),
+        pl.col("tail").str.extract(lf.RT_RE).cast(pl.Float64, strict=False).alias("rt"),
+    )
+    traffic = good.group_by("k", "off", "path", "status").agg(
+        pl.len().cast(pl.Int64).alias("hits"), pl.col("bytes").sum())
+    # Hits per visitor too: the busiest client's rate is compared with the rate limits.
+    visitors = good.group_by("k", "off", "vh").agg(pl.len().cast(pl.Int64).alias("hits"))
+    sources = good.group_by("k", "off", "ref", "ua").agg(pl.len().cast(pl.Int64).alias("hits"))
+    rt = good.filter(pl.col("rt").is_not_null()).select(
+        "k", "off",
+        ((pl.col("rt") * 1000 + 1).log(2) * RT_BINS_PER_OCTAVE).floor().cast(pl.Int32).alias("bin"),
+    ).group_by("k", "off", "bin").agg(pl.len().cast(pl.Int64).alias("n"))
+    frames = pl.collect_all([traffic, visitors, sources, rt])
+    rt_lines = int(frames[3].get_column("n").sum()) if frames[3].height else 0
+    stats = {"lines": n, "blank": blank, "malformed": bad.height, "rt_lines": rt_lines,
+             "examples": examples}
+    return stats, frames
+
+
+def _with_bucket(frames: list[pl.DataFrame]) -> list[pl.DataFrame]:
+    """Replace the text (key, offset) by the bucket's UTC epoch, computed once per key."""
+    keys = pl.concat([f.select("k", "off") for f in frames]).unique()
+    epochs = [lf.ten_minute_epoch(k, o) for k, o in keys.iter_rows()]
+    table = keys.with_columns(pl.Series("b", epochs, dtype=pl.Int64))
+    out = []
+    for f in frames:
+        cols = [c for c in f.columns if c not in ("k", "off")]
+        f = f.join(table, on=["k", "off"], how="left").select("b", *cols)
+        out.append(f.filter(pl.col("b").is_not_null()))
+    return out
+
+
+def _fold(parts: list[list[pl.DataFrame]]) -> list[pl.DataFrame]:
+    traffic = pl.concat([p[0] for p in parts]).group_by("b", "path", "status").agg(
+        pl.col("hits").sum(), pl.col("bytes").sum())
+    visitors = pl.concat([p[1] for p in parts]).group_by("b", "vh").agg(pl.col("hits").sum())
+    sources = pl.concat([p[2] for p in parts]).group_by("b", "ref", "ua").agg(pl.col("hits").sum())
+    rt = pl.concat([p[3] for p in parts]).group_by("b", "bin").agg(pl.col("n").sum())
+    return [traffic, visitors, sources, rt]
+
+
+def parse_logs(paths: Iterable[Path], progress: Callable[[int], None] | None = None) -> Parsed:
+    """Parse the given files into a Parsed. `progress(bytes_read)` is called after each chunk."""
+    parts: list[list[pl.DataFrame]] = []
+    totals = {"lines": 0, "blank": 0, "malformed": 0, "rt_lines": 0}
+    examples: list[str] = []
+    files = []
+    for path in paths:
+        files.append(str(path))
+        for chunk in _chunks(path):
+            stats, frames = _reduce_chunk(chunk)
+            for k in totals:
+                totals[k] += stats[k]
+            if len(examples) < 5:
+                examples += [f"{path.name}: {e}" for e in stats["examples"]][: 5 - len(examples)]
+            if frames[0].height or frames[1].height:
+                parts.append(_with_bucket(frames))
+            if len(parts) >= COMPACT_EVERY:
+                parts = [_fold(parts)]
+            if progress:
+                progress(len(chunk))
+    if parts:
+        traffic, visitors, sources, rt = _fold(parts)
+    else:
+        traffic = pl.DataFrame(schema={"b": pl.Int64, "path": pl.String, "status": pl.Int16,
+                                       "hits": pl.Int64, "bytes": pl.Int64})
+        visitors = pl.DataFrame(schema={"b": pl.Int64, "vh": pl.UInt64, "hits": pl.Int64})
+        sources = pl.DataFrame(schema={"b": pl.Int64, "ref": pl.String, "ua": pl.String,
+                                       "hits": pl.Int64})
+        rt = pl.DataFrame(schema={"b": pl.Int64, "bin": pl.Int32, "n": pl.Int64})
+    return Parsed(traffic=traffic, visitors=visitors, sources=sources, rt=rt, files=files,
+                  malformed_examples=examples, **totals)
+
+
+def rt_bin_upper_ms(b: int) -> float:
+    """Upper edge, in milliseconds, of response-time bin b."""
+    return 2 ** ((b + 1) / RT_BINS_PER_OCTAVE) - 1
