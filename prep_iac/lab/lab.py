@@ -62,6 +62,15 @@ class Lab:
         self.state = saved or LabState(name=self.name, subnet=self.spec.subnet,
                                        release=self.spec.release)
 
+    @classmethod
+    def fresh(cls, name: str, subnet: str | None = None, release: str | None = None,
+              **kw) -> Lab:
+        """A Lab for ``name`` after destroying whatever an earlier run left under it."""
+        stale = cls(name=name, **kw)
+        if stale.exists:
+            stale.destroy()
+        return cls(name=name, subnet=subnet, release=release, **kw)
+
     # ---- where things are -------------------------------------------------------------
     @property
     def ssh_dir(self) -> Path:

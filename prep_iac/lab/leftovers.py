@@ -63,3 +63,8 @@ def report(lab: str, memory_base: Path | None = None) -> dict[str, list[str]]:
     return {"mounts": mounts(lab), "links": links(lab),
             "cgroups": cgroup_dirs(lab, memory_base), "processes": processes(lab),
             "netns": netns(lab)}
+
+
+def remaining(lab: str, memory_base: Path | None = None) -> dict[str, list[str]]:
+    """Only the kinds of leftover that are there: {} when the lab left nothing behind."""
+    return {kind: items for kind, items in report(lab, memory_base).items() if items}

@@ -1,0 +1,146 @@
+"""Fixtures for tests on real lab hosts (systemd-nspawn). Use them from any tests/lab test:
+
+    pytestmark = pytest.mark.lab
+
+    def test_x(lab, run_deploy, lab_host):
+        result = run_deploy("deploys/difusor.py")          # pyinfra on the lab inventory
+        assert result.ok and run_deploy("deploys/difusor.py").changed == 0
+        assert lab_host("difusor-1").service("nginx").is_running   # testinfra, via sudo
+
+The session's lab is named by $PREP_LAB_NAME (default "ci") on $PREP_LAB_SUBNET (default
+10.79.0.0/24), with $PREP_LAB_DIFUSORES / $PREP_LAB_PUBLISHERS hosts (default 2 and 1) of
+$PREP_LAB_RELEASE (default bookworm). It is destroyed at the end of the session, also when
+tests fail; $PREP_LAB_KEEP=1 keeps it for a look afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from prep_iac.lab import Lab, leftovers
+
+REPO = Path(__file__).resolve().parents[2]
+PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
+ENV_SHIM = REPO / "inventories" / "env.py"
+
+
+def require_root() -> None:
+    """Lab tests need root: fail loudly rather than skip (a skipped lab test is no test)."""
+    if os.geteuid() != 0:
+        pytest.fail("lab tests need root (systemd-nspawn, mounts, bridges): run them as root, "
+                    "e.g. sudo ./dev test", pytrace=False)
+
+
+def lab_settings() -> dict:
+    return {
+        "name": os.environ.get("PREP_LAB_NAME", "ci"),
+        "subnet": os.environ.get("PREP_LAB_SUBNET", "10.79.0.0/24"),
+        "release": os.environ.get("PREP_LAB_RELEASE", "bookworm"),
+        "difusores": int(os.environ.get("PREP_LAB_DIFUSORES", "2")),
+        "publishers": int(os.environ.get("PREP_LAB_PUBLISHERS", "1")),
+    }
+
+
+def assert_nothing_left(name: str) -> None:
+    left = leftovers.remaining(name)
+    assert not left, f"lab {name!r} left things behind: {left}"
+
+
+@pytest.fixture
+def nothing_left():
+    """nothing_left(lab_name): assert the lab left no mount, link, cgroup, process, netns."""
+    return assert_nothing_left
+
+
+@pytest.fixture(scope="session")
+def lab():
+    """The session's running lab (see module doc); destroyed at the end, checked clean."""
+    require_root()
+    s = lab_settings()
+    the_lab = Lab.fresh(s["name"], s["subnet"], s["release"])
+    try:
+        the_lab.up(difusores=s["difusores"], publishers=s["publishers"])
+        yield the_lab
+    finally:
+        if os.environ.get("PREP_LAB_KEEP") != "1":
+            the_lab.destroy()
+            assert_nothing_left(the_lab.name)
+
+
+@dataclass
+class DeployResult:
+    returncode: int
+    changed: int  # operations that changed something, over all hosts
+    unchanged: int
+    errors: int
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and self.errors == 0
+
+
+_TOTAL = re.compile(r"Grand total\s+(\d+|-)\s+(\d+|-)\s+(\d+|-)\s+(\d+|-)")
+
+
+def parse_results(output: str) -> tuple[int, int, int]:
+    """(changed, errors, unchanged) from pyinfra's results table ("Grand total" row)."""
+    match = _TOTAL.search(output)
+    if not match:
+        return 0, 0, 0
+    _, success, error, no_change = (0 if v == "-" else int(v) for v in match.groups())
+    return success, error, no_change
+
+
+def deploy(lab: Lab, deploy_file: str | Path, limit: str | None = None,
+           extra_env: dict | None = None, timeout: float = 900) -> DeployResult:
+    """Run a pyinfra deploy file on the lab's inventory, as `pyinfra` itself would."""
+    path = Path(deploy_file)
+    if not path.is_absolute():
+        path = REPO / path
+    cmd = [PYINFRA, "-y", str(ENV_SHIM), str(path)]
+    if limit:
+        cmd += ["--limit", limit]
+    env = {**os.environ, "PREP_INVENTORY": str(lab.inventory_path), **(extra_env or {})}
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    output = proc.stdout + proc.stderr
+    changed, errors, unchanged = parse_results(output)
+    return DeployResult(proc.returncode, changed, unchanged, errors, output)
+
+
+@pytest.fixture
+def run_deploy(lab):
+    """run_deploy(file, limit=None, extra_env=None) -> DeployResult (pyinfra on the lab)."""
+    def _run(deploy_file, limit=None, extra_env=None, timeout=900):
+        return deploy(lab, deploy_file, limit=limit, extra_env=extra_env, timeout=timeout)
+    return _run
+
+
+def testinfra_host(lab: Lab, name: str, sudo: bool = True):
+    """A testinfra host for a lab host: ssh as prepadmin through the lab's ssh_config
+    (multiplexed, pinned host keys), commands run with sudo."""
+    import testinfra
+
+    address = lab.hosts[name]
+    return testinfra.get_host(f"ssh://prepadmin@{address}", ssh_config=str(lab.ssh_config_path),
+                              sudo=sudo)
+
+
+@pytest.fixture
+def lab_host(lab):
+    """lab_host(name) -> testinfra host (sudo)."""
+    cache: dict = {}
+
+    def _get(name: str, sudo: bool = True):
+        if (name, sudo) not in cache:
+            cache[name, sudo] = testinfra_host(lab, name, sudo)
+        return cache[name, sudo]
+    return _get
