@@ -1,8 +1,106 @@
-"""Difusor web tier: nginx (being written; see docs/web.md)."""
+"""nginx serving the PREP (CONV-I.1, I.2, I.6, I.10): the site, the portal page, its own pages.
+
+Config goes to a staging copy first; `prep-nginx-apply` puts it live only if `nginx -t`
+accepts it (else the running config stays and the deploy fails with nginx's message).
+"""
 
 from pyinfra.api import deploy
+from pyinfra.operations import apt, files, server, systemd
+from pyinfra.operations.util import any_changed
+
+from prep_iac import paths
+from prep_iac.components import distro
+from prep_iac.components.common import config
+from prep_iac.inventory.hostconfig import HostConfig
+
+# The on-disk contract (docs/contracts.md) and the web tier's own places.
+PREP_ROOT = "/srv/prep"
+WEB_ROOT = "/srv/prep-web"                  # our pages: portal, errors, not-open
+STATE_DIR = "/var/lib/prep-watchdog"        # watchdog's flag files and notice page
+ACME_WEBROOT = "/var/lib/prep-web/acme"     # HTTP-01 challenges
+TLS_DIR = "/etc/ssl/prep"                   # fullchain.pem, privkey.pem, ffdhe2048.pem
+SNIPPETS_DIR = "/etc/nginx/prep.d"          # other components' server-level snippets
+STAGING = "/etc/nginx/prep-staging"
+APPLY = "/usr/local/sbin/prep-nginx-apply"
+ACCESS_LOG = "/var/log/nginx/prep.access.log"
+
+# template -> path under /etc/nginx
+CONFIG_FILES = {
+    "nginx.conf.j2": "nginx.conf",
+    "prep-http.conf.j2": "conf.d/prep-http.conf",
+    "prep-site.conf.j2": "sites-enabled/prep.conf",
+    "sitio.conf.j2": "prep/sitio.conf",
+}
+# template (templates/portal/) -> path under WEB_ROOT
+PAGES = {
+    "index.html.j2": "portal/index.html",
+    "portal.js": "portal/portal.js",
+    "prep.css": "portal/prep.css",
+    "404.html.j2": "paginas/404.html",
+    "405.html.j2": "paginas/405.html",
+    "429.html.j2": "paginas/429.html",
+    "5xx.html.j2": "paginas/5xx.html",
+    "por-abrir.html.j2": "paginas/por-abrir.html",
+}
+
+MESES = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+         "septiembre", "octubre", "noviembre", "diciembre"]
 
 
-@deploy("nginx.site")
+def frame_ancestors(origins: list[str]) -> str:
+    return " ".join(["'self'", *origins])
+
+
+def fecha_larga(dt) -> str:
+    """'6 de junio de 2021, 18:00 (America/Monterrey)' — for pages read by the public."""
+    return f"{dt.day} de {MESES[dt.month - 1]} de {dt.year}, {dt:%H:%M} ({dt.tzinfo.key})"
+
+
+def context(cfg: HostConfig, http2_on: bool = False) -> dict:
+    """Everything the nginx and page templates need, from the typed inventory."""
+    d, iec = cfg.host, cfg.iec
+    return {
+        "server_names": d.server_names,
+        "tls": d.tls is not None,
+        "limits": d.rate_limits,
+        "frame_ancestors": frame_ancestors(d.portal_origins),
+        "retry_after": iec.period_s,
+        "http2_on": http2_on,
+        "prep_root": PREP_ROOT, "web_root": WEB_ROOT, "state_dir": STATE_DIR,
+        "acme_webroot": ACME_WEBROOT, "tls_dir": TLS_DIR,
+        "organization": d.organization or d.server_names[0],
+        "official_url": iec.official_url,
+        "opens": fecha_larga(iec.window.opens_at),
+        "closes": fecha_larga(iec.window.closes_at),
+        "period_s": iec.period_s,
+    }
+
+
+@deploy("nginx: PREP site")
 def site():
-    """Placeholder so deploys/difusor.py imports while the component is written."""
+    cfg = config()
+    ctx = context(cfg, http2_on=distro.nginx_http2_directive())
+
+    apt.packages(name="nginx from the distribution", packages=distro.WEB_PACKAGES["nginx"],
+                 update=True, cache_time=3600)
+
+    # Only created if missing: the activator owns /srv/prep's contents and modes.
+    files.directory(name="PREP root", path=PREP_ROOT, present=True)
+    for d in (WEB_ROOT, f"{WEB_ROOT}/portal", f"{WEB_ROOT}/paginas", "/var/lib/prep-web",
+              ACME_WEBROOT, SNIPPETS_DIR):
+        files.directory(name=f"directory {d}", path=d, user="root", group="root", mode="755")
+    for tpl, rel in PAGES.items():
+        files.template(name=f"page {rel}", src=paths.template("portal", tpl),
+                       dest=f"{WEB_ROOT}/{rel}", user="root", group="root", mode="644", **ctx)
+
+    files.directory(name="nginx staging", path=STAGING, user="root", group="root", mode="700")
+    apply = files.put(name="prep-nginx-apply", src=paths.template("nginx", "prep-nginx-apply.sh"),
+                      dest=APPLY, user="root", group="root", mode="755")
+    staged = [files.template(name=f"stage {rel}", src=paths.template("nginx", tpl),
+                             dest=f"{STAGING}/{rel}", create_remote_dir=True,
+                             user="root", group="root", mode="644", **ctx)
+              for tpl, rel in CONFIG_FILES.items()]
+    server.shell(name="nginx -t, then put the config live and reload",
+                 commands=[APPLY], _if=any_changed(apply, *staged))
+    systemd.service(name="nginx running and enabled", service="nginx", running=True,
+                    enabled=True)
