@@ -1,0 +1,145 @@
+"""`prep-iac publish CUT -i INVENTORY` and `prep-iac status -i INVENTORY`."""
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from prep_iac.errors import PrepError
+
+
+def _registry(inventory_path, registry_path, publisher):
+    from prep_iac.publish.registry import Registry, from_inventory
+
+    if registry_path:
+        return Registry.load(registry_path)
+    if not inventory_path:
+        raise PrepError("no inventory", "pass -i INVENTORY.yml (or --registry on a publisher)")
+    from prep_iac.inventory import load_inventory
+
+    inv = load_inventory(inventory_path)
+    if not inv.publishers:
+        raise PrepError(f"{inventory_path} has no publishers",
+                        "add a 'publishers' entry with sftp_identity and signing_key")
+    return from_inventory(inv, publisher)
+
+
+def _ledger_path(registry, inventory_path, ledger):
+    if ledger:
+        return Path(ledger)
+    if Path(registry.state_dir, "ledger.sqlite").exists():  # on the publisher itself
+        return Path(registry.state_dir, "ledger.sqlite")
+    stem = Path(inventory_path).stem if inventory_path else "registry"
+    return Path.home() / ".local/state/prep-iac" / f"{stem}.ledger.sqlite"
+
+
+common = [
+    click.option("-i", "--inventory", "inventory_path", type=click.Path(dir_okay=False),
+                 help="YAML inventory with the difusores and a publisher"),
+    click.option("--registry", "registry_path", type=click.Path(dir_okay=False),
+                 help="the publisher's registry.json instead of an inventory"),
+    click.option("--publisher", help="which publisher of the inventory (default: the first)"),
+    click.option("--ledger", type=click.Path(dir_okay=False),
+                 help="status ledger (SQLite); default: the publisher's, else one per inventory"),
+]
+
+
+def with_common(f):
+    for opt in reversed(common):
+        f = opt(f)
+    return f
+
+
+@click.command()
+@click.argument("cut", type=click.Path(exists=True))
+@with_common
+@click.option("-d", "--difusor", "only", multiple=True, help="push to these difusores only")
+@click.option("--sessions", default=4, show_default=True, help="SFTP channels per difusor")
+@click.option("--timeout", default=10.0, show_default=True, help="connect/IO timeout, seconds")
+@click.option("--activation-timeout", default=60.0, show_default=True,
+              help="how long to wait for each activator's verdict")
+@click.option("--list-dir", type=click.Path(file_okay=False),
+              help="also write the public list of difusores (HTML + JSON) here")
+@click.option("--json", "as_json", is_flag=True, help="print results as JSON")
+def publish(cut, inventory_path, registry_path, publisher, ledger, only, sessions, timeout,
+            activation_timeout, list_dir, as_json):
+    """Push a cut (folder or zip) to every difusor; report bytes, time and verdict each."""
+    from prep_iac.publish import source
+    from prep_iac.publish.ledger import Ledger
+    from prep_iac.publish.run import prepare
+    from prep_iac.publish.run import publish as run_publish
+
+    registry = _registry(inventory_path, registry_path, publisher)
+    try:
+        registry = registry.only(only)
+    except KeyError as exc:
+        raise PrepError(f"unknown difusor(s): {exc}", "use the inventory's difusor names") from None
+    led = Ledger(_ledger_path(registry, inventory_path, ledger), registry.period_s)
+    with source.opened(Path(cut)) as (folder, cut_id):
+        signed = prepare(folder, cut_id, registry)
+        m = signed.manifest
+        if not as_json:
+            click.echo(f"{cut_id}: {len(m.entries)} files, {m.total_bytes} bytes, signed; "
+                       f"pushing to {len(registry.difusores)} difusor(es)", err=True)
+        results = run_publish(registry, signed, led, list_dir=list_dir, sessions=sessions,
+                              timeout=timeout, activation_timeout=activation_timeout)
+    led.close()
+    if as_json:
+        click.echo(json.dumps([r.__dict__ for r in results], indent=1))
+    else:
+        from rich.table import Table
+
+        from prep_iac.console import out
+
+        table = Table(title=f"publish {cut_id}")
+        for col in ("difusor", "result", "sent bytes", "files", "seconds", "reason"):
+            table.add_column(col)
+        for r in results:
+            color = {"activated": "green", "refused": "red"}.get(r.result, "yellow")
+            table.add_row(r.difusor, f"[{color}]{r.result}[/]", str(r.sent_bytes),
+                          str(r.sent_files), f"{r.seconds:.2f}", r.reason or "")
+        out.print(table)
+    if any(r.result != "activated" for r in results):
+        raise click.exceptions.Exit(1)
+
+
+def _age(ts):
+    if ts is None:
+        return "never"
+    s = int(time.time() - ts)
+    return f"{s} s" if s < 120 else f"{s // 60} min" if s < 7200 else f"{s // 3600} h"
+
+
+@click.command()
+@with_common
+@click.option("--json", "as_json", is_flag=True)
+def status(inventory_path, registry_path, publisher, ledger, as_json):
+    """Each difusor: last confirmed cut and its age, failures in a row, state, whom to call."""
+    from prep_iac.publish.ledger import Ledger
+
+    registry = _registry(inventory_path, registry_path, publisher)
+    led = Ledger(_ledger_path(registry, inventory_path, ledger), registry.period_s)
+    rows = {r.difusor: r for r in led.rows([d.name for d in registry.difusores])}
+    led.close()
+    if as_json:
+        click.echo(json.dumps([{**rows[d.name].__dict__, "contact": d.contact}
+                               for d in registry.difusores], indent=1))
+        return
+    from rich.table import Table
+
+    from prep_iac.console import out
+
+    table = Table(title="difusores")
+    for col in ("difusor", "state", "last confirmed cut", "age", "failures", "last result",
+                "contact"):
+        table.add_column(col)
+    for d in registry.difusores:
+        r = rows[d.name]
+        c = d.contact or {}
+        contact = " / ".join(str(c[k]) for k in ("name", "role", "phone", "hours") if c.get(k))
+        state = "[red]suspended[/]" if r.state == "suspended" else "[green]active[/]"
+        last = (r.last_result or "-") + (f": {r.last_reason}" if r.last_reason else "")
+        table.add_row(d.name, state, r.confirmed_cut or "-", _age(r.confirmed_at),
+                      str(r.failures), last, contact or "-")
+    out.print(table)

@@ -1,0 +1,174 @@
+"""Push one signed cut to one difusor's jail, then wait for its activator's verdict.
+
+Order matters: the files the difusor lacks, the manifest, its signature, and last the
+`<cut>.listo` marker (written under a dot name and renamed), which starts the activator.
+"""
+
+import json
+import posixpath
+import queue
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+import paramiko
+
+from prep_iac.publish import delta
+from prep_iac.publish.connect import PushError, connect, sftp
+from prep_iac.publish.manifest import Manifest
+from prep_iac.publish.registry import DifusorEntry
+
+CHUNK = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Signed:
+    manifest: Manifest
+    data: bytes  # the exact manifest bytes that were signed
+    signature: bytes
+    folder: object  # pathlib.Path of the cut's files
+
+
+@dataclass
+class Result:
+    difusor: str
+    cut: str
+    result: str  # activated | refused | failed
+    reason: str | None = None
+    sent_bytes: int = 0
+    sent_files: int = 0
+    seconds: float = 0.0
+
+
+def read_json(client: paramiko.SFTPClient, path: str):
+    try:
+        with client.open(path, "rb") as f:
+            return json.loads(f.read(64 * 1024 * 1024))
+    except (OSError, ValueError):
+        return None
+
+
+def mkdirs(client, dirs):
+    for d in sorted(dirs, key=lambda p: p.count("/")):
+        try:
+            client.mkdir(d)
+        except OSError:
+            pass  # exists (from an earlier, cut-off push): files in it are overwritten
+
+
+def put(client, local, remote) -> int:
+    sent = 0
+    with open(local, "rb") as src, client.open(remote, "wb") as dst:
+        dst.set_pipelined(True)
+        while chunk := src.read(CHUNK):
+            dst.write(chunk)
+            sent += len(chunk)
+    return sent
+
+
+def upload_many(transport, entries, folder, base, sessions, timeout, counter, stop):
+    """Upload over several SFTP channels of one connection: small files are latency-bound."""
+    work = queue.Queue()
+    for e in entries:
+        work.put(e)
+    errors = []
+
+    def worker():
+        try:
+            client = sftp(transport, timeout)
+        except Exception as exc:  # noqa: BLE001 - reported as the push's reason
+            errors.append(exc)
+            return
+        try:
+            while not stop.is_set():
+                try:
+                    e = work.get_nowait()
+                except queue.Empty:
+                    return
+                n = put(client, folder / e.path, posixpath.join(base, e.path))
+                with counter["lock"]:
+                    counter["bytes"] += n
+                    counter["files"] += 1
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+            stop.set()
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=worker, daemon=True)
+               for _ in range(max(1, min(sessions, len(entries))))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise PushError(f"upload failed: {errors[0] or type(errors[0]).__name__}")
+
+
+def push_one(difusor: DifusorEntry, signed: Signed, *, user: str, key, sessions: int = 4,
+             timeout: float = 10.0, activation_timeout: float = 60.0, hooks=None) -> Result:
+    start = time.monotonic()
+    m = signed.manifest
+    res = Result(difusor.name, m.cut_id, "failed")
+    counter = {"bytes": 0, "files": 0, "lock": threading.Lock()}
+    transport = None
+    try:
+        transport = connect(difusor, user, key, timeout)
+        client = sftp(transport, timeout)
+        served = read_json(client, "estado/manifiesto.json")
+        last = read_json(client, "estado/ultimo.json") or {}
+        if served and served.get("corte") == m.cut_id:
+            res.result, res.reason = "activated", "already served"
+            return res
+        send = delta.missing(m, served)
+        base = f"incoming/{m.cut_id}"
+        dirs = {base} | {posixpath.join(base, posixpath.dirname(e.path))
+                         for e in send if "/" in e.path}
+        parents = set()
+        for d in dirs:
+            while d != "incoming":
+                parents.add(d)
+                d = posixpath.dirname(d)
+        mkdirs(client, parents)
+        stop = threading.Event()
+        upload_many(transport, send, signed.folder, base, sessions, timeout, counter, stop)
+        if hooks and "after_files" in hooks:
+            hooks["after_files"]()
+        for name, data in ((f"{m.cut_id}.manifiesto.json", signed.data),
+                           (f"{m.cut_id}.manifiesto.json.sig", signed.signature)):
+            with client.open(f"incoming/{name}", "wb") as f:
+                f.write(data)
+            counter["bytes"] += len(data)
+        nonce = secrets.token_hex(8)
+        tmp = f"incoming/.{m.cut_id}.listo"
+        with client.open(tmp, "wb") as f:
+            f.write(nonce.encode() + b"\n")
+        client.posix_rename(tmp, f"incoming/{m.cut_id}.listo")
+        res.result, res.reason = wait_result(client, m.cut_id, nonce, last,
+                                             activation_timeout)
+    except PushError as exc:
+        res.reason = str(exc)
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        res.reason = f"SFTP error: {exc or type(exc).__name__}"
+    finally:
+        res.sent_bytes, res.sent_files = counter["bytes"], counter["files"]
+        res.seconds = round(time.monotonic() - start, 3)
+        if transport is not None:
+            transport.close()
+    return res
+
+
+def wait_result(client, cut_id, nonce, last, timeout):
+    """Poll estado/ultimo.json until the activator answers this very request."""
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while time.monotonic() < deadline:
+        u = read_json(client, "estado/ultimo.json") or {}
+        if u.get("corte") == cut_id and u.get("solicitud") == nonce:
+            if u.get("resultado") == "activado":
+                return "activated", None
+            return "refused", u.get("motivo") or "refused"
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+    return "failed", f"no answer from the activator within {timeout:.0f} s"

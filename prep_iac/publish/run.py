@@ -1,0 +1,94 @@
+"""One publication: sign the cut once, push it everywhere, record, notify, render the list."""
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from prep_iac.publish import listpage, manifest, notify, signing
+from prep_iac.publish.connect import load_private_key
+from prep_iac.publish.fanout import push_all
+from prep_iac.publish.ledger import Ledger
+from prep_iac.publish.push import Signed
+
+
+def _stamp(folder: Path) -> str:
+    """Cheap identity of a folder's content (paths, sizes, mtimes): re-hash only on change."""
+    h = hashlib.sha256()
+    for path in manifest.walk(folder):
+        st = path.stat()
+        h.update(f"{path.relative_to(folder)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def prepare(folder: Path, cut_id: str, registry, cache_dir: Path | None = None) -> Signed:
+    """The signed manifest of a cut; cached per cut id while the folder is unchanged."""
+    folder = Path(folder)
+    stamp = _stamp(folder) if cache_dir else None
+    if cache_dir:
+        base = Path(cache_dir) / cut_id
+        try:
+            meta = json.loads((base.with_suffix(".stamp")).read_text())
+            if meta == stamp:
+                data = base.with_suffix(".json").read_bytes()
+                sig = base.with_suffix(".sig").read_bytes()
+                return Signed(manifest.Manifest.from_json(json.loads(data)), data, sig, folder)
+        except (OSError, ValueError, KeyError):
+            pass
+    m = manifest.build(folder, cut_id, tz=registry.timezone)
+    data = m.to_bytes()
+    sig = signing.sign(data, Path(registry.signing_key), registry.namespace)
+    if not signing.verify(data, sig, list(registry.signers), registry.identity, registry.namespace):
+        raise RuntimeError("the signing key is not one of the inventory's iec.signers: every "
+                           "difusor would refuse this cut")
+    if cache_dir:
+        Path(cache_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
+        base = Path(cache_dir) / cut_id
+        base.with_suffix(".json").write_bytes(data)
+        base.with_suffix(".sig").write_bytes(sig)
+        base.with_suffix(".stamp").write_text(json.dumps(stamp))
+    return Signed(m, data, sig, folder)
+
+
+def publish(registry, signed: Signed, ledger: Ledger, *, list_dir=None, sessions=4,
+            timeout=10.0, activation_timeout=60.0, deadline_s=None, hooks=None, on_result=None):
+    key = load_private_key(registry.sftp_identity)
+    by_name = {d.name: d for d in registry.difusores}
+
+    def record(r):
+        notify.journal(f"pushed {r.cut} to {r.difusor}: {r.result}"
+                       + (f" ({r.reason})" if r.reason else "")
+                       + f" [{r.sent_bytes} bytes, {r.seconds:.1f} s]")
+        change = ledger.record(r.difusor, r.result, cut=r.cut, reason=r.reason,
+                               sent_bytes=r.sent_bytes, seconds=r.seconds)
+        if change.first_failure:
+            notify.first_failure(by_name[r.difusor], r, registry.notify_webhook,
+                                 registry.notify_mail)
+        if change.suspended:
+            notify.journal(f"suspended {r.difusor}")
+        if change.reactivated:
+            notify.journal(f"reactivated {r.difusor}")
+        if on_result:
+            on_result(r)
+
+    results = push_all(registry, signed, key, sessions=sessions, timeout=timeout,
+                       activation_timeout=activation_timeout, deadline_s=deadline_s,
+                       hooks=hooks, on_result=record)
+    if list_dir:
+        listpage.render(registry, ledger, list_dir)
+    return results
+
+
+def newest_cut(drop_dir: Path) -> Path | None:
+    """The newest complete cut in the drop folder. The IEC copies a cut in under a dot name
+    and renames it, so names starting with '.' are still arriving."""
+    drop_dir = Path(drop_dir)
+    if not drop_dir.is_dir():
+        return None
+    cands = [p for p in drop_dir.iterdir() if not p.name.startswith(".")
+             and (p.is_dir() or p.suffix == ".zip")]
+    if not cands:
+        return None
+    return max(cands, key=lambda p: (manifest.CUT_TIME.match(p.name) is not None,
+                                     p.stem if manifest.CUT_TIME.match(p.name) else "",
+                                     os.stat(p).st_mtime))
