@@ -1,0 +1,86 @@
+"""What the lab writes: inventory YAML (loadable by the project's schema), ssh_config,
+known_hosts, per-host files, and the mirror it reads."""
+
+import datetime as dt
+import subprocess
+
+import yaml
+
+from prep_iac.lab import inventory as lab_inventory
+from prep_iac.lab import keys, mirror, rootfs
+
+
+def _keys(tmp_path):
+    for name in ("id_lab", "iec_sftp", "iec_signing"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f",
+                        str(tmp_path / name)], check=True)
+    return lab_inventory.LabKeys(tmp_path / "id_lab", tmp_path / "iec_sftp",
+                                 tmp_path / "iec_signing")
+
+
+def _host_key(tmp_path, name):
+    path = tmp_path / f"host_{name}"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+    return keys.without_comment((tmp_path / f"host_{name}.pub").read_text())
+
+
+def test_window_opens_an_hour_before_and_closes_ten_days_after():
+    now = dt.datetime(2026, 6, 6, 18, 30, tzinfo=dt.UTC)
+    assert lab_inventory.window(now) == {"opens": "2026-06-06 11:30", "closes":
+                                         "2026-06-16 12:30", "timezone": "America/Monterrey"}
+
+
+def test_inventory_has_the_hand_written_format_and_loads(tmp_path):
+    lab_keys = _keys(tmp_path)
+    hosts = [lab_inventory.LabHost("difusor-1", "10.81.0.11", _host_key(tmp_path, "d1")),
+             lab_inventory.LabHost("publisher-1", "10.81.0.201", _host_key(tmp_path, "p1"))]
+    data = lab_inventory.build("labdev", "10.81.0.0/24", hosts, lab_keys)
+    path = lab_inventory.write(tmp_path / "lab-labdev.yml", "labdev", "10.81.0.0/24", data)
+    doc = yaml.safe_load(path.read_text())
+    assert list(doc) == ["iec", "admins", "difusores", "publishers"]
+    assert doc["iec"]["sources"] == ["10.81.0.0/24"]
+    assert doc["iec"]["sftp_keys"] == [lab_keys.pub(lab_keys.iec_sftp)]
+    assert doc["admins"]["accounts"][0]["name"] == "prepadmin"
+    d1 = doc["difusores"]["difusor-1"]
+    assert d1["ssh_user"] == "prepadmin" and d1["host_key"].startswith("ssh-ed25519 AAAA")
+    assert d1["tls"] == {"mode": "lab-ca"} and d1["ups"]["driver"] == "dummy-ups"
+    assert d1["public_url"] == "http://10.81.0.11/"
+    p1 = doc["publishers"]["publisher-1"]
+    assert p1["sftp_identity"] == str(lab_keys.iec_sftp)
+    assert p1["drop_dir"] == "/srv/prep-publisher/entrada"
+    lab_inventory.validate(path)  # the project's schema accepts it
+
+
+def test_ssh_config_matches_names_and_addresses_and_pins_keys(tmp_path):
+    text = keys.ssh_config({"difusor-1": "10.81.0.11"}, tmp_path / "id_lab",
+                           tmp_path / "known_hosts", tmp_path / "cm")
+    assert "Host difusor-1 10.81.0.11\n  HostName 10.81.0.11" in text
+    for option in ("User prepadmin", "StrictHostKeyChecking yes", "ControlMaster auto",
+                   f"UserKnownHostsFile {tmp_path / 'known_hosts'}", "ControlPersist"):
+        assert option in text
+    known = keys.known_hosts({"difusor-1": ("10.81.0.11", ["ssh-ed25519 AAAAx"])})
+    assert known == "difusor-1,10.81.0.11 ssh-ed25519 AAAAx\n"
+
+
+def test_host_files():
+    hosts = {"difusor-1": "10.81.0.11", "publisher-1": "10.81.0.201"}
+    text = rootfs.hosts_file("difusor-1", hosts)
+    assert "10.81.0.11\tdifusor-1.lab difusor-1" in text
+    assert "10.81.0.201\tpublisher-1.lab publisher-1" in text
+    net = rootfs.network_file("10.81.0.11", "10.81.0.0/24", "10.81.0.1")
+    assert "Address=10.81.0.11/24" in net and "Gateway=10.81.0.1" in net
+
+
+def test_mirror_is_read_from_apt_sources():
+    deb822 = ("Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm "
+              "bookworm-updates\nComponents: main\n\nTypes: deb\n"
+              "URIs: http://mirror.example/debian-security\nSuites: bookworm-security\n"
+              "Components: main\n")
+    m = mirror.parse_sources({"debian.sources": deb822, "other.sources.disabled": "junk"})
+    assert m == mirror.Mirror("http://mirror.example/debian",
+                              "http://mirror.example/debian-security")
+    assert m.sources("trixie") == ["deb http://mirror.example/debian trixie main",
+                                   "deb http://mirror.example/debian trixie-updates main",
+                                   "deb http://mirror.example/debian-security trixie-security main"]
+    one_line = "deb [arch=amd64] http://m.example/debian/ bookworm main\n"
+    assert mirror.parse_sources({"x.list": one_line}).debian == "http://m.example/debian"
