@@ -1,8 +1,136 @@
-"""Security: ssh (CONV-IV.1 sshd drop-in); being written, see docs/security.md."""
+"""SSH hardening (CONV-IV.1): one sshd drop-in read before everything else, crypto chosen
+by the installed OpenSSH version, weak host keys and moduli removed, validated before reload.
+Publishers get exactly the same."""
 
+from pyinfra import host, logger
 from pyinfra.api import deploy
+from pyinfra.api.exceptions import DeployError
+from pyinfra.operations import files, server, systemd
+
+from prep_iac.components import distro
+from prep_iac.components.admins import ADMIN_GROUP, install_validated, refuse_lockout, render
+from prep_iac.components.common import config
+from prep_iac.facts.sshd import OpenSshVersion, SshHostKeys, SshSession, WeakModuli
+
+DROPIN = "10-prep-hardening.conf"  # docs/contracts.md; sorts before the jail's 50-…
+SFTP_GROUP = "prep-sftp"
+MIN_VERSION = (7, 4)
+MIN_RSA_BITS = 3072
+MIN_MODULI_BITS = 3072
+
+
+def crypto(version: tuple[int, int]) -> dict[str, list[str]]:
+    """Key exchange, ciphers, MACs and key algorithms for an OpenSSH version: only what
+    that version knows (an unknown name makes sshd refuse to start), strongest first."""
+    if version < MIN_VERSION:
+        raise ValueError(f"OpenSSH {version[0]}.{version[1]} is older than {MIN_VERSION[0]}."
+                         f"{MIN_VERSION[1]}: upgrade the distribution")
+    kex = []
+    if version >= (9, 9):
+        kex += ["mlkem768x25519-sha256"]  # post-quantum hybrid, default from 10.0
+    if version >= (8, 5):
+        kex += ["sntrup761x25519-sha512@openssh.com"]
+    if version >= (9, 9):
+        kex += ["sntrup761x25519-sha512"]
+    kex += ["curve25519-sha256", "curve25519-sha256@libssh.org",
+            "diffie-hellman-group18-sha512", "diffie-hellman-group16-sha512",
+            "diffie-hellman-group-exchange-sha256"]  # moduli < 3072 bits removed
+    ciphers = ["chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com",
+               "aes128-gcm@openssh.com", "aes256-ctr", "aes192-ctr", "aes128-ctr"]
+    # Encrypt-then-MAC only: the plain hmac-sha2-* variants MAC the plaintext.
+    macs = ["hmac-sha2-512-etm@openssh.com", "hmac-sha2-256-etm@openssh.com",
+            "umac-128-etm@openssh.com"]
+    host_keys = ["ssh-ed25519", "ssh-ed25519-cert-v01@openssh.com",
+                 "rsa-sha2-512", "rsa-sha2-512-cert-v01@openssh.com",
+                 "rsa-sha2-256", "rsa-sha2-256-cert-v01@openssh.com"]
+    user_keys = ["ssh-ed25519", "ssh-ed25519-cert-v01@openssh.com"]
+    if version >= (8, 2):  # FIDO keys (YubiKey…)
+        user_keys += ["sk-ssh-ed25519@openssh.com", "sk-ssh-ed25519-cert-v01@openssh.com",
+                      "sk-ecdsa-sha2-nistp256@openssh.com"]
+    # Admins' hardware tokens (PIV) often hold ECDSA keys: accepted for users, not for hosts.
+    user_keys += ["ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+                  "rsa-sha2-512", "rsa-sha2-256"]
+    return {"kex": kex, "ciphers": ciphers, "macs": macs, "host_keys": host_keys,
+            "user_keys": user_keys}
+
+
+def pinned_key_type(host_key: str | None) -> str | None:
+    """The key type of the inventory's pinned host key ("ED25519", "ECDSA", "RSA")."""
+    if not host_key:
+        return None
+    algorithm = host_key.split()[0]
+    for prefix, kind in (("ssh-ed25519", "ED25519"), ("ecdsa-", "ECDSA"), ("ssh-rsa", "RSA")):
+        if algorithm.startswith(prefix):
+            return kind
+    return None
+
+
+def host_key_plan(present: list[dict], pinned: str | None) -> dict:
+    """Which host keys to keep, remove and regenerate. ECDSA (NIST curves) and DSA go,
+    unless the inventory pins that very key (the publisher would refuse the host)."""
+    keep, remove, regenerate = [], [], []
+    for key in present:
+        kind = key["type"]
+        if kind == "DSA" or (kind == "ECDSA" and pinned != "ECDSA"):
+            remove.append(key["path"])
+        elif kind == "RSA" and key["bits"] < MIN_RSA_BITS and pinned != "RSA":
+            regenerate.append(key["path"])
+            keep.append(key["path"])
+        elif kind in ("ED25519", "RSA", "ECDSA"):
+            keep.append(key["path"])
+    return {"keep": keep, "remove": remove, "regenerate": regenerate}
+
+
+def dropin(version: tuple[int, int], host_keys: list[str]) -> str:
+    return render("ssh", f"{DROPIN}.j2", c=crypto(version), host_keys=host_keys,
+                  admin_group=ADMIN_GROUP, sftp_group=SFTP_GROUP,
+                  pubkey_keyword=("PubkeyAcceptedAlgorithms" if version >= (8, 5)
+                                  else "PubkeyAcceptedKeyTypes"))
 
 
 @deploy("ssh.hardened")
 def hardened():
-    """Placeholder so the deploy files import while the component is written."""
+    refuse_lockout()
+    cfg = config()
+    d = distro.for_host()
+    version = host.get_fact(OpenSshVersion)
+    if version is None:
+        raise DeployError(f"{host.name}: OpenSSH not found; cannot harden sshd")
+    try:
+        crypto(version)
+    except ValueError as error:
+        raise DeployError(f"{host.name}: {error}") from None
+
+    plan = host_key_plan(host.get_fact(SshHostKeys), pinned_key_type(cfg.host.host_key))
+    if not any(p.endswith(("_ed25519_key", "_rsa_key")) for p in plan["keep"]):
+        raise DeployError(f"{host.name}: no ED25519 or RSA host key in /etc/ssh; "
+                          "run `ssh-keygen -A` first")
+    for path in plan["remove"]:
+        files.file(name=f"remove weak host key {path}", path=path, present=False)
+        files.file(name=f"remove weak host key {path}.pub", path=f"{path}.pub", present=False)
+    for path in plan["regenerate"]:
+        server.shell(name=f"regenerate {path} with 4096 bits", commands=[
+            f"rm -f {path} {path}.pub && ssh-keygen -q -t rsa -b 4096 -N '' -f {path}"])
+
+    if host.get_fact(WeakModuli, bits=MIN_MODULI_BITS):
+        server.shell(name=f"remove Diffie-Hellman moduli under {MIN_MODULI_BITS} bits", commands=[
+            f"awk '$1 ~ /^#/ || $5 + 1 >= {MIN_MODULI_BITS}' /etc/ssh/moduli "
+            "> /etc/ssh/moduli.prep-new && chmod 644 /etc/ssh/moduli.prep-new && "
+            "mv -f /etc/ssh/moduli.prep-new /etc/ssh/moduli"])
+
+    user = host.get_fact(SshSession, _sudo=False)["user"]
+    # sshd -t checks syntax and values; the group check proves AllowGroups still lets the
+    # admin running this deploy in (admins.accounts, earlier in the deploy, adds them).
+    validate = (f"sshd -t && {{ id -nG {user} | tr ' ' '\\n' | grep -qx {ADMIN_GROUP} || "
+                f"{{ echo '{user} is not in {ADMIN_GROUP}: AllowGroups would lock this "
+                "session out'; false; }; }")
+    op = install_validated("sshd hardening drop-in",
+                           {f"{d['sshd_dropin_dir']}/{DROPIN}": dropin(version, plan["keep"])},
+                           validate)
+    if plan["remove"] or plan["regenerate"]:
+        systemd.service(name="reload sshd", service=d["ssh_service"], reloaded=True)
+    elif op is not None:
+        systemd.service(name="reload sshd", service=d["ssh_service"], reloaded=True,
+                        _if=op.did_change)
+    logger.info(f"{host.name}: OpenSSH {version[0]}.{version[1]}, host keys "
+                f"{', '.join(plan['keep'])}")
