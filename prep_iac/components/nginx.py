@@ -79,9 +79,10 @@ def context(cfg: HostConfig, http2_on: bool = False) -> dict:
 @deploy("nginx: PREP site")
 def site():
     cfg = config()
-    ctx = context(cfg, http2_on=distro.nginx_http2_directive())
+    dist = distro.for_host()
+    ctx = context(cfg, http2_on=dist["nginx_http2_directive"])
 
-    apt.packages(name="nginx from the distribution", packages=distro.WEB_PACKAGES["nginx"],
+    apt.packages(name="nginx from the distribution", packages=dist["nginx_packages"],
                  update=True, cache_time=3600)
 
     # Only created if missing: the activator owns /srv/prep's contents and modes.

@@ -165,8 +165,7 @@ def _acme(cfg: HostConfig):
     so the site and the challenge path are up for the ACME server to reach.
     """
     d = cfg.host
-    apt.packages(name="certbot and ssl-cert", packages=distro.WEB_PACKAGES["acme"]
-                 + distro.WEB_PACKAGES["ssl-cert"], update=True, cache_time=3600)
+    apt.packages(name="certbot and ssl-cert", packages=distro.for_host()["acme_packages"], update=True, cache_time=3600)
     hook = files.put(name="certbot deploy hook: reload nginx",
                      src=paths.template("tls", "prep-nginx-hook.sh"), dest=RENEW_HOOK,
                      create_remote_dir=True, user="root", group="root", mode="755")

@@ -1,0 +1,128 @@
+"""The watchdog's decisions, journal lines and file switches (templates/watchdog/prep-watchdog.py)."""
+
+import datetime as dt
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from prep_iac import paths
+
+spec = importlib.util.spec_from_file_location("prep_watchdog",
+                                              paths.template("watchdog", "prep-watchdog.py"))
+wd = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(wd)
+
+TZ = dt.timezone(dt.timedelta(hours=-5))
+CFG = {"opens": "2021-06-06T18:00:00-05:00", "closes": "2021-06-15T23:59:00-05:00",
+       "periodo_s": 600, "official_url": "https://www.iec.org.mx/"}
+
+
+def at(h, m=0, s=0, day=6):
+    return dt.datetime(2021, 6, day, h, m, s, tzinfo=TZ)
+
+
+def estado(activado, corte="C1"):
+    return {"corte": corte, "corte_fecha_hora": "2021-06-06T20:00:00-05:00",
+            "activado": activado, "periodo_s": 600, "estado": "publicando"}
+
+
+def test_before_window():
+    state, reason = wd.decide(at(17, 59), estado("2021-06-06T17:50:00-05:00"), CFG)
+    assert state == "por-abrir" and "opens at 2021-06-06T18:00" in reason
+
+
+def test_after_window():
+    state, _ = wd.decide(at(0, 0, day=16), estado("2021-06-06T20:00:00-05:00"), CFG)
+    assert state == "cerrado"
+
+
+@pytest.mark.parametrize("age_s,expected", [(0, "publicando"), (1800, "publicando"),
+                                            (1801, "aviso"), (7200, "aviso")])
+def test_three_periods(age_s, expected):
+    now = at(20, 0) + dt.timedelta(seconds=age_s)
+    state, reason = wd.decide(now, estado("2021-06-06T20:00:00-05:00"), CFG)
+    assert state == expected
+    if expected == "aviso":
+        assert f"no cut activated for {age_s} s (> 3 x 600 s)" in reason
+
+
+def test_offsets_compared_as_instants():
+    # activado in UTC, now in Monterrey time: 10 minutes apart.
+    state, _ = wd.decide(at(20, 10), estado("2021-06-07T01:00:00+00:00"), CFG)
+    assert state == "publicando"
+
+
+def test_no_cut_yet():
+    assert wd.decide(at(18, 5), {}, CFG)[0] == "por-abrir"
+    state, reason = wd.decide(at(18, 31), {}, CFG)
+    assert state == "aviso" and "since the window opened" in reason
+
+
+def test_unreadable_activado_uses_symlink_time():
+    bad = estado("not a date")
+    assert wd.decide(at(20, 5), bad, CFG, current_mtime=at(20, 0))[0] == "publicando"
+    assert wd.decide(at(21, 0), bad, CFG, current_mtime=at(20, 0))[0] == "aviso"
+
+
+def test_messages():
+    assert wd.message("publicando", "publicando", "x") is None
+    assert wd.message("publicando", "aviso", "why") == "aviso ON: why"
+    assert wd.message("aviso", "publicando", "cut C2") == "aviso OFF: cut C2"
+    assert wd.message("por-abrir", "publicando", "r") == "estado por-abrir -> publicando: r"
+    assert wd.message(None, "por-abrir", "r") == "estado ninguno -> por-abrir: r"
+
+
+def test_hora_corte():
+    assert wd.hora_corte("2021-06-06T20:00:00-05:00") == "06/06/2021 20:00 (UTC-05:00)"
+    assert wd.hora_corte(None) == "sin corte"
+
+
+def test_notice_is_escaped():
+    page = wd.render_notice("$corte_hora $corte <a href=\"$official_url\">",
+                            {"corte": "<b>", "corte_fecha_hora": "2021-06-06T20:10:00-05:00"},
+                            {**CFG, "official_url": "https://x/?a=1&b=2"})
+    assert page == '06/06/2021 20:10 (UTC-05:00) &lt;b&gt; <a href="https://x/?a=1&amp;b=2">'
+
+
+@pytest.fixture
+def disk(tmp_path):
+    root, state = tmp_path / "prep", tmp_path / "state"
+    root.mkdir()
+    state.mkdir()
+    (tmp_path / "aviso.tmpl").write_text("Ultimo corte: $corte_hora")
+    cfg = {**CFG, "prep_root": str(root), "state_dir": str(state),
+           "notice_template": str(tmp_path / "aviso.tmpl")}
+    return root, state, cfg
+
+
+def test_run_switches_on_and_off(disk):
+    root, state, cfg = disk
+    (root / "estado.json").write_text(json.dumps(estado("2021-06-06T20:00:00-05:00")))
+    logs = []
+    assert wd.run(cfg, now=at(20, 5), log=logs.append) == "publicando"
+    assert not (state / "aviso").exists()
+    assert wd.run(cfg, now=at(20, 40), log=logs.append) == "aviso"
+    assert (state / "aviso").exists()
+    assert (state / "aviso.html").read_text() == "Ultimo corte: 06/06/2021 20:00 (UTC-05:00)"
+    saved = json.loads((root / "estado.json").read_text())
+    assert saved["estado"] == "aviso" and saved["corte"] == "C1"  # other fields untouched
+    wd.run(cfg, now=at(20, 41), log=logs.append)  # no switch, no line
+    # The activator writes a new cut with estado publicando: the watchdog still logs OFF.
+    (root / "estado.json").write_text(json.dumps(estado("2021-06-06T20:50:00-05:00", "C2")))
+    assert wd.run(cfg, now=at(20, 50), log=logs.append) == "publicando"
+    assert not (state / "aviso").exists()
+    assert [line.split(":")[0] for line in logs] == [
+        "estado ninguno -> publicando", "aviso ON", "aviso OFF"]
+    assert "cut C2 activated 0 s ago" in logs[-1]
+
+
+def test_run_creates_estado_when_missing(disk):
+    root, state, cfg = disk
+    assert wd.run(cfg, now=at(17, 0), log=lambda _: None) == "por-abrir"
+    saved = json.loads((root / "estado.json").read_text())
+    assert saved == {"corte": None, "corte_fecha_hora": None, "activado": None,
+                     "periodo_s": 600, "estado": "por-abrir"}
+    assert (state / "por-abrir").exists()
+    assert oct((root / "estado.json").stat().st_mode & 0o777) == "0o644"
