@@ -19,6 +19,7 @@ from pathlib import Path
 from prep_iac.errors import PrepError
 from prep_iac.lab import mirror, network
 from prep_iac.lab.layout import APT_DIR, LABS_ROOT
+from prep_iac.lab.locks import locked
 from prep_iac.lab.spec import APT_PROXY_ADDRESS
 
 PORT = 3142
@@ -30,6 +31,7 @@ SYSTEM_CONF = Path("/etc/apt-cacher-ng")
 CONF_DIR = APT_DIR / "conf"
 RUN_DIR = Path("/run/prep-iac")
 PIDFILE = RUN_DIR / "apt-cacher-ng.pid"
+LOCK = APT_DIR / "lock"
 BINARY = "/usr/sbin/apt-cacher-ng"
 
 
@@ -63,6 +65,11 @@ def _listening(host: str, timeout: float = 0.3) -> bool:
 
 def ensure() -> str:
     """Start the proxy unless it runs already; returns the URL hosts use."""
+    with locked(LOCK):
+        return _ensure()
+
+
+def _ensure() -> str:
     if not os.path.exists(BINARY):
         raise PrepError("apt-cacher-ng is not installed",
                         "run ./dev bootstrap (or apt-get install apt-cacher-ng)")
@@ -76,7 +83,7 @@ def ensure() -> str:
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     shutil.chown(RUN_DIR, user=USER, group=USER)
     proc = subprocess.run(
-        ["start-stop-daemon", "--start", "--chuid", f"{USER}:{USER}", "--chdir", "/",
+        ["start-stop-daemon", "--start", "--oknodo", "--chuid", f"{USER}:{USER}", "--chdir", "/",
          "--pidfile", str(PIDFILE), "--exec", BINARY, "--",
          "-c", str(CONF_DIR), f"pidfile={PIDFILE}", f"SocketPath={RUN_DIR}/acng.socket",
          "foreground=0", f"Port={PORT}", f"BindAddress=127.0.0.1 {ADDRESS}"],
@@ -97,7 +104,17 @@ def labs_left() -> bool:
     return LABS_ROOT.is_dir() and any(LABS_ROOT.iterdir())
 
 
-def stop() -> None:
+def stop_if_unused() -> bool:
+    """Stop the proxy when no lab is left (a lab's directory exists before it asks for the
+    proxy, so checking under the lock cannot stop it under a lab that is coming up)."""
+    with locked(LOCK):
+        if labs_left():
+            return False
+        _stop()
+        return True
+
+
+def _stop() -> None:
     """Stop the proxy this tool started (by its pid) and drop its dummy link."""
     pid = running_pid()
     if pid is not None:

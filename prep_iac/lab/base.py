@@ -14,6 +14,7 @@ from pathlib import Path
 from prep_iac.errors import PrepError
 from prep_iac.lab import mirror
 from prep_iac.lab.layout import BASE_ROOT, CACHE_DIR, RELEASES
+from prep_iac.lab.locks import locked
 
 # What every host has before any deploy: a booting systemd, sshd (with sftp, which pyinfra
 # uploads through), sudo for the admin account, python3 for testinfra, nftables, and netbase
@@ -58,11 +59,14 @@ def ensure(release: str, log=print) -> Path:
     target = base_path(release)
     if is_ready(release):
         return target
-    if not tarball_path(release).exists():
-        log(f"building the {release} base with mmdebstrap (once; about 30 s)")
-        build_tarball(release)
-    log(f"extracting the {release} base")
-    extract(release)
+    with locked(BASE_ROOT / f"{release}.lock"):  # another lab may be building it right now
+        if is_ready(release):
+            return target
+        if not tarball_path(release).exists():
+            log(f"building the {release} base with mmdebstrap (once; about 30 s)")
+            build_tarball(release)
+        log(f"extracting the {release} base")
+        extract(release)
     return target
 
 

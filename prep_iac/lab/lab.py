@@ -182,15 +182,15 @@ class Lab:
         network.check_free(self.spec.subnet, self.spec.bridge)
         report("lab", f"base image ({self.spec.release})")
         lower = base.ensure(self.spec.release, log=lambda msg: report("lab", msg))
-        report("lab", "apt proxy")
-        proxy = aptproxy.ensure()
-        keys.ensure_lab_keys(self.ssh_dir)
-        self.control_dir.mkdir(mode=0o700, exist_ok=True)
         if self.state.memory_cgroup is None:
             mem = cgroups.own_memory_cgroup()
             self.state.memory_cgroup = str(mem) if mem else None
         self.state.hosts = names
-        self.state.save(self.dir / "lab.json")
+        self.state.save(self.dir / "lab.json")  # before the proxy: see aptproxy.stop_if_unused
+        report("lab", "apt proxy")
+        proxy = aptproxy.ensure()
+        keys.ensure_lab_keys(self.ssh_dir)
+        self.control_dir.mkdir(mode=0o700, exist_ok=True)
 
         to_boot: list[str] = []
         try:
@@ -360,9 +360,8 @@ class Lab:
         shutil.rmtree(self.dir, ignore_errors=True)
         inv = Path(self.state.inventory) if self.state.inventory else self.inventory_path
         inv.unlink(missing_ok=True)
-        if not aptproxy.labs_left():
-            report("lab", "last lab gone: stopping the apt proxy")
-            aptproxy.stop()
+        if aptproxy.stop_if_unused():
+            report("lab", "last lab gone: apt proxy stopped")
 
     # ---- status -----------------------------------------------------------------------
     def status(self) -> list[dict]:
