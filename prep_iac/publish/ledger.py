@@ -6,6 +6,7 @@ timer and a new cut) count as one outcome, the last one.
 """
 
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +47,10 @@ class Change:
 class Ledger:
     def __init__(self, path, period_s: int):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        # Pushes report from their own threads; one lock serialises them.
+        self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None,
+                                  check_same_thread=False)
+        self.lock = threading.RLock()
         self.db.executescript(SCHEMA)
         self.period_s = period_s
 
@@ -62,7 +66,11 @@ class Ledger:
     def record(self, name, result, *, cut=None, reason=None, sent_bytes=0, seconds=0.0,
                now=None) -> Change:
         """result: activated | refused | failed."""
-        now = time.time() if now is None else now
+        with self.lock:
+            return self._record(name, result, cut, reason, sent_bytes, seconds,
+                                time.time() if now is None else now)
+
+    def _record(self, name, result, cut, reason, sent_bytes, seconds, now) -> Change:
         period = int(now // self.period_s)
         self.db.execute("BEGIN IMMEDIATE")
         try:
@@ -95,10 +103,12 @@ class Ledger:
         return change
 
     def rows(self, names) -> list[Row]:
-        return [self._row(n) for n in names]
+        with self.lock:
+            return [self._row(n) for n in names]
 
     def state(self, name) -> str:
-        return self._row(name).state
+        with self.lock:
+            return self._row(name).state
 
     def history(self, name, limit=20):
         return self.db.execute("SELECT period, at, cut, result, reason, sent_bytes, seconds "

@@ -2,6 +2,7 @@
 
 Order matters: the files the difusor lacks, the manifest, its signature, and last the
 `<cut>.listo` marker (written under a dot name and renamed), which starts the activator.
+Paths are absolute in the chroot (the session starts in /incoming).
 """
 
 import json
@@ -116,18 +117,18 @@ def push_one(difusor: DifusorEntry, signed: Signed, *, user: str, key, sessions:
     try:
         transport = connect(difusor, user, key, timeout)
         client = sftp(transport, timeout)
-        served = read_json(client, "estado/manifiesto.json")
-        last = read_json(client, "estado/ultimo.json") or {}
+        served = read_json(client, "/estado/manifiesto.json")
+        last = read_json(client, "/estado/ultimo.json") or {}
         if served and served.get("corte") == m.cut_id:
             res.result, res.reason = "activated", "already served"
             return res
         send = delta.missing(m, served)
-        base = f"incoming/{m.cut_id}"
+        base = f"/incoming/{m.cut_id}"
         dirs = {base} | {posixpath.join(base, posixpath.dirname(e.path))
                          for e in send if "/" in e.path}
         parents = set()
         for d in dirs:
-            while d != "incoming":
+            while d != "/incoming":
                 parents.add(d)
                 d = posixpath.dirname(d)
         mkdirs(client, parents)
@@ -137,14 +138,14 @@ def push_one(difusor: DifusorEntry, signed: Signed, *, user: str, key, sessions:
             hooks["after_files"]()
         for name, data in ((f"{m.cut_id}.manifiesto.json", signed.data),
                            (f"{m.cut_id}.manifiesto.json.sig", signed.signature)):
-            with client.open(f"incoming/{name}", "wb") as f:
+            with client.open(f"/incoming/{name}", "wb") as f:
                 f.write(data)
             counter["bytes"] += len(data)
         nonce = secrets.token_hex(8)
-        tmp = f"incoming/.{m.cut_id}.listo"
+        tmp = f"/incoming/.{m.cut_id}.listo"
         with client.open(tmp, "wb") as f:
             f.write(nonce.encode() + b"\n")
-        client.posix_rename(tmp, f"incoming/{m.cut_id}.listo")
+        client.posix_rename(tmp, f"/incoming/{m.cut_id}.listo")
         res.result, res.reason = wait_result(client, m.cut_id, nonce, last,
                                              activation_timeout)
     except PushError as exc:
@@ -164,7 +165,7 @@ def wait_result(client, cut_id, nonce, last, timeout):
     deadline = time.monotonic() + timeout
     delay = 0.05
     while time.monotonic() < deadline:
-        u = read_json(client, "estado/ultimo.json") or {}
+        u = read_json(client, "/estado/ultimo.json") or {}
         if u.get("corte") == cut_id and u.get("solicitud") == nonce:
             if u.get("resultado") == "activado":
                 return "activated", None
