@@ -8,6 +8,7 @@ import hashlib
 import io
 import re
 import tarfile
+from datetime import UTC
 from pathlib import Path
 
 from prep_iac.memoria.logformat import MONTHS
@@ -25,12 +26,12 @@ def sha256_file(path: Path) -> str:
 
 
 def _epoch(m: re.Match) -> float | None:
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     try:
         d, mon, y, hh, mm, ss, sign, oh, om = m.groups()
         t = datetime(int(y), MONTHS[mon.decode()], int(d), int(hh), int(mm), int(ss),
-                     tzinfo=timezone.utc)
+                     tzinfo=UTC)
     except (KeyError, ValueError):
         return None
     off = (int(oh) * 3600 + int(om) * 60) * (-1 if sign == b"-" else 1)

@@ -32,7 +32,7 @@ def when(iso: str | None) -> str:
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return "abierto"
-    m = int(round(seconds / 60))
+    m = round(seconds / 60)
     return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
 
 
@@ -74,11 +74,11 @@ def summary_rows(data: dict) -> list[list]:
 
 def render(data: dict, figures: dict) -> str:
     w = data["window"]
-    parts = [f"<!doctype html><html lang='es'><head><meta charset='utf-8'>"
-             f"<title>Memoria técnica del difusor PREP</title><style>{CSS}</style></head><body>",
+    parts = [(f"<!doctype html><html lang='es'><head><meta charset='utf-8'>"
+              f"<title>Memoria técnica del difusor PREP</title><style>{CSS}</style></head><body>"),
              "<h1>Memoria técnica del difusor del PREP</h1>",
-             f"<p class='nota'>Generada el {when(data['generated'])} con prep-iac a partir de "
-             f"las bitácoras del servidor web. Zona horaria: {escape(data['tz'])}.</p>",
+             (f"<p class='nota'>Generada el {when(data['generated'])} con prep-iac a partir de "
+              f"las bitácoras del servidor web. Zona horaria: {escape(data['tz'])}.</p>"),
              "<h2>1. Resumen</h2>", table(["Concepto", "Valor"], summary_rows(data))]
 
     parts += ["<h2>2. Usuarios que consultaron</h2>",

@@ -12,7 +12,7 @@ A line split on `"` gives exactly 7 fields in both formats; that is what makes p
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 # The fields a line splits into on '"' (see parse.py): prefix, request, middle, referer,
 # a single space, user agent, tail (' rt=... host=...' or nothing).
@@ -94,7 +94,7 @@ def ten_minute_epoch(key: str, offset: str) -> int | None:
         year, hour, tens = int(rest[0:4]), int(rest[5:7]), int(rest[8:9])
         sign = -1 if offset[0] == "-" else 1
         off = sign * (int(offset[1:3]) * 3600 + int(offset[3:5]) * 60)
-        local = datetime(year, MONTHS[mon], int(day), hour, tens * 10, tzinfo=timezone.utc)
+        local = datetime(year, MONTHS[mon], int(day), hour, tens * 10, tzinfo=UTC)
     except (KeyError, ValueError, IndexError):
         return None
     return int((local - timedelta(seconds=off)).timestamp())

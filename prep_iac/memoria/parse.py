@@ -99,8 +99,9 @@ def _chunks(path: Path, size: int = CHUNK_BYTES) -> Iterator[bytes]:
 def _reduce_chunk(data: bytes) -> tuple[dict, list[pl.DataFrame]]:
     df = pl.read_csv(
         io.BytesIO(data), separator='"', quote_char=None, has_header=False,
-        encoding="utf8-lossy", truncate_ragged_lines=True, new_columns=lf.FIELDS,
-        infer_schema=False,
+        encoding="utf8-lossy", truncate_ragged_lines=True,
+        # A fixed schema: the first line of a chunk may be garbage with fewer fields.
+        schema={name: pl.String for name in lf.FIELDS}, missing_columns="insert",
     )
     n = df.height
     blank = df.select(pl.col("prefix").is_null().sum()).item()
