@@ -74,15 +74,16 @@ def log_files(root: Path) -> list[Path]:
     return [p for *_, p in sorted(found)]
 
 
-def _chunks(path: Path, size: int = CHUNK_BYTES) -> Iterator[bytes]:
-    """Whole-line chunks of a plain or gzip file (gzip told by its magic, not its name)."""
+def _chunks(path: Path, size: int | None = None) -> Iterator[tuple[bytes, int]]:
+    """Whole-line chunks of a plain or gzip file (gzip told by its magic, not its name), each
+    with how many bytes of the file on disk it advanced (for an honest progress bar)."""
     with open(path, "rb") as raw:
         gz = raw.read(2) == b"\x1f\x8b"
-    opener = gzip.open if gz else open
-    with opener(path, "rb") as f:
-        rest = b""
+        raw.seek(0)
+        f = gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw
+        rest, pos = b"", 0
         while True:
-            block = f.read(size)
+            block = f.read(size or CHUNK_BYTES)
             if not block:
                 break
             block = rest + block
@@ -91,9 +92,11 @@ def _chunks(path: Path, size: int = CHUNK_BYTES) -> Iterator[bytes]:
                 rest = block
                 continue
             rest = block[cut + 1:]
-            yield block[: cut + 1]
+            now = raw.tell()
+            yield block[: cut + 1], now - pos
+            pos = now
         if rest:
-            yield rest + b"\n"
+            yield rest + b"\n", raw.tell() - pos
 
 
 def _reduce_chunk(data: bytes) -> tuple[dict, list[pl.DataFrame]]:
@@ -169,14 +172,15 @@ def _fold(parts: list[list[pl.DataFrame]]) -> list[pl.DataFrame]:
 
 
 def parse_logs(paths: Iterable[Path], progress: Callable[[int], None] | None = None) -> Parsed:
-    """Parse the given files into a Parsed. `progress(bytes_read)` is called after each chunk."""
+    """Parse the given files into a Parsed. `progress(n)` is called after each chunk with the
+    bytes of the files on disk it covered."""
     parts: list[list[pl.DataFrame]] = []
     totals = {"lines": 0, "blank": 0, "malformed": 0, "rt_lines": 0}
     examples: list[str] = []
     files = []
     for path in paths:
         files.append(str(path))
-        for chunk in _chunks(path):
+        for chunk, advanced in _chunks(path):
             stats, frames = _reduce_chunk(chunk)
             for k in totals:
                 totals[k] += stats[k]
@@ -187,7 +191,7 @@ def parse_logs(paths: Iterable[Path], progress: Callable[[int], None] | None = N
             if len(parts) >= COMPACT_EVERY:
                 parts = [_fold(parts)]
             if progress:
-                progress(len(chunk))
+                progress(advanced)
     if parts:
         traffic, visitors, sources, rt = _fold(parts)
     else:

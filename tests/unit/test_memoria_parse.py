@@ -151,3 +151,25 @@ def test_copying_is_not_needed_for_logs_in_subfolders(tmp_path):
     node.mkdir()
     shutil.copy(DATA / "access-known.log", node / "prep.access.log")
     assert log_files(tmp_path) == [node / "prep.access.log"]
+
+
+def test_progress_counts_bytes_on_disk(tmp_path):
+    body = (DATA / "access-known.log").read_bytes() * 50
+    plain, gz = tmp_path / "a.log", tmp_path / "b.log.1.gz"
+    plain.write_bytes(body)
+    with gzip.open(gz, "wb") as f:
+        f.write(body)
+    seen = []
+    p = parse_logs([plain, gz], seen.append)
+    assert sum(seen) == plain.stat().st_size + gz.stat().st_size
+    assert p.parsed == 2 * 50 * 13
+
+
+def test_small_chunks_give_the_same_counts(monkeypatch):
+    from prep_iac.memoria import parse
+
+    _, whole = _summary([DATA / "access-known.log"])
+    monkeypatch.setattr(parse, "CHUNK_BYTES", 333)  # lines cut across chunks, many folds
+    p, pieces = _summary([DATA / "access-known.log"])
+    assert pieces["totals"] == whole["totals"] and pieces["per_hour"] == whole["per_hour"]
+    assert (p.malformed, p.blank) == (1, 1)

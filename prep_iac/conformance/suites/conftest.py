@@ -14,6 +14,7 @@ import os
 
 import pytest
 
+from prep_iac.conformance.suites.checks import CommandRecorder
 from prep_iac.inventory import load_inventory
 from prep_iac.inventory.hostconfig import HostConfig
 from prep_iac.inventory.to_pyinfra import GROUPS
@@ -42,6 +43,29 @@ def prep(host, request) -> HostConfig:
             if entry.address == address:
                 return HostConfig(inventory, path, name, role)
     pytest.fail(f"{address} is not a host of {path}")
+
+
+@pytest.fixture(autouse=True)
+def _record_commands(request):
+    """Keep every command a check runs on its host, and what it returned: the report's
+    evidence. Wraps ``host.run``, through which every testinfra module runs its commands."""
+    log: list[dict] = []
+    request.node.prep_evidence = log
+    if "host" not in request.fixturenames:
+        yield
+        return
+    recorder = CommandRecorder.attach(request.getfixturevalue("host"))
+    recorder.log = log
+    yield
+    recorder.log = None
+
+
+@pytest.fixture
+def evidencia(request):
+    """``evidencia(what, value)``: evidence that is not a command (a value of the inventory)."""
+    def record(what: str, value) -> None:
+        request.node.prep_evidence.append({"command": what, "rc": None, "output": str(value)})
+    return record
 
 
 @pytest.fixture(scope="module")

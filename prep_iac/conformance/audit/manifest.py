@@ -1,0 +1,98 @@
+"""CONV-I.3 / I.9 from outside: the IEC's signed manifest (format of prep_iac.publish.manifest)
+is verified with `ssh-keygen -Y verify` against the IEC signers, then every file it lists
+(or a seeded sample) is fetched from the PREP path and hashed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from pathlib import Path
+from urllib.parse import quote
+
+from prep_iac.conformance.audit.common import Target, result
+from prep_iac.conformance.model import CUMPLE, MANUAL, NO_CUMPLE, Command
+from prep_iac.errors import PrepError
+from prep_iac.publish import signing
+from prep_iac.publish.manifest import Manifest
+
+MAX_LISTED = 10  # mismatches shown in the evidence; the count says how many in all
+
+
+def load(path: Path) -> Manifest:
+    try:
+        return Manifest.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise PrepError(f"{path}: no such manifest", "give the cut's manifiesto.json") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PrepError(f"{path}: not a prep-iac manifest ({exc})",
+                        "give the manifiesto.json the publisher signed") from None
+
+
+def verify_command(sig: Path) -> str:
+    return (f"ssh-keygen -Y verify -f allowed_signers -I {signing.IDENTITY} "
+            f"-n {signing.NAMESPACE} -s {sig} < manifiesto")
+
+
+def signature_check(t: Target) -> tuple[object, Manifest | None]:
+    manifest_path, sig = t.manifest, t.signature
+    manifest = load(manifest_path)
+    if not sig or not sig.exists():
+        return result(t, "audit::manifiesto_firmado", NO_CUMPLE,
+                      f"no hay firma del manifiesto ({sig}): sin firma no hay origen probado"), \
+            None
+    if not t.signers:
+        return result(t, "audit::manifiesto_firmado", MANUAL,
+                      "sin claves de firma del IEC con qué verificar (dé -i REGISTRO o "
+                      "--signers ARCHIVO)"), manifest
+    good = signing.verify(manifest_path.read_bytes(), sig.read_bytes(), t.signers)
+    ev = [Command(verify_command(sig), 0 if good else 1,
+                  f"corte {manifest.cut_id} ({manifest.timestamp}), {len(manifest.entries)} "
+                  f"archivos, {manifest.total_bytes} bytes; firmantes: {len(t.signers)}")]
+    if not good:
+        return result(t, "audit::manifiesto_firmado", NO_CUMPLE,
+                      "la firma del manifiesto no es de una clave del IEC", ev), None
+    return result(t, "audit::manifiesto_firmado", CUMPLE,
+                  f"firma válida del IEC para el corte {manifest.cut_id}", ev), manifest
+
+
+def files_check(t: Target, manifest: Manifest):
+    entries = list(manifest.entries)
+    scope = f"los {len(entries)} archivos"
+    if t.sample and t.sample < len(entries):
+        entries = random.Random(t.seed).sample(entries, t.sample)
+        scope = f"una muestra de {t.sample} de {len(manifest.entries)} (semilla {t.seed})"
+    bad = []
+    for entry in entries:
+        digest = hashlib.sha256()
+        resp = t.client.request(t.url + quote(entry.path), sink=digest.update)
+        got = digest.hexdigest()
+        if resp.status != 200:
+            bad.append(f"{entry.path}: HTTP {resp.status}")
+        elif got != entry.sha256:
+            bad.append(f"{entry.path}: sha256 {got[:16]}… en vez de {entry.sha256[:16]}…")
+    lines = bad[:MAX_LISTED] + ([f"… y {len(bad) - MAX_LISTED} más"] if len(bad) > MAX_LISTED
+                                else [])
+    ev = [Command(f"GET {t.url}<ruta> y SHA-256 de {scope}", None,
+                  "\n".join(lines) or "todos idénticos")]
+    if bad:
+        return result(t, "audit::archivos_identicos", NO_CUMPLE,
+                      f"{len(bad)} archivo(s) distintos del manifiesto del IEC: " +
+                      "; ".join(bad[:3]), ev)
+    return result(t, "audit::archivos_identicos", CUMPLE,
+                  f"{scope} idénticos byte a byte al corte {manifest.cut_id}", ev)
+
+
+def check(t: Target) -> tuple[list, Manifest | None]:
+    """(results, the verified manifest or None)."""
+    if not t.manifest:
+        asked = "sin --manifest: dé el manifiesto firmado del último corte para comparar"
+        return [result(t, "audit::manifiesto_firmado", MANUAL, asked),
+                result(t, "audit::archivos_identicos", MANUAL, asked)], None
+    signed, manifest = signature_check(t)
+    if manifest is None:
+        return [signed, result(t, "audit::archivos_identicos", NO_CUMPLE,
+                               "el manifiesto no está verificado: no hay contra qué comparar")], None
+    # Unverifiable (no signers given) still compares the files, but is not "the IEC's".
+    verified = manifest if signed.status == CUMPLE else None
+    return [signed, files_check(t, manifest)], verified

@@ -1,0 +1,23 @@
+"""The audit's checks: id -> (requirements, title). Waivers may name these ids."""
+
+AUDIT_CHECKS: dict[str, tuple[tuple[str, ...], str]] = {
+    "audit::sitio_disponible": (("CONV-I.1",), "El PREP responde y declara su estado"),
+    "audit::acceso_libre": (("CONV-I.2",), "Acceso libre: sin credenciales, cookies ni login"),
+    "audit::manifiesto_firmado": (("CONV-I.3", "CONV-I.9"),
+                                  "Manifiesto firmado por el IEC (ssh-keygen -Y verify)"),
+    "audit::archivos_identicos": (("CONV-I.3",),
+                                  "Archivos servidos idénticos al manifiesto del IEC (SHA-256)"),
+    "audit::corte_vigente": (("CONV-I.10",), "Se muestra el último corte, vigente"),
+    "audit::cabecera_corte": (("CONV-I.10",),
+                              "estado.json y la cabecera X-PREP-Corte presentes y consistentes"),
+    "audit::marcos": (("CONV-I.6",),
+                      "frame-ancestors permite los orígenes del portal y ningún otro"),
+    "audit::cabeceras_seguridad": (("CONV-II.d.2",), "Cabeceras de seguridad"),
+    "audit::tls_protocolos": (("CONV-I.9",), "TLS: sólo versiones 1.2 y 1.3"),
+    "audit::tls_cifrados": (("CONV-I.9",), "TLS: sólo cifrados con secreto hacia adelante"),
+    "audit::tls_certificado": (("CONV-I.9",), "TLS: certificado válido para el nombre"),
+    "audit::puertos": (("CONV-II.d.1",), "Sólo los puertos esperados abiertos"),
+    "audit::sftp_clave_host": (("CONV-II.a.1",),
+                               "Clave de host del SFTP igual a la del registro"),
+    "audit::enlace": (("CONV-II.b.1",), "Descarga sostenida y corte dentro del periodo"),
+}

@@ -1,0 +1,132 @@
+"""`prep-iac verify`: the testinfra suites against every host of an inventory, one pytest
+process per host in parallel, over multiplexed SSH; then the report.
+
+The suites are plain pytest-testinfra files: what runs here is exactly
+``pytest prep_iac/conformance/suites --hosts=ssh://ADDRESS --ssh-config=… --sudo``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from prep_iac.conformance import sshconfig
+from prep_iac.conformance.aggregate import build_report
+from prep_iac.conformance.checkids import SUITES_DIR, suite_requirements
+from prep_iac.conformance.known import known_ids
+from prep_iac.conformance.model import NO_CUMPLE, CheckResult, Command, clip
+from prep_iac.conformance.report import write_reports
+from prep_iac.conformance.waivers import load_waivers
+from prep_iac.errors import PrepError
+from prep_iac.inventory import load_inventory
+
+HOST_TIMEOUT_S = 600
+Progress = Callable[[str, str], None]
+
+
+def _quiet(host: str, what: str) -> None:
+    pass
+
+
+def select_hosts(inventory, limit: str | None) -> list[str]:
+    names = list(inventory.hosts())
+    if not limit:
+        return names
+    wanted = [n.strip() for n in limit.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in names]
+    if unknown:
+        raise PrepError(f"--limit names {unknown[0]!r}, which is not a host of the inventory",
+                        f"use one of: {', '.join(names)}")
+    return [n for n in names if n in wanted]
+
+
+def pytest_command(suites: Path, address: str, ssh_config: Path, inventory: Path,
+                   results: Path, host_name: str, ini: Path) -> list[str]:
+    return [sys.executable, "-m", "pytest", str(suites), "-c", str(ini),
+            "--rootdir", str(suites), "-p", "prep_iac.conformance.collector",
+            "-p", "no:cacheprovider", "-q", "--tb=no", "--no-header", "-o", "addopts=",
+            "--continue-on-collection-errors",
+            f"--hosts=ssh://{address}", f"--ssh-config={ssh_config}", "--sudo",
+            f"--prep-inventory={inventory}", f"--prep-results={results}",
+            f"--prep-host={host_name}"]
+
+
+def unreachable(host: str, command: str, proc) -> list[CheckResult]:
+    """No SSH, no proof: every requirement the suites check fails on this host, saying why."""
+    reqs = sorted(suite_requirements())
+    return [CheckResult(
+        check="verify::conexion_ssh", requirements=reqs, host=host, status=NO_CUMPLE,
+        title="Conexión SSH al servidor",
+        detail="no se pudo entrar al servidor por SSH: ninguna comprobación interna se ejecutó",
+        evidence=[Command(command, proc.returncode, clip((proc.stderr or "").strip(), 800))])]
+
+
+def run_host(name: str, address: str, paths: dict, progress: Progress) -> list[CheckResult]:
+    progress(name, "conectando")
+    proc = sshconfig.open_master(paths["ssh_config"], address)
+    if proc.returncode != 0:
+        progress(name, "sin conexión SSH")
+        return unreachable(name, f"ssh -F {paths['ssh_config']} {address} true", proc)
+    results_file = paths["work"] / f"{name}.json"
+    results_file.unlink(missing_ok=True)
+    cmd = pytest_command(SUITES_DIR, address, paths["ssh_config"], paths["inventory"],
+                         results_file, name, paths["ini"])
+    progress(name, "comprobando")
+    try:
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=HOST_TIMEOUT_S,
+                             stdin=subprocess.DEVNULL, check=False)
+        output = run.stdout + run.stderr
+    except subprocess.TimeoutExpired as exc:
+        run, output = None, f"pytest no terminó en {HOST_TIMEOUT_S} s: {exc}"
+    if not results_file.exists():
+        reqs = sorted(suite_requirements())
+        return [CheckResult(
+            check="verify::suites", requirements=reqs, host=name, status=NO_CUMPLE,
+            title="Las suites de comprobación se ejecutan",
+            detail="pytest terminó sin resultados",
+            evidence=[Command(" ".join(cmd), run.returncode if run else None,
+                              clip(output, 1500))])]
+    progress(name, "listo")
+    return [CheckResult.from_json(r) for r in json.loads(results_file.read_text())]
+
+
+def verify(inventory_path: str | Path, limit: str | None = None,
+           waivers_path: str | Path | None = None, out_dir: str | Path | None = None,
+           jobs: int = 10, progress: Progress = _quiet) -> tuple[dict, dict[str, Path]]:
+    """Run the suites, write the report; returns (report, written paths)."""
+    inventory_path = Path(inventory_path).resolve()
+    inventory = load_inventory(inventory_path)
+    hosts = select_hosts(inventory, limit)
+    waivers = load_waivers(waivers_path, known_ids(), set(inventory.hosts())) \
+        if waivers_path else []
+    out = Path(out_dir) if out_dir else Path("conformance")
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="prep-verify-") as tmp:
+        work = Path(tmp)
+        ini = work / "pytest.ini"
+        ini.write_text("[pytest]\n")  # neither the caller's nor the repo's pytest settings
+        paths = {"work": work, "ini": ini, "inventory": inventory_path,
+                 "ssh_config": sshconfig.write_ssh_config(inventory, inventory_path,
+                                                          work / "ssh_config")}
+        addresses = {n: inventory.hosts()[n].address for n in hosts}
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(hosts)))) as pool:
+                futures = {n: pool.submit(run_host, n, addresses[n], paths, progress)
+                           for n in hosts}
+                results = [r for n in hosts for r in futures[n].result()]
+        finally:
+            for address in addresses.values():
+                sshconfig.close_master(paths["ssh_config"], address)
+    meta = {"inventario": str(inventory_path), "inventario_nombre": inventory_path.stem,
+            "segundos": round(time.monotonic() - started, 1),
+            "roles": {n: ("difusor" if n in inventory.difusores else "publicador")
+                      for n in hosts},
+            "direcciones": {n: addresses[n] for n in hosts}}
+    report = build_report("verify", hosts, results, waivers, meta)
+    return report, write_reports(report, out)

@@ -1,0 +1,53 @@
+"""Every requirement of the convocatoria has checks, or says "manual" with the evidence asked;
+every check names a real requirement."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from prep_iac.conformance.audit.registry import AUDIT_CHECKS
+from prep_iac.conformance.checkids import check_id, suite_check_ids, suite_requirements
+from prep_iac.conformance.requirements import BY_ID, REQUIREMENTS
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "REQUIREMENTS.md"
+
+
+def test_ids_match_requirements_md():
+    if not SHARED.exists():
+        pytest.skip(f"{SHARED} is not beside this checkout")
+    ids = re.findall(r"^\| (CONV-[\w.]+) \|", SHARED.read_text(), re.MULTILINE)
+    assert ids == [r.id for r in REQUIREMENTS]
+
+
+def test_every_requirement_has_checks_or_asks_for_evidence():
+    inside = suite_requirements()
+    outside = {r for reqs, _ in AUDIT_CHECKS.values() for r in reqs}
+    for req in REQUIREMENTS:
+        automated = req.id in inside or req.id in outside
+        assert automated or req.evidencia_manual, f"{req.id} has no check and asks no evidence"
+
+
+def test_my_requirements_have_inside_checks():
+    inside = suite_requirements()
+    for req in ("CONV-II.c.1", "CONV-II.c.2", "CONV-II.c.3", "CONV-II.b.1", "CONV-I.1"):
+        assert req in inside, req
+
+
+def test_checks_name_known_requirements():
+    for req, checks in suite_requirements().items():
+        assert req in BY_ID, f"{sorted(checks)} name unknown requirement {req}"
+    for check, (reqs, title) in AUDIT_CHECKS.items():
+        assert check.startswith("audit::") and title
+        assert all(r in BY_ID for r in reqs), check
+
+
+def test_check_ids():
+    assert check_id("prep_iac/conformance/suites/test_hardware.py::test_memoria") == \
+        "hardware::memoria"
+    assert check_id("suites/test_security.py::test_port[22]") == "security::port[22]"
+    assert "hardware::disco" in suite_check_ids()
+
+
+def test_only_difusor_optional_requirement_is_ha():
+    assert [r.id for r in REQUIREMENTS if not r.mandatory] == ["CONV-II.a.2"]
