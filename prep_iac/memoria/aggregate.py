@@ -37,7 +37,9 @@ def _kinds(paths: list) -> pl.DataFrame:
                         schema={"path": pl.String, "kind": pl.String})
 
 
-def _series(traffic: pl.DataFrame, visitors: pl.DataFrame, key: str) -> list[dict]:
+def _series(traffic: pl.DataFrame, visitors: pl.DataFrame, key: str,
+            keys: pl.DataFrame) -> list[dict]:
+    """Sums per `key`; every key of `keys` is present (zeros where there was no traffic)."""
     t = traffic.group_by(key).agg(
         pl.col("hits").sum(),
         pl.col("hits").filter(pl.col("kind") == "page").sum().alias("pages"),
@@ -51,8 +53,8 @@ def _series(traffic: pl.DataFrame, visitors: pl.DataFrame, key: str) -> list[dic
     )
     v = visitors.group_by(key).agg(pl.col("vh").n_unique().cast(pl.Int64).alias("visitors"),
                                    pl.col("hits").max().alias("max_client_hits"))
-    rows = t.join(v, on=key, how="left").sort(key).fill_null(0)
-    return rows.to_dicts()
+    rows = keys.select(key).unique().join(t, on=key, how="left").join(v, on=key, how="left")
+    return rows.sort(key).fill_null(0).to_dicts()
 
 
 def _percentiles(rt: pl.DataFrame) -> dict | None:
@@ -92,16 +94,17 @@ def summarize(p: Parsed, tz: ZoneInfo, start: int, end: int) -> dict:
     inside = pl.col("b").is_between(start, end, closed="left")
     traffic, visitors = p.traffic.filter(inside), p.visitors.filter(inside)
     sources, rt = p.sources.filter(inside), p.rt.filter(inside)
-    cal = _calendar(traffic.get_column("b").unique().sort().to_list(), tz)
+    # Every 10-minute bucket of the window, so quiet periods show as zeros, not gaps.
+    cal = _calendar(list(range(start, end, 600)), tz)
     kinds = _kinds(traffic.get_column("path").unique().to_list())
     traffic = traffic.join(cal, on="b").join(kinds, on="path", how="left", nulls_equal=True)
     traffic = traffic.with_columns(pl.col("kind").fill_null("asset"))
     visitors = visitors.join(cal, on="b")
     sources = sources.join(cal, on="b")
 
-    per10 = _series(traffic, visitors, "b")
-    per_hour = _series(traffic, visitors, "hour")
-    per_day = _series(traffic, visitors, "day")
+    per10 = _series(traffic, visitors, "b", cal)
+    per_hour = _series(traffic, visitors, "hour", cal)
+    per_day = _series(traffic, visitors, "day", cal)
     for row in per10:
         row["start"] = datetime.fromtimestamp(row.pop("b"), tz).isoformat()
     for row in per_hour:

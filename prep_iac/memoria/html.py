@@ -32,6 +32,8 @@ def when(iso: str | None) -> str:
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return "abierto"
+    if seconds == 0:
+        return "—"  # a single event (a refused cut), not an interval
     m = round(seconds / 60)
     return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
 

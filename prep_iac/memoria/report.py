@@ -207,7 +207,7 @@ def _baseline(opts: Options, logs: parse.Parsed, start: int, tz: ZoneInfo, progr
         summary = aggregate.summarize(logs, tz, bstart, bend)
     else:
         return None
-    days = len(summary["per_day"])
+    days = sum(1 for r in summary["per_day"] if r["hits"])
     if not days:
         problems.append(PrepError(
             f"no requests in the baseline ({_iso(bstart, tz)} to {_iso(bend, tz)})",

@@ -35,13 +35,16 @@ def test_known_counts():
     assert (t["s2xx"], t["s3xx"], t["s4xx"], t["s5xx"]) == (7, 1, 4, 1)
     assert (t["s429"], t["s403"]) == (2, 1)
     assert t["bytes"] == 76750
-    hours = {r["start"]: (r["hits"], r["pages"], r["visitors"], r["s429"]) for r in s["per_hour"]}
+    hours = {r["start"]: (r["hits"], r["pages"], r["visitors"], r["s429"])
+             for r in s["per_hour"] if r["hits"]}
+    assert len(s["per_hour"]) == 6  # 20:00 … 01:00, quiet hours as zeros
+    assert len(s["per_10min"]) == 31 and s["per_10min"][2]["hits"] == 0
     assert hours == {
         "2021-06-06T20:00:00-05:00": (8, 4, 4, 1),
         "2021-06-06T21:00:00-05:00": (4, 2, 4, 1),
         "2021-06-07T01:00:00-05:00": (1, 1, 1, 0),
     }
-    ten = {r["start"][11:16]: r["hits"] for r in s["per_10min"]}
+    ten = {r["start"][11:16]: r["hits"] for r in s["per_10min"] if r["hits"]}
     assert ten == {"20:00": 5, "20:10": 2, "20:50": 1, "21:00": 1, "21:10": 1, "21:20": 1,
                    "21:30": 1, "01:00": 1}
     days = {r["day"]: (r["hits"], r["visitors"]) for r in s["per_day"]}
