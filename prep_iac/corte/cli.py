@@ -93,21 +93,18 @@ def _print_cuts(folders: list[Path], elapsed: float) -> None:
     from rich.table import Table
 
     from prep_iac.console import out
-    from prep_iac.corte import check as checker
+    from prep_iac.corte import csvreader, package
 
     table = Table(title=f"{len(folders)} corte(s) in {elapsed:.2f} s")
     for col in ("cut", "captured", "counted", "participation", "files"):
-        table.add_column(col, justify="right" if col != "cut" else "left")
+        table.add_column(col, justify="left" if col == "cut" else "right")
     shown = folders if len(folders) <= 12 else folders[:3] + folders[-8:]
     for folder in shown:
-        head = checker.check(folder).parsed.summary if len(folders) <= 12 else None
+        # The summary as published: read back from the zip, not from memory.
+        head = csvreader.parse(package.read_member(folder / f"{folder.name}.zip")).summary
         files = sum(1 for p in folder.rglob("*") if p.is_file())
-        if head is None:
-            from prep_iac.corte import csvreader, package
-
-            zip_path = folder / f"{folder.name}.zip"
-            head = csvreader.parse(package.read_member(zip_path)).summary
-        table.add_row(folder.name, f"{head['ACTAS_CAPTURADAS']} ({head['PORCENTAJE_ACTAS_CAPTURADAS']}%)",
+        table.add_row(folder.name,
+                      f"{head['ACTAS_CAPTURADAS']} ({head['PORCENTAJE_ACTAS_CAPTURADAS']}%)",
                       head["PORCENTAJE_ACTAS_CONTABILIZADAS"] + "%",
                       head["PORCENTAJE_PARTICIPACION_CIUDADANA"] + "%", str(files))
     out.print(table)

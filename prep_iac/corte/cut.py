@@ -70,11 +70,10 @@ class ImageStore:
         if known is not None and path.exists():
             return path
         if path.exists():
-            # Made by an earlier run: trust it only if it is what we would make now.
-            data = path.read_bytes()
-            digest = hashlib.sha256(data).hexdigest()
-            if digest == self.election.sha(entry):
-                return path
+            # Made by an earlier run of the same election (the store is keyed by its
+            # fingerprint, files land by rename, never half-written): hash, don't redraw.
+            self.election.remember_sha(name, hashlib.sha256(path.read_bytes()).hexdigest())
+            return path
         data = acta_png(self.election, entry)
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(data)
@@ -136,6 +135,20 @@ def _swap_into_place(tmp: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.rename(tmp, final)
+
+
+def prepare_images(election: Election, out_dir: Path | str,
+                   on_image: Callable[[int, int], None] | None = None) -> int:
+    """Write every acta image of the night into the store ahead of time (a drill calls this
+    before its first cut, so no cut pays for more than linking). Returns how many."""
+    out = ensure_out_dir(out_dir)
+    store = ImageStore(out, election)
+    todo = [e for e in election.entries if e.times is not None and e.acta.has_image]
+    for i, e in enumerate(todo, 1):
+        store.ensure(e)
+        if on_image and (i % 250 == 0 or i == len(todo)):
+            on_image(i, len(todo))
+    return len(todo)
 
 
 def write_series(election: Election, times: list[datetime], out_dir: Path | str,

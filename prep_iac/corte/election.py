@@ -103,6 +103,12 @@ class Election:
         s = self.seconds(at)
         return [e for e in self.entries if e.published(s)]
 
+    def published_between(self, earlier: datetime, later: datetime) -> list[Entry]:
+        """Actas new in the cut at ``later`` relative to the cut at ``earlier``. Every acta
+        of the earlier cut is in the later one, unchanged: a delta is only these."""
+        a, b = self.seconds(earlier), self.seconds(later)
+        return [e for e in self.entries if e.published(b) and not e.published(a)]
+
     def series(self, start: str | datetime = "18:00", end: str | datetime = "18:00",
                every: str | timedelta = "10m") -> list[datetime]:
         """Cut times from ``start`` to ``end`` (``HH:MM`` on election night; an end not after

@@ -25,25 +25,22 @@ class Casilla:
     ubicacion: int  # 1 urbana, 2 no urbana
     lista_nominal: int
 
-    @property
-    def clave_casilla(self) -> str:
+    # Derived keys, computed once: every cut writes them thousands of times.
+    clave_casilla: str = ""
+    clave_acta: str = ""
+    image_name: str = ""
+
+    def __post_init__(self):
         # The leading apostrophe is how the Institute keeps spreadsheets from eating zeros.
-        return (
-            f"'{cat.ID_ESTADO:02d}{self.seccion:04d}{self.tipo}"
-            f"{self.id_casilla:02d}{self.ext_contigua:02d}'"
-        )
+        core = (f"{cat.ID_ESTADO:02d}{self.seccion:04d}{self.tipo}"
+                f"{self.id_casilla:02d}{self.ext_contigua:02d}")
+        self.clave_casilla = f"'{core}'"
+        self.clave_acta = f"'{core}{self.tipo_acta}'"
+        self.image_name = f"{core}{self.tipo_acta}.png"
 
     @property
     def tipo_acta(self) -> str:
         return cat.TIPO_ACTA_ESPECIAL if self.tipo == "S" else cat.TIPO_ACTA
-
-    @property
-    def clave_acta(self) -> str:
-        return self.clave_casilla[:-1] + self.tipo_acta + "'"
-
-    @property
-    def image_name(self) -> str:
-        return self.clave_acta.strip("'") + ".png"
 
 
 def _apportion(total: int, weights: list[float], minimum: int) -> list[int]:

@@ -39,7 +39,7 @@ def _text_rows(text: str) -> list[bytes]:
             if g is None:
                 g = _GLYPHS[ch] = glyph_rows_2x(ch)
             glyphs.append(g)
-        rows = [b"".join(g[k] for g in glyphs) for k in range(7)]
+        rows = [b"".join(r) for r in zip(*glyphs)] if glyphs else [b""] * 7
         if len(_TEXT) < 50_000:
             _TEXT[text] = rows
     return rows
@@ -53,6 +53,32 @@ def _draw(buf: bytearray, line: int, col: int, text: str, dy: int) -> None:
     for row in _text_rows(text):
         buf[off:off + len(row)] = row
         off += 2 * ROW
+
+
+VALUE_CHARS = 5
+_COLS: dict[str, list[bytes]] = {}
+
+
+def _value_columns(text: str) -> list[bytes]:
+    """A number as byte columns: for each of its 10 byte columns, the 11 even rows of one
+    text line (7 glyph rows, 4 of gap). The whole value column of a form is then drawn
+    with one strided slice assignment per byte column instead of one per pixel row."""
+    cols = _COLS.get(text)
+    if cols is None:
+        rows = _text_rows(text[:VALUE_CHARS].ljust(VALUE_CHARS))
+        gap = b"\xff" * (LINE // 2 - 7)
+        cols = [bytes(c) + gap for c in zip(*rows)]
+        _COLS[text] = cols
+    return cols
+
+
+def _draw_values(buf: bytearray, first_line: int, col: int, values: list[str], dy: int) -> None:
+    cols = [_value_columns(v) for v in values]
+    step = 2 * ROW
+    start = (8 + 2 * dy + first_line * LINE) * ROW + 1 + col
+    stop_len = len(values) * (LINE // 2) * step
+    for j in range(2 * VALUE_CHARS):
+        buf[start + j:start + j + stop_len:step] = b"".join(c[j] for c in cols)
 
 
 def _rule(buf: bytearray, line: int, dy: int) -> None:
@@ -79,6 +105,29 @@ def _base(dx: int, dy: int) -> bytes:
         _draw(buf, 9 + len(LABELS), LABEL_COL + dx, "FIRMAS Y SELLOS:", dy)
         base = _BASE[key] = bytes(buf)
     return base
+
+
+# Rows above the first and below the last line that changes from acta to acta: their
+# deflated bytes are made once per form offset and reused (deflate segments ended with a
+# sync flush can be concatenated), so each image compresses only its middle band.
+TOP = 8 + 4 * LINE - 4
+BOTTOM = 8 + 23 * LINE
+_BANDS: dict[tuple[int, int], tuple[bytes, int, bytes, bytes]] = {}
+
+
+def _deflate(data) -> bytes:
+    c = zlib.compressobj(1, zlib.DEFLATED, -15)
+    return c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)
+
+
+def _bands(dx: int, dy: int) -> tuple[bytes, int, bytes, bytes]:
+    """(deflated top, adler32 of top, raw bottom, deflated bottom) of a form offset."""
+    hit = _BANDS.get((dx, dy))
+    if hit is None:
+        base = _base(dx, dy)
+        top, bottom = base[:TOP * ROW], base[BOTTOM * ROW:]
+        hit = _BANDS[(dx, dy)] = (_deflate(top), zlib.adler32(top), bottom, _deflate(bottom))
+    return hit
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -126,22 +175,21 @@ def render(pool: NoisePool, name: str, key: str, municipio: str, casilla: str,
     _draw(buf, 4, 2 + dx, "CLAVE " + key, dy)
     _draw(buf, 5, 2 + dx, municipio, dy)
     _draw(buf, 6, 2 + dx, casilla, dy)
-    for i, v in enumerate(values):
-        _draw(buf, 7 + i, VALUE_COL + dx, v, dy)
-    _draw(buf, 7 + len(values), VALUE_COL + dx, total, dy)
+    _draw_values(buf, 7, VALUE_COL + dx, [*values, total], dy)
+    _rule(buf, 7 + len(values), dy)  # the gap rows just drawn crossed the TOTAL rule
     # A few specks of dust so no two scans of the same form are alike.
     x = h
     for _ in range(12):
         x = (x * 1103515245 + 12345) & 0x7FFFFFFF  # a tiny LCG: cheap and deterministic
-        row = 2 * ((x >> 8) % (FORM_HEIGHT // 2))
+        row = TOP + 2 * ((x >> 8) % ((BOTTOM - TOP) // 2))
         buf[row * ROW + 1 + (x % (ROW - 1))] &= x >> 16 & 0xFF
-    form = bytes(buf)
+    top_z, top_adler, bottom, bottom_z = _bands(dx, dy)
+    middle = memoryview(buf)[TOP * ROW:BOTTOM * ROW]
     band = pool.band(name)
-    comp = zlib.compressobj(1, zlib.DEFLATED, -15)
-    parts: list[bytes | memoryview] = [b"\x78\x01", comp.compress(form),
-                                       comp.flush(zlib.Z_SYNC_FLUSH)]
+    adler = zlib.adler32(band, zlib.adler32(bottom, zlib.adler32(middle, top_adler)))
+    parts: list[bytes | memoryview] = [b"\x78\x01", top_z, _deflate(middle), bottom_z]
     parts += _stored_blocks(band)
-    parts.append(struct.pack(">I", zlib.adler32(band, zlib.adler32(form))))
+    parts.append(struct.pack(">I", adler))
     idat = b"".join(parts)
     height = FORM_HEIGHT + pool.band_rows
     ihdr = struct.pack(">IIBBBBB", WIDTH, height, 1, 0, 0, 0, 0)

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 from prep_iac.corte import catalogue as cat
 from prep_iac.corte import summary, timing
@@ -90,6 +91,38 @@ def _acta_view(r: dict[str, str]) -> dict:
     }
 
 
+# An acta's row never changes once published, so its HTML and JSON view are made once per
+# process and reused by every later cut (keyed by the row's whole content).
+_ROW_CACHE: dict[tuple, tuple[dict, Markup]] = {}
+VOTE_CELLS = cat.VOTE_COLUMNS + ["NO_REGISTRADOS", "NULOS"]
+
+
+def _row_html(a: dict) -> Markup:
+    if not a["capturada"]:
+        return Markup(
+            f'<tr class="pendiente"><td>{escape(a["seccion"])}</td><td>{escape(a["casilla"])}</td>'
+            f'<td colspan="{len(VOTE_CELLS) + 2}">Acta aún no capturada</td><td></td></tr>\n')
+    cls = "" if a["contabilizada"] == "1" else ' class="no-contab"'
+    cells = "".join(f'<td class="num">{escape(a["votos"][c])}</td>' for c in VOTE_CELLS)
+    link = f'<a href="{escape(a["imagen"])}">Ver</a>' if a["imagen"] else ""
+    return Markup(
+        f'<tr{cls}><td>{escape(a["seccion"])}</td><td>{escape(a["casilla"])}</td>{cells}'
+        f'<td class="num">{escape(a["total"])}</td><td>{escape(a["observaciones"])}</td>'
+        f"<td>{link}</td></tr>\n")
+
+
+def _acta(r: dict[str, str]) -> tuple[dict, Markup]:
+    key = tuple(r.values())
+    hit = _ROW_CACHE.get(key)
+    if hit is None:
+        view = _acta_view(r)
+        hit = (view, _row_html(view))
+        if len(_ROW_CACHE) > 200_000:
+            _ROW_CACHE.clear()
+        _ROW_CACHE[key] = hit
+    return hit
+
+
 def render_site(folder: Path, cut_id: str, at: datetime, rows: list[dict[str, str]],
                 head: dict[str, str], zip_name: str) -> list[Path]:
     """Write every page, the JSON and the stylesheet into ``folder``; return their paths."""
@@ -118,12 +151,14 @@ def render_site(folder: Path, cut_id: str, at: datetime, rows: list[dict[str, st
     _write_text(folder / "index.html", page, written)
     tpl = env().get_template("municipio.html.j2")
     for m in municipios:
-        actas = [_acta_view(r) for r in m["rows"]]
+        views = [_acta(r) for r in m["rows"]]
         data = {"corte": cut_id, "municipio": m["nombre"], "id_municipio": m["id"],
-                "resumen": m["resumen"], "resultados": _results(m["rows"]), "actas": actas}
+                "resumen": m["resumen"], "resultados": _results(m["rows"]),
+                "actas": [v for v, _ in views]}
         _write_json(folder / m["datos"], data, written)
         page = tpl.render(m=m, resumen=m["resumen"], resultados=data["resultados"],
-                          actas=actas, columnas=cat.VOTE_COLUMNS, **common)
+                          filas=Markup("").join(h for _, h in views),
+                          columnas=cat.VOTE_COLUMNS, **common)
         _write_text(folder / m["pagina"], page, written)
     css = (Path(__file__).parent / "templates" / "estilo.css").read_text("utf-8")
     _write_text(folder / "estilo.css", css, written)
