@@ -318,3 +318,30 @@ def test_a_cut_folder_is_self_contained(imaged):
     assert "7 de junio de 2021, 01:00 h (UTC-5)" in index
     _, parsed = read_csv(folder)
     assert parsed.summary["PORCENTAJE_ACTAS_CAPTURADAS"] + "%" in index
+
+
+# --- the API the drill uses -----------------------------------------------------------
+
+def test_published_between_is_the_delta(election):
+    early, late = at(22), at(23)
+    before = {e.casilla.clave_acta for e in election.published(early)}
+    after = {e.casilla.clave_acta for e in election.published(late)}
+    new = {e.casilla.clave_acta for e in election.published_between(early, late)}
+    assert before <= after and new == after - before and new
+
+
+def test_prepare_images_fills_the_store_so_cuts_only_link(tmp_path):
+    from prep_iac.corte import prepare_images
+    from prep_iac.corte.cut import MARKER
+
+    e = Election(seed=4, actas=60, image_kb=1)
+    n = prepare_images(e, tmp_path)
+    store = next((tmp_path / MARKER / "actas").iterdir())
+    assert n == len(list(store.iterdir())) > 50
+    folder = write_cut(e, at(18, day=7), tmp_path)
+    for img in (folder / "actas").iterdir():
+        assert img.stat().st_ino == (store / img.name).stat().st_ino  # a hard link, not a copy
+    first = read_csv(folder)[0]
+    # Another process (a new Election) reuses the store and gets the same hashes.
+    again = write_cut(Election(seed=4, actas=60, image_kb=1), at(18, day=7), tmp_path)
+    assert again == folder and read_csv(again)[0] == first
