@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from prep_iac.corte import Election, series_times, write_cut  # noqa: E402
+from prep_iac.corte import Election, series_times, write_cut
 
 AIM_S = 2.0
 
@@ -93,18 +93,18 @@ def main() -> int:
         per_cut = []
         t, c = time.perf_counter(), time.process_time()
         for moment in times:
-            _, w, _ = _timed(lambda: write_cut(fresh, moment, root / "serie"))
+            _, w, _ = _timed(lambda m=moment: write_cut(fresh, m, root / "serie"))
             per_cut.append(w)
         t_series, c_series = time.perf_counter() - t, time.process_time() - c
         worst = max(per_cut)
         rows.append((f"series 18:00–06:00 every 10 min ({len(times)} cuts)", t_series, c_series,
                      f"mean {t_series / len(times):.2f} s/cut"))
-        rows.append(("  slowest cut of the series", worst, float("nan"), f"{worst / AIM_S:.2f}× aim"))
+        rows.append(("  slowest cut of the series", worst, None, f"{worst / AIM_S:.2f}× aim"))
 
         width = max(len(r[0]) for r in rows)
         print(f"{'step'.ljust(width)}  {'wall s':>7}  {'cpu s':>6}  note")
         for name, secs, cpu, note in rows:
-            cpu_s = "" if cpu != cpu else f"{cpu:6.2f}"
+            cpu_s = "" if cpu is None else f"{cpu:6.2f}"
             print(f"{name.ljust(width)}  {secs:7.2f}  {cpu_s:>6}  {note}")
         load = os.getloadavg()[0]
         print(f"(aim: a cut in under {AIM_S:.0f} s; {os.cpu_count()} cores, load average "

@@ -7,8 +7,8 @@
 """
 
 from prep_iac.corte.csvwriter import CsvFormat
-from prep_iac.corte.election import Election, series_times
 from prep_iac.corte.cut import prepare_images, write_cut, write_series
+from prep_iac.corte.election import Election, series_times
 from prep_iac.corte.timing import cut_id
 
 __all__ = ["CsvFormat", "Election", "cut_id", "prepare_images", "series_times", "write_cut",

@@ -51,8 +51,7 @@ def generate(out_dir, seed, at, series, start, end, every, actas, images, image_
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from prep_iac.console import out
-    from prep_iac.corte import CsvFormat, Election, cut
-    from prep_iac.corte import timing
+    from prep_iac.corte import CsvFormat, Election, cut, timing
 
     if not at and not series:
         raise PrepError("nothing to generate", 'give --at "2021-06-06 20:00" or --series')

@@ -10,7 +10,6 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from prep_iac.corte import catalogue as cat
 from prep_iac.corte import timing
 from prep_iac.corte.electorate import MIN_ACTAS, Casilla, build_casillas, out_of_catalogue
 from prep_iac.corte.progress import Timeline, timeline

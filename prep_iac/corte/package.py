@@ -64,9 +64,9 @@ Valores de las actas
 
 
 def leeme(at: datetime) -> str:
-    obs = ", ".join([cat.OBS_ILEGIBLE_ALGUNO, cat.OBS_ILEGIBLE_TODOS, cat.OBS_EXCEDE_LN,
-                     cat.OBS_SIN_ACTA_PAQUETE, cat.OBS_SIN_ACTA_NO_INSTALADA,
-                     cat.OBS_FUERA_CATALOGO])
+    kinds = (cat.OBS_ILEGIBLE_ALGUNO, cat.OBS_ILEGIBLE_TODOS, cat.OBS_EXCEDE_LN,
+             cat.OBS_SIN_ACTA_PAQUETE, cat.OBS_SIN_ACTA_NO_INSTALADA, cat.OBS_FUERA_CATALOGO)
+    obs = ", ".join(kinds)
     return LEEME_TEXT.format(year=cat.ELECTION_YEAR, corte=timing.cut_line(at),
                              actas=ACTAS_CSV, cand=CANDIDATURAS_CSV,
                              election=cat.ELECTION_LINE, observaciones=obs)

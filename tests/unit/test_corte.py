@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from prep_iac.corte import Election, catalogue as cat, csvreader, package, series_times, write_cut
+from prep_iac.corte import Election, csvreader, package, series_times, write_cut
+from prep_iac.corte import catalogue as cat
 from prep_iac.corte.summary import trunc4
 
 TZ = ZoneInfo("America/Monterrey")
@@ -131,7 +132,7 @@ def _recompute(rows):
     cat_rows = [r for r in rows if r["CONTABILIZADA"] != "2"]
     capt = [r for r in cat_rows if r["FECHA_HORA_CAPTURA"]]
     cont = [r for r in capt if r["CONTABILIZADA"] == "1"]
-    num = lambda v: int(v) if v.isdigit() else 0  # noqa: E731
+    num = lambda v: int(v) if v.isdigit() else 0
     ln = sum(num(r["LISTA_NOMINAL"]) for r in cont)
     s_cs = sum(num(r["TOTAL_VOTOS_CALCULADO"]) for r in cont if r["TIPO_CASILLA"] != "S")
 
