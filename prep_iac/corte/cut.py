@@ -75,7 +75,7 @@ class ImageStore:
             self.election.remember_sha(name, hashlib.sha256(path.read_bytes()).hexdigest())
             return path
         data = acta_png(self.election, entry)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")  # two writers never share a temp file
         tmp.write_bytes(data)
         os.replace(tmp, path)
         self.election.remember_sha(name, hashlib.sha256(data).hexdigest())
