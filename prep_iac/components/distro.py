@@ -9,7 +9,10 @@ COMMON = {
     "nftables_service": "nftables",
     "fail2ban_packages": ["fail2ban", "python3-systemd"],
     "nut_packages": ["nut-server", "nut-client"],
-    "nut_server_services": ["nut-server", "nut-driver.target"],
+    # NUT >= 2.8: one driver unit per UPS, generated from ups.conf by the enumerator.
+    "nut_driver_unit": "nut-driver@{ups}.service",
+    "nut_enumerator": "nut-driver-enumerator.service",
+    "nut_server_service": "nut-server",
     "nut_monitor_service": "nut-monitor",
     "nut_dir": "/etc/nut",
     "upgrades_packages": ["unattended-upgrades"],

@@ -75,6 +75,7 @@ def nftables():
     refuse_lockout()
     cfg = config()
     d = distro.for_host()
+    apt.update(name="package lists (at most hourly)", cache_time=3600)
     apt.packages(name="nftables", packages=["nftables"])
     files.directory(name="/etc/nftables.d (other components' fragments)",
                     path="/etc/nftables.d", mode="0755")

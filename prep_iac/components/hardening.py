@@ -36,6 +36,7 @@ def _sysctl(d: dict, name: str) -> None:
 def system():
     d = distro.for_host()
     forbids = host.get_fact(Container)["forbids"]
+    apt.update(name="package lists (at most hourly)", cache_time=3600)
     apt.packages(name="hardening tools", packages=["procps"] + d["upgrades_packages"])
 
     _sysctl(d, NET_SYSCTL)

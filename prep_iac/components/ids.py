@@ -34,6 +34,7 @@ def contents(cfg, ssh_service: str, ports: list[int]) -> dict[str, str]:
 def fail2ban():
     cfg = config()
     d = distro.for_host()
+    apt.update(name="package lists (at most hourly)", cache_time=3600)
     apt.packages(name="fail2ban", packages=d["fail2ban_packages"])
     if cfg.role == "difusor":
         # fail2ban refuses a jail whose log file does not exist yet.

@@ -13,7 +13,7 @@ from io import StringIO
 from pyinfra import host, logger
 from pyinfra.api import deploy
 from pyinfra.facts.files import FileContents
-from pyinfra.operations import apt, files, systemd
+from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from prep_iac.components import distro
@@ -47,6 +47,7 @@ def nut():
         logger.info(f"{host.name}: no `ups` in the inventory: UPS monitoring not configured")
         return
     d = distro.for_host()
+    apt.update(name="package lists (at most hourly)", cache_time=3600)
     apt.packages(name="NUT", packages=d["nut_packages"])
 
     # upsmon's password, made once on the host and kept there (upsd listens on localhost).
@@ -79,7 +80,9 @@ def nut():
                                  webhook=ups.notify_webhook or "", mail=ups.notify_mail or ""),
          NOTIFY, "0755", group="root")
 
-    restart = any_changed(*changed)
-    for unit in d["nut_server_services"] + [d["nut_monitor_service"]]:
+    driver = d["nut_driver_unit"].format(ups=ups.name)
+    units = [driver, d["nut_server_service"], d["nut_monitor_service"]]
+    server.shell(name="restart NUT (driver, upsd, upsmon)", _if=any_changed(*changed), commands=[
+        f"systemctl restart {d['nut_enumerator']}", "systemctl restart " + " ".join(units)])
+    for unit in units[1:]:
         systemd.service(name=f"{unit} running", service=unit, running=True, enabled=True)
-        systemd.service(name=f"restart {unit}", service=unit, restarted=True, _if=restart)

@@ -8,9 +8,7 @@ ModSecurity + OWASP CRS is the explicit, opt-in heavy option (docs/security.md: 
 tests can prove them against attacks and against the PREP's own URLs (no false positives).
 """
 
-from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.facts.files import Directory
 from pyinfra.operations import files, systemd
 
 from prep_iac.components.admins import install_validated, render
@@ -72,15 +70,8 @@ def snippet() -> str:
 
 @deploy("waf.filters")
 def filters():
-    if not host.get_fact(Directory, path="/etc/nginx"):
-        raise_missing()
     files.directory(name="/etc/nginx/prep.d", path="/etc/nginx/prep.d", mode="0755")
     op = install_validated("web-attack filter", {MAPS: maps(), SNIPPET: snippet()}, "nginx -t")
     if op is not None:
         systemd.service(name="reload nginx", service="nginx", reloaded=True, _if=op.did_change)
 
-
-def raise_missing():
-    from pyinfra.api.exceptions import DeployError
-
-    raise DeployError(f"{host.name}: /etc/nginx is missing: waf.filters runs after nginx.site")

@@ -1,0 +1,142 @@
+"""Network probes run ON a lab host (python3, standard library only), from the test via
+`ssh <host> python3 - <command> <args…> < probe.py`; prints one JSON line.
+
+    http URL [--agent UA] [--bind ADDR]           -> {"status": 200|403|…|"timeout"|"reset"}
+    tcp HOST PORT [--bind ADDR] [--timeout S]     -> {"state": "open"|"refused"|"timeout"}
+    flood HOST PORT N [--bind ADDR] [--hold S]    -> {"open": n, "refused": n, "timeout": n}
+    burst URL N [--agent UA]                       -> {"codes": {"403": n, …}}
+Every loop is bounded; every socket has a timeout.
+"""
+
+import argparse
+import http.client as httpclient
+import json
+import socket
+import ssl
+import sys
+import time
+from urllib.parse import urlsplit
+
+
+def connect(host, port, bind, timeout):
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.settimeout(timeout)
+    if bind:
+        sock.bind((bind, 0))
+    sock.connect((host, port))
+    return sock
+
+
+def get(url, agent="Mozilla/5.0 (prep-iac lab)", bind=None, timeout=5.0):
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        sock = connect(parts.hostname, port, bind, timeout)
+        if parts.scheme == "https":
+            context = ssl.create_default_context()
+            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+            sock = context.wrap_socket(sock, server_hostname=parts.hostname)
+        conn = httpclient.HTTPConnection(parts.hostname, port, timeout=timeout)
+        conn.sock = sock
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        conn.putrequest("GET", path, skip_accept_encoding=True)
+        conn.putheader("User-Agent", agent)
+        conn.endheaders()
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        return response.status
+    except socket.timeout:
+        return "timeout"
+    except (ConnectionResetError, ConnectionRefusedError, BrokenPipeError):
+        return "reset"
+    except OSError as error:
+        return f"error:{error.__class__.__name__}"
+
+
+def tcp(host, port, bind=None, timeout=3.0):
+    try:
+        connect(host, port, bind, timeout).close()
+        return "open"
+    except socket.timeout:
+        return "timeout"
+    except ConnectionRefusedError:
+        return "refused"
+    except OSError as error:
+        return f"error:{error.__class__.__name__}"
+
+
+def flood(host, port, count, bind=None, hold=5.0, timeout=3.0):
+    """Open `count` connections from one source and keep them; count what the server let in.
+    A connection counts as open only if it survives a short wait (a reset kills it)."""
+    result = {"open": 0, "refused": 0, "timeout": 0}
+    socks = []
+    for _ in range(count):
+        try:
+            socks.append(connect(host, port, bind, timeout))
+        except socket.timeout:
+            result["timeout"] += 1
+        except OSError:
+            result["refused"] += 1
+    time.sleep(min(hold, 30))
+    for sock in socks:
+        try:
+            sock.settimeout(0.5)
+            sock.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = sock.recv(16)
+            result["open" if data else "refused"] += 1
+        except socket.timeout:
+            result["open"] += 1
+        except OSError:
+            result["refused"] += 1
+        finally:
+            sock.close()
+    return result
+
+
+def burst(url, count, agent):
+    codes = {}
+    for _ in range(min(count, 1000)):
+        code = str(get(url, agent=agent, timeout=3.0))
+        codes[code] = codes.get(code, 0) + 1
+    return {"codes": codes}
+
+
+def main(argv):
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("http")
+    p.add_argument("url")
+    p.add_argument("--agent", default="Mozilla/5.0 (prep-iac lab)")
+    p.add_argument("--bind")
+    p = sub.add_parser("tcp")
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("--bind")
+    p.add_argument("--timeout", type=float, default=3.0)
+    p = sub.add_parser("flood")
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("count", type=int)
+    p.add_argument("--bind")
+    p.add_argument("--hold", type=float, default=5.0)
+    p = sub.add_parser("burst")
+    p.add_argument("url")
+    p.add_argument("count", type=int)
+    p.add_argument("--agent", default="Mozilla/5.0 (prep-iac lab)")
+    args = parser.parse_args(argv)
+    if args.cmd == "http":
+        out = {"status": get(args.url, args.agent, args.bind)}
+    elif args.cmd == "tcp":
+        out = {"state": tcp(args.host, args.port, args.bind, args.timeout)}
+    elif args.cmd == "flood":
+        out = flood(args.host, args.port, min(args.count, 2000), args.bind, args.hold)
+    else:
+        out = burst(args.url, args.count, args.agent)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
