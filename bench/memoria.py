@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -174,6 +175,9 @@ def main() -> int:
     ap.add_argument("--log", type=Path, help="use this log instead of generating one")
     ap.add_argument("--keep", type=Path, help="keep the generated log and outputs here")
     ap.add_argument("--no-report", action="store_true", help="skip timing the full command")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run both tools N times, alternating, and keep each one's best time "
+                         "(fairer on a shared, busy machine)")
     args = ap.parse_args()
     if not shutil.which("goaccess"):
         print("goaccess is not installed (apt-get install goaccess)", file=sys.stderr)
@@ -191,8 +195,16 @@ def main() -> int:
         with open(log, "rb") as f:  # warm the page cache for both tools alike
             while f.read(1 << 24):
                 pass
-        ga_s, ga = run_goaccess(log, work / "goaccess.json")
-        our_s, ours, parsed = run_ours(log)
+        ga_s = our_s = float("inf")
+        for r in range(args.rounds):
+            t, ga = run_goaccess(log, work / "goaccess.json")
+            ga_s = min(ga_s, t)
+            load_ga = os.getloadavg()[0]
+            t, ours, parsed = run_ours(log)
+            our_s = min(our_s, t)
+            print(f"round {r + 1}: goaccess {ga_s:.2f} s, prep-iac {our_s:.2f} s (best so far); "
+                  f"1-min load after each: {load_ga:.1f}, {os.getloadavg()[0]:.1f} "
+                  f"on {os.cpu_count()} cpus")
         n = parsed.lines
         print(f"goaccess {ga_s:7.2f} s  {n / ga_s:12,.0f} lines/s")
         print(f"prep-iac {our_s:7.2f} s  {n / our_s:12,.0f} lines/s   (parse + aggregation)")
@@ -208,12 +220,12 @@ def main() -> int:
             ("unique visitors (ip+date+agent)", ga["unique_visitors"], t["visitors_daily_sum"]),
             ("bandwidth (bytes)", ga["bandwidth"], t["bytes"]),
         ]
-        print(f"{'':34}{'goaccess':>14}{'prep-iac':>14}")
+        print(f"{'':34}{'goaccess':>18}{'prep-iac':>18}")
         ok = True
         for name, a, b in rows:
             same = a == b
             ok &= same
-            print(f"{name:34}{a:>14,}{b:>14,}  {'agree' if same else 'DIFFER'}")
+            print(f"{name:34}{a:>18,}{b:>18,}  {'agree' if same else 'DIFFER'}")
         print(f"also: {t['visitors']:,} distinct visitors over the whole night (address + agent, "
               "not split by day: the report's headline number)")
         if not ok:

@@ -149,8 +149,11 @@ def _reduce_chunk(data: bytes) -> tuple[dict, list[pl.DataFrame]]:
     return stats, frames
 
 
-def _with_bucket(frames: list[pl.DataFrame]) -> list[pl.DataFrame]:
-    """Replace the text (key, offset) by the bucket's UTC epoch, computed once per key."""
+def _with_bucket(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame], int]:
+    """Replace the text (key, offset) by the bucket's UTC epoch, computed once per key.
+
+    Also returns how many lines had a well-formed but impossible date (31/Feb, 06/Foo):
+    they are malformed too."""
     keys = pl.concat([f.select("k", "off") for f in frames]).unique()
     epochs = [lf.ten_minute_epoch(k, o) for k, o in keys.iter_rows()]
     table = keys.with_columns(pl.Series("b", epochs, dtype=pl.Int64))
@@ -159,7 +162,9 @@ def _with_bucket(frames: list[pl.DataFrame]) -> list[pl.DataFrame]:
         cols = [c for c in f.columns if c not in ("k", "off")]
         f = f.join(table, on=["k", "off"], how="left").select("b", *cols)
         out.append(f.filter(pl.col("b").is_not_null()))
-    return out
+    joined = frames[0].join(table, on=["k", "off"], how="left")
+    bad_dates = int(joined.filter(pl.col("b").is_null()).get_column("hits").sum() or 0)
+    return out, bad_dates
 
 
 def _fold(parts: list[list[pl.DataFrame]]) -> list[pl.DataFrame]:
@@ -186,8 +191,10 @@ def parse_logs(paths: Iterable[Path], progress: Callable[[int], None] | None = N
                 totals[k] += stats[k]
             if len(examples) < 5:
                 examples += [f"{path.name}: {e}" for e in stats["examples"]][: 5 - len(examples)]
-            if frames[0].height or frames[1].height:
-                parts.append(_with_bucket(frames))
+            if frames[0].height:
+                bucketed, bad_dates = _with_bucket(frames)
+                totals["malformed"] += bad_dates
+                parts.append(bucketed)
             if len(parts) >= COMPACT_EVERY:
                 parts = [_fold(parts)]
             if progress:

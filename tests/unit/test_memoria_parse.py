@@ -78,12 +78,13 @@ def test_malformed_lines_counted_never_crash(tmp_path):
     junk = [b"\x16\x03\x01\x00\xff\xfe binary\n", b'1.2.3.4 - - [bad date] "GET /" 200 1 "-" "x"\n',
             b'1.2.3.4 - - [06/Jun/2021:20:00:00 -0500] "GET /" abc 1 "-" "x"\n',
             b'1.2.3.4 - - [06/Jun/2021:20:00:00 -0500] "GET /a"b" 200 1 "-" "x"\n',
+            b'1.2.3.4 - - [31/Feb/2021:20:00:00 -0500] "GET /" 200 1 "-" "x"\n',
             b"truncated 1.2.3.4 - - [06/Jun/20", b""]
     f = tmp_path / "prep.access.log"
     f.write_bytes(good + b"".join(junk[:-2]) + good + junk[-2])
     p, s = _summary([f])
     assert s["totals"]["hits"] == 2
-    assert p.malformed == 5
+    assert p.malformed == 6
     assert p.malformed_examples
 
 
