@@ -108,3 +108,27 @@ def test_inventory_nodes_and_limits(tmp_path):
     assert collect.inventory_limits(inv) == {"rate_limit_rps": 50, "link_mbps": 100}
     with pytest.raises(PrepError, match="SSH"):
         collect.fetch_node(nodes[0], tmp_path, datetime.now(MTY), datetime.now(MTY))
+
+
+def test_cli_collect_then_report(tmp_path):
+    from click.testing import CliRunner
+
+    from prep_iac.memoria.cli import memoria
+
+    src = tmp_path / "copias"
+    _node(src, "difusor-1")
+    out = tmp_path / "memoria"
+    r = CliRunner().invoke(memoria, ["collect", "--from", str(src), "--desde", "2021-06-06 00:00",
+                                     "--hasta", "2021-06-08 00:00", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert bundle.verify_bundle(out / "bitacoras.tar.gz") == []
+    r = CliRunner().invoke(memoria, ["report", "--logs", str(out), "--out", str(out / "informe"),
+                                     "--desde", "2021-06-06 00:00", "--hasta", "2021-06-08 00:00",
+                                     "--no-pdf"])
+    assert r.exit_code == 0, r.output
+    data = json.loads((out / "informe" / "report.json").read_text())
+    assert data["window"]["totals"]["hits"] == 13
+    assert len(data["bundle"]) == 2  # the SHA-256 list is in the report
+    r = CliRunner().invoke(memoria, ["collect", "--desde", "2021-06-06", "--hasta", "2021-06-07",
+                                     "--out", str(out)])
+    assert isinstance(r.exception, PrepError)
