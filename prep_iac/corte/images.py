@@ -77,8 +77,8 @@ def _draw_values(buf: bytearray, first_line: int, col: int, values: list[str], d
     step = 2 * ROW
     start = (8 + 2 * dy + first_line * LINE) * ROW + 1 + col
     stop_len = len(values) * (LINE // 2) * step
-    for j in range(2 * VALUE_CHARS):
-        buf[start + j:start + j + stop_len:step] = b"".join(c[j] for c in cols)
+    for j, column in enumerate(zip(*cols)):
+        buf[start + j:start + j + stop_len:step] = b"".join(column)
 
 
 def _rule(buf: bytearray, line: int, dy: int) -> None:
