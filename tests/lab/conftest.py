@@ -16,19 +16,15 @@ tests fail; $PREP_LAB_KEEP=1 keeps it for a look afterwards.
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from prep_iac import pyinfra_run
 from prep_iac.lab import Lab, leftovers
+from prep_iac.pyinfra_run import DeployResult, parse_results  # noqa: F401  (tests import them here)
 
 REPO = Path(__file__).resolve().parents[2]
-PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
-ENV_SHIM = REPO / "inventories" / "env.py"
 
 
 def require_root() -> None:
@@ -74,46 +70,11 @@ def lab():
             assert_nothing_left(the_lab.name)
 
 
-@dataclass
-class DeployResult:
-    returncode: int
-    changed: int  # operations that changed something, over all hosts
-    unchanged: int
-    errors: int
-    output: str
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0 and self.errors == 0
-
-
-_TOTAL = re.compile(r"Grand total\s+(\d+|-)\s+(\d+|-)\s+(\d+|-)\s+(\d+|-)")
-
-
-def parse_results(output: str) -> tuple[int, int, int]:
-    """(changed, errors, unchanged) from pyinfra's results table ("Grand total" row)."""
-    match = _TOTAL.search(output)
-    if not match:
-        return 0, 0, 0
-    _, success, error, no_change = (0 if v == "-" else int(v) for v in match.groups())
-    return success, error, no_change
-
-
 def deploy(lab: Lab, deploy_file: str | Path, limit: str | None = None,
            extra_env: dict | None = None, timeout: float = 900) -> DeployResult:
     """Run a pyinfra deploy file on the lab's inventory, as `pyinfra` itself would."""
-    path = Path(deploy_file)
-    if not path.is_absolute():
-        path = REPO / path
-    cmd = [PYINFRA, "-y", str(ENV_SHIM), str(path)]
-    if limit:
-        cmd += ["--limit", limit]
-    env = {**os.environ, "PREP_INVENTORY": str(lab.inventory_path), **(extra_env or {})}
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
-    output = proc.stdout + proc.stderr
-    changed, errors, unchanged = parse_results(output)
-    return DeployResult(proc.returncode, changed, unchanged, errors, output)
+    return pyinfra_run.run_deploy(lab.inventory_path, deploy_file, limit=limit, extra_env=extra_env,
+                      timeout=timeout)
 
 
 @pytest.fixture

@@ -1,0 +1,60 @@
+"""Run a pyinfra deploy file on a prep-iac inventory, as `pyinfra` itself would, and read
+its results table: what the CLI, the tests and the drill all use."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from prep_iac.paths import INVENTORIES_DIR, REPO_DIR
+
+PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
+ENV_SHIM = INVENTORIES_DIR / "env.py"
+_TOTAL = re.compile(r"Grand total\s+(\d+|-)\s+(\d+|-)\s+(\d+|-)\s+(\d+|-)")
+
+
+@dataclass
+class DeployResult:
+    returncode: int
+    changed: int  # operations that changed something, over all hosts
+    unchanged: int
+    errors: int
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and self.errors == 0
+
+    def tail(self, lines: int = 25) -> str:
+        return "\n".join(self.output.splitlines()[-lines:])
+
+
+def parse_results(output: str) -> tuple[int, int, int]:
+    """(changed, errors, unchanged) from pyinfra's results table ("Grand total" row)."""
+    match = _TOTAL.search(output)
+    if not match:
+        return 0, 0, 0
+    _, success, error, no_change = (0 if v == "-" else int(v) for v in match.groups())
+    return success, error, no_change
+
+
+def run_deploy(inventory: str | Path, deploy_file: str | Path, limit: str | None = None,
+               extra_env: dict | None = None, timeout: float = 900,
+               extra_args: list[str] | None = None) -> DeployResult:
+    path = Path(deploy_file)
+    if not path.is_absolute():
+        path = REPO_DIR / path
+    cmd = [PYINFRA, "-y", str(ENV_SHIM), str(path)]
+    if limit:
+        cmd += ["--limit", limit]
+    cmd += extra_args or []
+    env = {**os.environ, "PREP_INVENTORY": str(Path(inventory).resolve()), **(extra_env or {})}
+    proc = subprocess.run(cmd, cwd=REPO_DIR, env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    output = proc.stdout + proc.stderr
+    changed, errors, unchanged = parse_results(output)
+    return DeployResult(proc.returncode, changed, unchanged, errors, output)
