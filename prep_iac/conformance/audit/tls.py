@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import socket
 import ssl
+import warnings
 
 from prep_iac.conformance.audit.common import Target, result
 from prep_iac.conformance.audit.pacing import PACER
@@ -24,7 +25,10 @@ def probe_context(version: ssl.TLSVersion | None = None, cipher: str | None = No
     ctx.verify_mode = ssl.CERT_NONE
     ctx.set_ciphers(cipher or "ALL:COMPLEMENTOFALL:@SECLEVEL=0")
     if version is not None:
-        ctx.minimum_version = ctx.maximum_version = version
+        with warnings.catch_warnings():
+            # Probing TLS 1.0/1.1 is the point: the server must refuse them.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = ctx.maximum_version = version
     return ctx
 
 

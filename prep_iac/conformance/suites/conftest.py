@@ -71,5 +71,6 @@ def evidencia(request):
 @pytest.fixture(scope="module")
 def difusor(prep):
     if prep.role != "difusor":
-        pytest.skip(f"no aplica: {prep.name} is a {prep.role}, this check is for difusores")
+        pytest.skip(f"no aplica: {prep.name} es un publicador del IEC; esta comprobación es "
+                    "para difusores")
     return prep
