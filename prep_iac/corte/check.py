@@ -144,8 +144,32 @@ def _row_problems(r: dict[str, str], parts: list[str], width: int) -> list[str]:
     return out
 
 
+HREF = re.compile(r'(?:href|src)="([^"]*)"')
+
+
+def _check_publishable(folder: Path, report: Report) -> None:
+    """What the publisher and the difusores rely on: regular files only, every link
+    relative and inside the cut, nothing fetched from elsewhere."""
+    f = report.findings
+    for p in folder.rglob("*"):
+        if p.is_symlink():
+            f.append(Finding(str(p.relative_to(folder)), "is a symlink: a cut holds regular files only"))
+        elif not (p.is_file() or p.is_dir()):
+            f.append(Finding(str(p.relative_to(folder)), "is not a regular file"))
+    for page in sorted(folder.glob("*.html")):
+        text = page.read_text("utf-8", errors="replace")
+        if "<script" in text:
+            f.append(Finding(page.name, "has a script"))
+        for link in HREF.findall(text):
+            if link.startswith(("/", "//")) or ":" in link or ".." in link.split("/"):
+                f.append(Finding(page.name, f"links outside the cut: {link}"))
+            elif not (folder / link).exists():
+                f.append(Finding(page.name, f"links to a missing file: {link}"))
+
+
 def _check_folder(folder: Path, parsed: csvreader.ParsedCsv, report: Report) -> None:
     f = report.findings
+    _check_publishable(folder, report)
     m = CUT_DIR.match(folder.name)
     if m and parsed.cut_time is not None:
         expected = timing.cut_id(parsed.cut_time)

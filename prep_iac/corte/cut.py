@@ -117,7 +117,7 @@ def write_cut(election: Election, at: datetime | str, out_dir: Path | str, image
         leeme = csvwriter.encode(package.leeme(at).replace("\n", csvwriter.NEWLINES[fmt.newline]), fmt)
         zip_name = f"{cid}.zip"
         (tmp / zip_name).write_bytes(package.build_zip(at, actas_csv, cand_csv, leeme))
-        site.render_site(tmp, cid, at, csvwriter.as_dicts(rows), head, zip_name)
+        site.render_site(tmp, cid, at, csvwriter.as_dicts(rows), head, zip_name, images=images)
         _swap_into_place(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

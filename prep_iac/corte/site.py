@@ -71,7 +71,7 @@ def _results(rows: list[dict[str, str]]) -> list[dict]:
     return out
 
 
-def _acta_view(r: dict[str, str]) -> dict:
+def _acta_view(r: dict[str, str], images: bool) -> dict:
     captured = bool(r.get("FECHA_HORA_CAPTURA"))
     casilla = f"{r['TIPO_CASILLA']}{int(r['ID_CASILLA']):02d}"
     if r["EXT_CONTIGUA"] not in ("", "0"):
@@ -86,7 +86,7 @@ def _acta_view(r: dict[str, str]) -> dict:
         "votos": {c: r[c] for c in cat.VOTE_COLUMNS + ["NO_REGISTRADOS", "NULOS"]} if captured else {},
         "total": r["TOTAL_VOTOS_CALCULADO"],
         "lista_nominal": r["LISTA_NOMINAL"],
-        "imagen": f"actas/{r['CLAVE_ACTA'].strip(chr(39))}.png" if r.get("SHA") else None,
+        "imagen": f"actas/{r['CLAVE_ACTA'].strip(chr(39))}.png" if images and r.get("SHA") else None,
         "sha256": r.get("SHA") or None,
     }
 
@@ -111,11 +111,11 @@ def _row_html(a: dict) -> Markup:
         f"<td>{link}</td></tr>\n")
 
 
-def _acta(r: dict[str, str]) -> tuple[dict, Markup]:
-    key = tuple(r.values())
+def _acta(r: dict[str, str], images: bool) -> tuple[dict, Markup]:
+    key = (images, *r.values())
     hit = _ROW_CACHE.get(key)
     if hit is None:
-        view = _acta_view(r)
+        view = _acta_view(r, images)
         hit = (view, _row_html(view))
         if len(_ROW_CACHE) > 200_000:
             _ROW_CACHE.clear()
@@ -124,8 +124,9 @@ def _acta(r: dict[str, str]) -> tuple[dict, Markup]:
 
 
 def render_site(folder: Path, cut_id: str, at: datetime, rows: list[dict[str, str]],
-                head: dict[str, str], zip_name: str) -> list[Path]:
-    """Write every page, the JSON and the stylesheet into ``folder``; return their paths."""
+                head: dict[str, str], zip_name: str, images: bool = True) -> list[Path]:
+    """Write every page, the JSON and the stylesheet into ``folder``; return their paths.
+    Without ``images`` the pages do not link to acta images (the SHA stays in the JSON)."""
     written: list[Path] = []
     datos = folder / "datos"
     datos.mkdir(exist_ok=True)
@@ -151,7 +152,7 @@ def render_site(folder: Path, cut_id: str, at: datetime, rows: list[dict[str, st
     _write_text(folder / "index.html", page, written)
     tpl = env().get_template("municipio.html.j2")
     for m in municipios:
-        views = [_acta(r) for r in m["rows"]]
+        views = [_acta(r, images) for r in m["rows"]]
         data = {"corte": cut_id, "municipio": m["nombre"], "id_municipio": m["id"],
                 "resumen": m["resumen"], "resultados": _results(m["rows"]),
                 "actas": [v for v, _ in views]}

@@ -252,3 +252,14 @@ def test_check_of_something_that_is_not_a_cut(tmp_path):
         check.check(tmp_path / "x.csv")
     with pytest.raises(PrepError):
         check.check(tmp_path / "missing")
+
+
+def test_check_flags_what_a_difusor_must_not_serve(cut, tmp_path):
+    folder = _copy(cut, tmp_path / cut.name)
+    (folder / "fuera").symlink_to("/etc/passwd")
+    page = folder / "municipio_01.html"
+    page.write_text(page.read_text("utf-8").replace('href="index.html"', 'href="https://x.example/"'),
+                    "utf-8")
+    whats = [f"{f.where}: {f.what}" for f in check.check(folder).findings]
+    assert "fuera: is a symlink: a cut holds regular files only" in whats
+    assert "municipio_01.html: links outside the cut: https://x.example/" in whats
