@@ -35,6 +35,10 @@ class Entry:
 
 
 class Election:
+    """A whole election night for one seed: ``entries`` (catalogue actas, then the
+    out-of-catalogue ones), their contents and when each is published. Build it once and
+    ask it for as many cuts as needed; it caches image hashes between cuts."""
+
     def __init__(self, seed: int = 7, actas: int = 4000, *, election_date: date = timing.DEFAULT_DATE,
                  tz: str = timing.DEFAULT_TZ, image_kb: int = DEFAULT_IMAGE_KB):
         if actas < MIN_ACTAS:
@@ -73,6 +77,7 @@ class Election:
                 self.entries.append(Entry(c, acta, t, False, self._stamps(t)))
         self.catalogue = [e for e in self.entries if e.in_catalogue]
         self._sha: dict[str, str] = {}
+        self._noise = None  # the images' speckle pool, made on first use (images.py)
 
     @property
     def fingerprint(self) -> str:
