@@ -18,7 +18,7 @@ CONF = "/etc/keepalived/keepalived.conf"
 
 def context(cfg: HostConfig, interface: str) -> dict:
     d, peer = cfg.host, cfg.ha_peer
-    return {"name": cfg.name, "peer_name": d.ha.peer, "interface": interface,
+    return {"node_name": cfg.name, "peer_name": d.ha.peer, "interface": interface,
             "router_id": d.ha.router_id, "priority": d.ha.priority, "address": d.address,
             "peer_address": peer.address, "floating": d.ha.floating_address}
 

@@ -1,0 +1,184 @@
+"""Benchmark of the difusor web tier on lab hosts, one run:
+
+    .venv/bin/python bench/web.py [--duration 10] [--keep]
+
+1. Throughput: wrk (Debian's) from the controller against the full difusor (every component
+   of deploys/difusor.py: TLS, headers, rate-limit zones, the web-attack snippets, the
+   firewall) and against a default Debian nginx on another lab host serving the same files.
+   Rate limits are set high for this part so they are evaluated on every request but never
+   refuse one: what is measured is their cost, not their 429s. Aim: >= 70% of the default.
+2. Flood: the inventory's normal limits; one lab host floods the difusor with wrk while the
+   controller (a second source) makes paced requests. Aim: the second source's requests all
+   succeed with p99 < 500 ms.
+
+Lab "web" on 10.83.0.0/24 (override with PREP_LAB_NAME / PREP_LAB_SUBNET), destroyed at the
+end unless --keep. Traffic goes only to the lab's addresses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import shlex
+import ssl
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests" / "lab"))
+
+from prep_iac.components import tls  # noqa: E402
+from prep_iac.lab import Lab  # noqa: E402
+from web.inventory import write_variant  # noqa: E402
+from web.site import b64, make_cut  # noqa: E402
+
+PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
+NAME = os.environ.get("PREP_LAB_NAME", "web")
+SUBNET = os.environ.get("PREP_LAB_SUBNET", "10.83.0.0/24")
+DIFUSOR, PLAIN = "difusor-1", "difusor-2"
+HOST_HEADER = "prep.lab"
+# A PREP-like cut: the HTML entry page and a mid-size file (an acta image's size).
+FILES = {"index.html": "<!DOCTYPE html><html><body>" + "<p>resultado</p>" * 1200 + "</body></html>",
+         "acta.txt": "x" * 300_000}
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, **kw)
+
+
+def deploy(inventory: Path) -> None:
+    out = sh([PYINFRA, "-y", str(REPO / "inventories" / "env.py"), str(REPO / "deploys" / "difusor.py"),
+              "--limit", DIFUSOR], cwd=REPO, env={**os.environ, "PREP_INVENTORY": str(inventory)},
+             timeout=1200)
+    if out.returncode:
+        sys.exit(f"deploy failed:\n{(out.stdout + out.stderr)[-3000:]}")
+
+
+def remote(lab: Lab, name: str, command: str, timeout: float = 600) -> str:
+    out = lab.run(name, f"sudo sh -c {shlex.quote(command)}", timeout=timeout)
+    if out.returncode:
+        sys.exit(f"{name}: {command}: {out.stderr}")
+    return out.stdout
+
+
+def plain_nginx(lab: Lab) -> None:
+    """Debian's nginx as installed, serving the same files from its default root."""
+    script = ["export DEBIAN_FRONTEND=noninteractive", "apt-get update -q",
+              "apt-get install -y -q nginx wrk", "systemctl start nginx"]
+    for rel, text in FILES.items():
+        script.append(f"echo {b64(text)} | base64 -d > /var/www/html/{rel}")
+    remote(lab, PLAIN, " && ".join(script))
+
+
+def wrk(url: str, duration: int, connections: int = 50) -> float:
+    out = sh(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "-H", f"Host: {HOST_HEADER}",
+              url], timeout=duration + 60)
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out.stdout)
+    if not match:
+        sys.exit(f"wrk {url}: {out.stdout}{out.stderr}")
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out.stdout)
+    if non2xx:
+        print(f"  note: {non2xx.group(1)} non-2xx answers from {url}")
+    return float(match.group(1))
+
+
+def paced_latencies(address: str, ca: Path, count: int, interval: float) -> tuple[list, int]:
+    """`count` requests, one per `interval` s, each on a new TLS connection (a new visitor)."""
+    ctx = ssl.create_default_context(cafile=str(ca))
+    times, failures = [], 0
+    for _ in range(count):
+        start = time.monotonic()
+        try:
+            conn = http.client.HTTPSConnection(address, 443, context=ctx, timeout=5)
+            conn.request("GET", "/index.html", headers={"Host": HOST_HEADER})
+            resp = conn.getresponse()
+            resp.read()
+            conn.close()
+            if resp.status != 200:
+                failures += 1
+        except (OSError, http.client.HTTPException):
+            failures += 1
+        times.append(time.monotonic() - start)
+        time.sleep(max(0.0, interval - (time.monotonic() - start)))
+    return times, failures
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench/web.py boots lab hosts: run it as root")
+
+    lab = Lab.fresh(NAME, SUBNET)
+    try:
+        lab.up(difusores=2, publishers=0)
+        addr = lab.hosts
+        portal = "http://portal.lab"
+        high = {"requests_per_s": 1_000_000, "burst": 1_000_000, "connections": 100_000}
+        inv_fast = write_variant(lab.inventory_path, SUBNET, portal, period_s=600, ha=False,
+                                 rate_limits=high, suffix="bench")
+        print(f"deploying the full difusor on {DIFUSOR} (rate limits high for throughput)…",
+              flush=True)
+        deploy(inv_fast)
+        make_cut(lab, [DIFUSOR], "20210606_2000_PREP_BENCH", FILES)
+        print(f"installing Debian's default nginx on {PLAIN}…", flush=True)
+        plain_nginx(lab)
+
+        results = {}
+        for rel in FILES:
+            full = wrk(f"https://{addr[DIFUSOR]}/{rel}", args.duration)
+            default = wrk(f"http://{addr[PLAIN]}/{rel}", args.duration)
+            results[rel] = (full, default)
+            print(f"{rel:12s} full difusor {full:9.0f} req/s   default nginx {default:9.0f} "
+                  f"req/s   ratio {full / default:.2f}")
+
+        # Flood: the inventory's normal limits (the schema's defaults).
+        inv_normal = write_variant(lab.inventory_path, SUBNET, portal, period_s=600, ha=False,
+                                   suffix="bench")
+        deploy(inv_normal)
+        make_cut(lab, [DIFUSOR], "20210606_2010_PREP_BENCH", FILES)
+        ca = tls.lab_ca_dir(inv_normal) / "ca.pem"
+        flood_s = max(20, args.duration * 2)
+        flood_cmd = (f"wrk -t2 -c200 -d{flood_s}s -H 'Host: {HOST_HEADER}' "
+                     f"https://{addr[DIFUSOR]}/index.html")
+        flood_out = {}
+        flood = threading.Thread(target=lambda: flood_out.update(
+            out=lab.run(PLAIN, flood_cmd, timeout=flood_s + 60).stdout))
+        flood.start()
+        time.sleep(2)
+        times, failures = paced_latencies(addr[DIFUSOR], ca, count=int((flood_s - 5) / 0.1),
+                                          interval=0.1)
+        flood.join()
+        times.sort()
+        p99 = times[int(len(times) * 0.99) - 1] * 1000
+        p50 = statistics.median(times) * 1000
+        flooded = re.search(r"Requests/sec:\s+([\d.]+)", flood_out.get("out", ""))
+        non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", flood_out.get("out", ""))
+        print(f"flood from {PLAIN}: {flooded.group(1) if flooded else '?'} req/s answered "
+              f"({non2xx.group(1) if non2xx else 0} refused with 429/other)")
+        print(f"second source during the flood: {len(times)} requests, {failures} failed, "
+              f"p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+
+        for rel, (full, default) in results.items():
+            print(f"FIGURE full/default req/s ({rel}): {full / default:.2f} "
+                  f"({full:.0f} / {default:.0f}; aim >= 0.70)")
+        print(f"FIGURE second-source p99 under flood: {p99:.0f} ms "
+              f"({failures} of {len(times)} failed; aim < 500 ms, 0 failed)")
+        ok = all(f / d >= 0.70 for f, d in results.values()) and p99 < 500 and failures == 0
+        return 0 if ok else 1
+    finally:
+        if not args.keep:
+            lab.destroy()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

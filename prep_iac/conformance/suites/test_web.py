@@ -1,0 +1,167 @@
+"""Inside checks of the difusor web tier: nginx, the watchdog, TLS, logs, HA (testinfra).
+
+    PREP_INVENTORY=inventories/lab.yml pytest prep_iac/conformance/suites/test_web.py \
+        --hosts=ssh://prepadmin@10.83.0.11 --ssh-config=… --sudo
+"""
+
+import ipaddress
+import json
+
+import pytest
+
+from prep_iac.components import logs, nginx, watchdog
+from prep_iac.conformance.suites.checks import not_applicable
+
+LOG_FORMAT = ("log_format prep '$remote_addr - $remote_user [$time_local] \"$request\" $status "
+              "$body_bytes_sent \"$http_referer\" \"$http_user_agent\" rt=$request_time host=$host';")
+
+# One request to this host's own site over loopback, with the Host it serves.
+PROBE = r"""
+import json, ssl, sys, urllib.request
+url, host = sys.argv[1], sys.argv[2]
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+req = urllib.request.Request(url, headers={"Host": host})
+try:
+    r = urllib.request.urlopen(req, context=ctx, timeout=5)
+except urllib.error.HTTPError as e:
+    r = e
+print(json.dumps({"status": r.status, "headers": {k.lower(): v for k, v in r.headers.items()}}))
+"""
+
+
+@pytest.fixture(scope="module")
+def nginx_t(host):
+    """The full running config as nginx reads it (`nginx -T`)."""
+    out = host.run("nginx -T 2>/dev/null")
+    assert out.rc == 0, "nginx -T failed: the config does not load"
+    return out.stdout
+
+
+def probe(host, difusor, path):
+    scheme = "https" if difusor.host.tls else "http"
+    out = host.run(f"python3 -c {_quote(PROBE)} {scheme}://127.0.0.1{path} "
+                   f"{difusor.host.server_names[0]}")
+    assert out.rc == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def _quote(text):
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+@pytest.mark.conv("CONV-I.2")
+def test_nginx_running(host, difusor):
+    svc = host.service("nginx")
+    assert svc.is_running and svc.is_enabled
+    assert host.run("nginx -t").rc == 0
+
+
+@pytest.mark.conv("CONV-I.10")
+def test_current_resolved_per_request(nginx_t, difusor):
+    """No open_file_cache: a switch of `current` is served by the very next request."""
+    active = [line.strip() for line in nginx_t.splitlines()
+              if line.strip().startswith("open_file_cache ")]
+    assert active == [] or all(a == "open_file_cache off;" for a in active), active
+    assert f"root {nginx.PREP_ROOT}/current;" in nginx_t
+    assert "set $prep_real $realpath_root;" in nginx_t
+
+
+@pytest.mark.conv("CONV-I.10")
+def test_cut_header_matches_current(host, difusor):
+    current = host.file(f"{nginx.PREP_ROOT}/current")
+    if not current.exists:
+        not_applicable("no cut activated yet on this difusor")
+    cut = current.linked_to.rstrip("/").rsplit("/", 1)[-1]
+    answer = probe(host, difusor, "/estado.json")
+    assert answer["headers"].get("x-prep-corte") == cut
+    assert answer["headers"].get("cache-control") == "no-store"
+
+
+@pytest.mark.conv("CONV-I.6")
+def test_frame_ancestors_from_inventory(nginx_t, difusor):
+    want = nginx.frame_ancestors(difusor.host.portal_origins)
+    assert f'"frame-ancestors {want}"' in nginx_t
+    assert "x-frame-options" not in nginx_t.lower()
+
+
+@pytest.mark.conv("CONV-I.6")
+def test_portal_page(host, difusor):
+    page = host.file(f"{nginx.WEB_ROOT}/portal/index.html")
+    assert page.exists and '<iframe id="prep" src="/"' in page.content_string
+    assert probe(host, difusor, "/portal/")["status"] == 200
+
+
+@pytest.mark.conv("CONV-II.d.1")
+def test_server_hardening(nginx_t, difusor):
+    assert "server_tokens off;" in nginx_t
+    assert "client_max_body_size 1k;" in nginx_t
+    assert "if ($request_method !~ ^(GET|HEAD)$)" in nginx_t
+
+
+@pytest.mark.conv("CONV-II.d.1")
+def test_rate_limits_from_inventory(nginx_t, difusor):
+    lim = difusor.host.rate_limits
+    assert f"rate={lim.requests_per_s}r/s;" in nginx_t
+    assert f"limit_req zone=prep_req burst={lim.burst} nodelay;" in nginx_t
+    assert f"limit_conn prep_conn {lim.connections};" in nginx_t
+    assert "limit_req_status 429;" in nginx_t and "limit_conn_status 429;" in nginx_t
+
+
+@pytest.mark.conv("CONV-III.2", "CONV-I.1")
+def test_watchdog(host, difusor):
+    timer = host.service("prep-watchdog.timer")
+    assert timer.is_running and timer.is_enabled
+    cfg = json.loads(host.file(f"{watchdog.CONF_DIR}/config.json").content_string)
+    assert cfg == watchdog.watchdog_config(difusor)
+    estado = json.loads(host.file(f"{nginx.PREP_ROOT}/estado.json").content_string)
+    assert estado["estado"] in ("publicando", "aviso", "cerrado", "por-abrir")
+
+
+@pytest.mark.conv("CONV-VI")
+def test_access_log(nginx_t, host, difusor):
+    assert LOG_FORMAT in nginx_t
+    assert f"access_log {nginx.ACCESS_LOG} prep;" in nginx_t
+
+
+@pytest.mark.conv("CONV-VI")
+def test_logrotate(host, difusor):
+    out = host.run(f"logrotate -d {logs.LOGROTATE_FILE}")
+    assert out.rc == 0, out.stderr
+    conf = host.file(logs.LOGROTATE_FILE).content_string
+    assert f"rotate {logs.keep_days(difusor)}" in conf and "compress" in conf
+    assert host.file(logs.KEEP_SCRIPT).mode == 0o755
+
+
+@pytest.mark.conv("CONV-I.2")
+def test_tls_certificate(host, difusor):
+    tls = difusor.host.tls
+    if tls is None:
+        not_applicable("the inventory serves this difusor over plain HTTP (tls not set)")
+    for name in difusor.host.server_names:
+        check = "-checkip" if _is_ip(name) else "-checkhost"
+        out = host.run(f"openssl x509 -in /etc/ssl/prep/fullchain.pem -noout {check} {name}")
+        if tls.mode == "acme" and "does NOT match" in out.stdout:
+            not_applicable("ACME certificate not issued yet (self-signed placeholder)")
+        assert "does match" in out.stdout, out.stdout
+    assert host.run("openssl x509 -in /etc/ssl/prep/fullchain.pem -noout -checkend 1209600").rc == 0
+    key = host.file("/etc/ssl/prep/privkey.pem")
+    assert key.user == "root" and (key.mode & 0o077) == 0 or key.is_symlink
+
+
+@pytest.mark.conv("CONV-II.a.2")
+def test_ha_pair(host, difusor):
+    ha = difusor.host.ha
+    if ha is None:
+        not_applicable("single difusor: the inventory has no HA pair")
+    svc = host.service("keepalived")
+    assert svc.is_running and svc.is_enabled
+    conf = host.file("/etc/keepalived/keepalived.conf").content_string
+    assert ha.floating_address in conf and difusor.ha_peer.address in conf
+
+
+def _is_ip(text):
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
