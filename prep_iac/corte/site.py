@@ -20,6 +20,7 @@ COLORS = {
     "PAN": "#0b4ea2", "PRI": "#d4242a", "PRD": "#f2c400", "PT": "#c8102e", "PVEM": "#4aa436",
     "UDC": "#f28c28", "MC": "#ff8300", "MORENA": "#8e1b3c", "PES": "#5b2c83",
     "RSP": "#2b2b2b", "FXM": "#e6007e", "PRI_PRD": "#b45309", "CAND_IND_1": "#6b7280",
+    "NO_REGISTRADOS": "#999999", "NULOS": "#bbbbbb",
 }
 NAMES = {
     "PAN": "Partido Acción Nacional", "PRI": "Partido Revolucionario Institucional",
@@ -54,20 +55,31 @@ def _fecha(at: datetime) -> str:
             f"({timing.utc_offset_label(at)})")
 
 
+def _css() -> str:
+    """The stylesheet plus one class per party colour and per bar width: the pages carry
+    no inline styles, so they work under a strict Content-Security-Policy too."""
+    base = (Path(__file__).parent / "templates" / "estilo.css").read_text("utf-8")
+    colors = "".join(f".c-{k}{{background:{v}}}\n" for k, v in COLORS.items())
+    widths = "".join(f".w-{n}{{width:{n}%}}\n" for n in range(101))
+    return base + colors + widths
+
+
+def _entry(clave: str, nombre: str, votes: int, grand: int) -> dict:
+    return {"clave": clave, "nombre": nombre, "votos": votes,
+            "porcentaje": summary.trunc4(votes, grand),
+            "ancho": votes * 100 // grand if grand else 0}
+
+
 def _results(rows: list[dict[str, str]]) -> list[dict]:
     totals = summary.totals_by_column(rows, cat.VOTE_COLUMNS)
     counted = [r for r in rows if r.get("CONTABILIZADA") == cat.CONTABILIZADA_SI]
     nulos = sum(summary.as_int(r["NULOS"]) for r in counted)
     noreg = sum(summary.as_int(r["NO_REGISTRADOS"]) for r in counted)
     grand = sum(totals.values()) + nulos + noreg
-    out = []
-    for col, votes in sorted(totals.items(), key=lambda kv: -kv[1]):
-        out.append({"clave": col, "nombre": NAMES.get(col, col), "color": COLORS.get(col, "#555"),
-                    "votos": votes, "porcentaje": summary.trunc4(votes, grand)})
-    out.append({"clave": "NO_REGISTRADOS", "nombre": "Candidaturas no registradas",
-                "color": "#999", "votos": noreg, "porcentaje": summary.trunc4(noreg, grand)})
-    out.append({"clave": "NULOS", "nombre": "Votos nulos", "color": "#bbb", "votos": nulos,
-                "porcentaje": summary.trunc4(nulos, grand)})
+    out = [_entry(col, NAMES.get(col, col), votes, grand)
+           for col, votes in sorted(totals.items(), key=lambda kv: -kv[1])]
+    out.append(_entry("NO_REGISTRADOS", "Candidaturas no registradas", noreg, grand))
+    out.append(_entry("NULOS", "Votos nulos", nulos, grand))
     return out
 
 
@@ -161,8 +173,7 @@ def render_site(folder: Path, cut_id: str, at: datetime, rows: list[dict[str, st
                           filas=Markup("").join(h for _, h in views),
                           columnas=cat.VOTE_COLUMNS, **common)
         _write_text(folder / m["pagina"], page, written)
-    css = (Path(__file__).parent / "templates" / "estilo.css").read_text("utf-8")
-    _write_text(folder / "estilo.css", css, written)
+    _write_text(folder / "estilo.css", _css(), written)
     return written
 
 

@@ -310,6 +310,7 @@ def test_a_cut_folder_is_self_contained(imaged):
     for page in list(folder.glob("*.html")) + [folder / "estilo.css"]:
         text = page.read_text("utf-8")
         assert "<script" not in text and "http://" not in text and "https://" not in text
+        assert "style=" not in text  # no inline styles: fine under a strict CSP
         assert "@import" not in text and "@font-face" not in text
         for link in re.findall(r'(?:href|src)="([^"]*)"', text):
             assert not link.startswith("/") and ".." not in link and ":" not in link, link
