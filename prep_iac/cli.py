@@ -73,3 +73,7 @@ def main():
     except click.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,286 @@
+"""The accelerated election night: cuts at their times, pushed by the real publisher,
+activated by the real difusores, watched from outside, with faults injected on schedule."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import random
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prep_iac.inventory import load_inventory
+from prep_iac.simulacro import faults as F
+from prep_iac.simulacro.http import Client, Target
+from prep_iac.simulacro.observer import Observer
+from prep_iac.simulacro.plan import Plan
+from prep_iac.simulacro.visitors import Visitors
+
+NIGHT_STEP = dt.timedelta(minutes=10)  # the IEC's period; the drill compresses it
+
+
+@dataclass
+class Options:
+    difusores: int = 2
+    ha: bool = False
+    period_s: int = 10
+    desde: str = "18:00"
+    hasta: str = "02:00"
+    plan: Plan = field(default_factory=Plan)
+    out: Path = Path("simulacro-out")
+    keep: bool = False
+    actas: int = 4000
+    seed: int = 7
+
+
+def night_times(desde: str, hasta: str, date: dt.date = dt.date(2021, 6, 6)) -> list[dt.datetime]:
+    """Cut times from `desde` to `hasta` (past midnight when earlier), every 10 minutes."""
+    start = dt.datetime.combine(date, dt.time.fromisoformat(desde))
+    end = dt.datetime.combine(date, dt.time.fromisoformat(hasta))
+    if end <= start:
+        end += dt.timedelta(days=1)
+    times, t = [], start
+    while t <= end:
+        times.append(t)
+        t += NIGHT_STEP
+    return times
+
+
+class Drill:
+    def __init__(self, lab, inventory_path: Path, options: Options, log=print):
+        self.lab = lab
+        self.inventory_path = inventory_path
+        self.inventory = load_inventory(inventory_path)
+        self.opts = options
+        self.period_s = options.period_s
+        self.log = log
+        self.out = options.out
+        self.difusor_names = list(self.inventory.difusores)
+        self.publisher = next(iter(self.inventory.publishers))
+        self.cuts: list[dict] = []
+        self._publisher_samples: list[dict] = []
+        self.ha_pair = [n for n, d in self.inventory.difusores.items() if d.ha]
+        self.floating_address = (self.inventory.difusores[self.ha_pair[0]].ha.floating_address
+                                 if self.ha_pair else None)
+        ca = inventory_path.with_name(inventory_path.stem + ".lab-ca") / "ca.pem"
+        self.ca_file = str(ca) if ca.exists() else None
+        scheme = "https" if self.ca_file else "http"
+        self.targets = {n: Target(n, f"{scheme}://{d.address}/", self.ca_file)
+                        for n, d in self.inventory.difusores.items()}
+        watched = list(self.targets.values())
+        if self.floating_address:
+            watched.append(_floating_target(self.floating_address, self.ca_file, scheme))
+        self.observer = Observer(watched, interval=0.25)
+        self.visitors = Visitors(list(self.targets.values()), rate_per_s=6.0,
+                                 max_requests=50_000, seed=options.seed)
+        from prep_iac.publish.registry import from_inventory
+
+        self.registry = from_inventory(self.inventory, state_dir=str(self.out / "iec-estado"))
+        self.injectors = [F.injector_for(self, f) for f in options.plan.faults]
+        self.integrity: list[dict] = []
+
+    # ---- helpers the injectors use ------------------------------------------------------
+    def run(self, host: str, command: str) -> subprocess.CompletedProcess:
+        return self.lab.run(host, command, timeout=60)
+
+    def publisher_states(self, difusor: str) -> list[dict]:
+        return [{"at": s["at"], **s["difusores"][difusor]} for s in self._publisher_samples
+                if difusor in s["difusores"]]
+
+    def cut_of_period(self, period: int) -> dict | None:
+        return next((c for c in self.cuts if c["period"] == period), None)
+
+    # ---- the night ----------------------------------------------------------------------
+    def night(self, progress=None) -> None:
+        from prep_iac.corte import Election, write_cut
+
+        election = Election(seed=self.opts.seed, actas=self.opts.actas)
+        cuts_dir = self.out / "cortes"
+        times = night_times(self.opts.desde, self.opts.hasta)
+        tz = _zone(self.inventory.iec.window.timezone)
+        self.observer.start()
+        self.visitors.start()
+        started = time.time()
+        try:
+            for period, night_at in enumerate(times):
+                wall = started + period * self.period_s
+                _sleep_until(wall)
+                for inj in self.injectors:
+                    if inj.fault.at == period:
+                        self.log(f"periodo {period}: falla {inj.fault.kind} "
+                                 f"{getattr(inj.fault, 'target', '')}".rstrip())
+                        inj.start()
+                    elif inj.end_period == period and inj.started_at and not inj.stopped_at:
+                        inj.stop()
+                folder = write_cut(election, night_at.replace(tzinfo=tz), cuts_dir)
+                produced = time.time()
+                corrupt = next((i for i in self.injectors
+                                if isinstance(i, F.CorruptCut) and i.fault.at == period), None)
+                self.cuts.append({"period": period, "id": folder.name, "night_time":
+                                  night_at.strftime("%H:%M"), "produced_at": produced,
+                                  "corrupt": corrupt is not None, "delays": {}})
+                if corrupt:
+                    corrupt.push(folder, folder.name)
+                else:
+                    self.drop(folder)
+                    for inj in self.injectors:
+                        if isinstance(inj, F.PublisherRestart) and inj.fault.at == period:
+                            inj.during_push()
+                self.sample_publisher()
+                if progress:
+                    progress(period, len(times), folder.name, self.observer)
+            _sleep_until(started + len(times) * self.period_s + self.period_s)
+            for inj in self.injectors:
+                if inj.started_at and not inj.stopped_at:
+                    inj.stop()
+            _sleep_until(time.time() + self.period_s)  # the last cut's period
+            self.sample_publisher()
+        finally:
+            self.visitors.stop()
+            self.observer.stop()
+        self.measure_delays()
+
+    def drop(self, folder: Path) -> None:
+        """Hand a cut to the publisher as the PREP system would: copied in under a dot
+        name, then renamed, so the publisher never sees half a cut."""
+        drop = self.inventory.publishers[self.publisher].drop_dir
+        name = folder.name
+        tar = subprocess.Popen(["tar", "-C", str(folder.parent), "-cf", "-", name],
+                               stdout=subprocess.PIPE)
+        remote = (f"sudo mkdir -p {drop}/.{name} && sudo tar -C {drop}/.{name} -xf - "
+                  f"--strip-components=1 --no-same-owner && sudo chmod -R a+rX {drop}/.{name} && "
+                  f"sudo mv -T {drop}/.{name} {drop}/{name}")
+        subprocess.run(self.lab.ssh_command(self.publisher, remote), stdin=tar.stdout,
+                       capture_output=True, check=True, timeout=120)
+        tar.wait()
+
+    def sample_publisher(self) -> None:
+        state_dir = self.inventory.publishers[self.publisher].state_dir
+        proc = self.run(self.publisher, f"sudo cat {state_dir}/lista/difusores.json")
+        try:
+            data = json.loads(proc.stdout)
+        except ValueError:
+            return
+        self._publisher_samples.append(
+            {"at": time.time(), "difusores": {d["nombre"]: d for d in data.get("difusores", [])}})
+
+    def measure_delays(self) -> None:
+        for cut in self.cuts:
+            for name in self.difusor_names:
+                seen = self.observer.first_seen(name, cut["id"], after=cut["produced_at"] - 1)
+                cut["delays"][name] = None if seen is None else round(seen - cut["produced_at"], 2)
+
+    # ---- checks -------------------------------------------------------------------------
+    def excused(self, difusor: str, period: int) -> bool:
+        return any(inj.excuses(difusor, period) for inj in self.injectors)
+
+    def propagation_check(self) -> dict:
+        late = []
+        for cut in self.cuts:
+            if cut["corrupt"]:
+                continue
+            for name, delay in cut["delays"].items():
+                if self.excused(name, cut["period"]):
+                    continue
+                nxt = self.cut_of_period(cut["period"] + 1)
+                superseded = nxt is not None and self.observer.first_seen(
+                    name, nxt["id"]) is not None and delay is None
+                if delay is None and superseded:
+                    continue  # the next cut overtook it within its period: nothing was stale
+                if delay is None or delay > self.period_s:
+                    late.append(f"{name} {cut['id']}: "
+                                + ("nunca servido" if delay is None else f"{delay:.1f} s"))
+        return {"name": "cada difusor sirvió cada corte dentro de un periodo",
+                "ok": not late, "detail": "; ".join(late[:8]) or
+                f"{sum(1 for c in self.cuts if not c['corrupt'])} cortes × "
+                f"{len(self.difusor_names)} difusores"}
+
+    def integrity_check(self, samples_per_cut: int = 3) -> dict:
+        """Fetch a few files of the cut each difusor serves now and compare with the IEC's."""
+        bad, checked = [], 0
+        rng = random.Random(self.opts.seed)
+        for name, target in self.targets.items():
+            client = Client(target, timeout=5)
+            try:
+                corte = json.loads(client.get("/estado.json").body).get("corte")
+            except (OSError, ValueError):
+                bad.append(f"{name}: sin estado.json")
+                continue
+            local = self.out / "cortes" / str(corte)
+            files = sorted(p for p in local.rglob("*") if p.is_file()) if local.is_dir() else []
+            if not files:
+                bad.append(f"{name}: sirve {corte}, que el IEC no produjo")
+                continue
+            for path in [local / "index.html", *rng.sample(files, min(samples_per_cut, len(files)))]:
+                rel = path.relative_to(local).as_posix()
+                resp = client.get("/" + rel)
+                checked += 1
+                if resp.status != 200 or _sha(resp.body) != _sha(path.read_bytes()):
+                    bad.append(f"{name}: /{rel} difiere del corte {corte} (HTTP {resp.status})")
+            client.close()
+        return {"name": "lo servido es idéntico a los archivos del IEC", "ok": not bad and checked > 0,
+                "detail": "; ".join(bad[:6]) or f"{checked} archivos comparados por SHA-256"}
+
+    def judge_faults(self) -> list[dict]:
+        rows = []
+        for inj in self.injectors:
+            outcome = inj.judge()
+            rows.append({"kind": inj.fault.kind, "at": inj.fault.at,
+                         "periods": getattr(inj.fault, "periods", None),
+                         "target": getattr(inj.fault, "target", None),
+                         "expect": inj.fault.expect.model_dump(),
+                         "observed": outcome.observed, "evidence": outcome.evidence,
+                         "ok": inj.ok(outcome)})
+        return rows
+
+    def conformance(self, waivers: Path | None) -> dict:
+        """Final `prep-iac verify` of every host and `prep-iac audit` of every difusor."""
+        reports = {}
+        prep = [sys.executable, "-m", "prep_iac.cli"]
+        verify_cmd = [*prep, "verify", "-i", str(self.inventory_path), "--out",
+                      str(self.out / "verify")]
+        if waivers and waivers.exists():
+            verify_cmd += ["--waivers", str(waivers)]
+        reports["verify"] = _report(verify_cmd, self.out / "verify")
+        for name, target in self.targets.items():
+            cmd = [*prep, "audit", target.base_url, "-i", str(self.inventory_path), "--out",
+                   str(self.out / f"audit-{name}")]
+            if target.ca_file:
+                cmd += ["--ca-file", target.ca_file]
+            reports[f"audit {name}"] = _report(cmd, self.out / f"audit-{name}")
+        return reports
+
+
+def _report(cmd: list[str], out: Path) -> dict:
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+    html = out / "conformance.html"
+    return {"ok": proc.returncode == 0, "html": str(html.relative_to(out.parent)),
+            "rc": proc.returncode, "output": (proc.stdout + proc.stderr)[-2000:]}
+
+
+def _floating_target(floating: str, ca_file: str | None, scheme: str) -> Target:
+    address = floating.split("/")[0]
+    return Target("flotante", f"{scheme}://{address}/", ca_file, check_name=False)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _sleep_until(wall: float) -> None:
+    delay = wall - time.time()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def _zone(name: str):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+__all__ = ["Drill", "Options", "night_times"]

@@ -1,0 +1,300 @@
+"""Fault injectors: each breaks one thing on real lab hosts, puts it back, and judges what
+the system did from evidence (journals, the publisher's list, the observers' timeline).
+
+An injector's `start` runs at the beginning of its period, before that period's cut;
+`stop` runs `periods` later; `judge` runs after the night and returns what was observed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from prep_iac.simulacro import plan as P
+
+
+@dataclass
+class Outcome:
+    observed: dict
+    evidence: list[str] = field(default_factory=list)
+
+
+class Injector(ABC):
+    def __init__(self, drill, fault):
+        self.drill = drill
+        self.fault = fault
+        self.started_at: float | None = None
+        self.stopped_at: float | None = None
+
+    @property
+    def end_period(self) -> int:
+        return self.fault.at + getattr(self.fault, "periods", 0)
+
+    def start(self) -> None:
+        self.started_at = time.time()
+
+    def stop(self) -> None:
+        self.stopped_at = time.time()
+
+    def excuses(self, difusor: str, period: int) -> bool:
+        """Whether this fault excuses `difusor` from receiving the cut of `period` in time."""
+        return False
+
+    @abstractmethod
+    def judge(self) -> Outcome:
+        """What was observed, against the fault's `expect` keys."""
+
+    def ok(self, outcome: Outcome) -> bool:
+        expect = self.fault.expect.model_dump()
+        return all(outcome.observed.get(k) == v for k, v in expect.items())
+
+    def journal(self, host: str, ident: str) -> list[dict]:
+        since = int(self.started_at or 0) - 1
+        proc = self.drill.run(host, f"sudo journalctl -t {ident} -o json --no-pager --since @{since}")
+        entries = []
+        for line in proc.stdout.splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            entries.append({"at": int(entry.get("__REALTIME_TIMESTAMP", "0")) / 1e6,
+                            "message": str(entry.get("MESSAGE", ""))})
+        return entries
+
+
+class NetworkCut(Injector):
+    """The difusor's interface goes down: nothing reaches it, nothing leaves it."""
+
+    def start(self):
+        super().start()
+        self.drill.lab.nsenter(self.fault.target, ["ip", "link", "set", "host0", "down"],
+                               capture_output=True)
+
+    def stop(self):
+        self.drill.lab.nsenter(self.fault.target, ["ip", "link", "set", "host0", "up"],
+                               capture_output=True)
+        super().stop()
+
+    def excuses(self, difusor, period):
+        # Cut off, then one period to be pushed again and activate.
+        return difusor == self.fault.target and self.fault.at <= period <= self.end_period + 1
+
+    def judge(self):
+        target, drill = self.fault.target, self.drill
+        notices = self.journal(target, "prep-watchdog")
+        on = [e for e in notices if e["message"].startswith("aviso ON")]
+        off = [e for e in notices if e["message"].startswith("aviso OFF")]
+        states = drill.publisher_states(target)
+        suspended = [s for s in states if s["at"] >= self.started_at and s["estado"] == "suspendido"]
+        unlisted = [s for s in suspended if s["url"] is None]
+        after = [s for s in states if s["at"] > (self.stopped_at or 0)]
+        back = bool(after) and after[-1]["estado"] == "activo" and bool(
+            drill.observer.first_seen_any_after(target, self.stopped_at or 0))
+        evidence = [f"{target} prep-watchdog: {e['message']}" for e in (on[:1] + off[-1:])]
+        if suspended:
+            evidence.append(f"lista del IEC: {target} suspendido "
+                            f"{suspended[0]['at'] - self.started_at:.0f} s tras el corte de red"
+                            + (", sin liga" if unlisted else ", con liga"))
+        return Outcome({"aviso": bool(on) and bool(off) and on[0]["at"] < (self.stopped_at or 0),
+                        "suspended": bool(unlisted),
+                        "recovers": back}, evidence)
+
+
+class CorruptCut(Injector):
+    """A cut signed by the IEC whose files changed after signing, pushed to every difusor."""
+
+    def __init__(self, drill, fault):
+        super().__init__(drill, fault)
+        self.results: list = []
+        self.cut_id: str | None = None
+
+    def excuses(self, difusor, period):
+        return period == self.fault.at  # the corrupt cut itself must never be served
+
+    def push(self, folder, cut_id) -> None:
+        """Called by the drill instead of dropping the period's cut at the publisher."""
+        from prep_iac.publish.connect import load_private_key
+        from prep_iac.publish.fanout import push_all
+        from prep_iac.publish.run import prepare
+
+        registry = self.drill.registry
+        signed = prepare(folder, cut_id, registry)
+        tampered = folder.with_name(folder.name + ".alterado")
+        shutil.copytree(folder, tampered)
+        victim = tampered / "index.html"
+        victim.write_bytes(victim.read_bytes().replace(b"PREP", b"PREX", 1))
+        signed.folder = tampered
+        self.results = push_all(registry, signed, load_private_key(registry.sftp_identity),
+                                timeout=5.0, activation_timeout=self.drill.period_s * 2,
+                                deadline_s=self.drill.period_s * 3)
+        self.cut_id = cut_id
+
+    def judge(self):
+        served = [d for d in self.drill.difusor_names
+                  if self.cut_id and self.drill.observer.first_seen(d, self.cut_id) is not None]
+        refused = [r for r in self.results if r.result == "refused"]
+        evidence = [f"{r.difusor}: {r.result} ({r.reason})" for r in self.results]
+        everyone = bool(self.results) and len(refused) == len(self.drill.difusor_names)
+        return Outcome({"refused": everyone and not served}, evidence)
+
+
+class UpsOnBattery(Injector):
+    SEQ = "/etc/nut/ups.seq"
+
+    def _status(self, status: str) -> None:
+        self.drill.run(self.fault.target,
+                       f"sudo sed -i 's/^ups.status:.*/ups.status: {status}/' {self.SEQ}")
+
+    def start(self):
+        super().start()
+        self._status("OB")
+
+    def stop(self):
+        self._status("OL")
+        super().stop()
+
+    def judge(self):
+        time.sleep(3)  # dummy-ups follows its file within ~2 s
+        events = self.journal(self.fault.target, "prep-ups")
+        onbatt = [e for e in events if e["message"].startswith("ONBATT")]
+        online = [e for e in events if e["message"].startswith("ONLINE")]
+        errors = [o for o in self.drill.observer.states_between(
+            self.fault.target, self.started_at, self.stopped_at or time.time()) if o.error]
+        return Outcome({"notified": bool(onbatt) and bool(online), "keeps_serving": not errors},
+                       [f"{self.fault.target} prep-ups: {e['message']}" for e in onbatt[:1] + online[:1]])
+
+
+class Flood(Injector):
+    """Many requests from one lab address, while a second address keeps loading pages."""
+
+    def start(self):
+        super().start()
+        self.result: dict = {}
+        self.thread = threading.Thread(target=self._run, daemon=True, name="flood")
+        self.thread.start()
+
+    def _run(self):
+        from prep_iac.simulacro.flood import flood_and_measure
+
+        target = self.drill.targets[self.fault.target]
+        self.result = flood_and_measure(self.drill.lab, target, seconds=self.fault.seconds)
+
+    def stop(self):
+        self.thread.join(self.fault.seconds + 30)
+        super().stop()
+
+    @property
+    def end_period(self):
+        return self.fault.at + 1  # its seconds fall inside one period
+
+    def judge(self):
+        r = self.result
+        evidence = [(f"origen del ataque {r.get('source')}: {r.get('flood_requests', 0)} solicitudes, "
+                    f"{r.get('flood_429', 0)} respuestas 429, {r.get('flood_refused', 0)} conexiones "
+                    f"cortadas o rechazadas"),
+                    (f"segundo origen: {r.get('probe_ok', 0)}/{r.get('probe_total', 0)} respuestas 200, "
+                    f"p99 {r.get('probe_p99_ms', 'n/d')} ms")]
+        limited = r.get("flood_429", 0) + r.get("flood_refused", 0) > 0
+        others = (r.get("probe_total", 0) > 0 and r.get("probe_ok") == r.get("probe_total")
+                  and r.get("probe_p99_ms", 1e9) < 500)
+        return Outcome({"limited": limited, "others_served": others}, evidence)
+
+
+class HaFailover(Injector):
+    """The HA master's nginx stops; keepalived must move the floating address."""
+
+    def _holder(self) -> str | None:
+        address = self.drill.floating_address.split("/")[0]
+        for name in self.drill.ha_pair:
+            if address in self.drill.run(name, "ip -br addr").stdout:
+                return name
+        return None
+
+    def start(self):
+        super().start()
+        self.master = self._holder()
+        self.moved_to = None
+        if self.master:
+            self.drill.run(self.master, "sudo systemctl stop nginx")
+            deadline = time.time() + 15
+            while time.time() < deadline:
+                holder = self._holder()
+                if holder and holder != self.master:
+                    self.moved_to, self.moved_after = holder, time.time() - self.started_at
+                    break
+                time.sleep(0.25)
+
+    def stop(self):
+        if self.master:
+            self.drill.run(self.master, "sudo systemctl start nginx")
+        super().stop()
+
+    def excuses(self, difusor, period):
+        # The stopped node still activates cuts (only its web server is down).
+        return False
+
+    def judge(self):
+        rows = self.drill.observer.states_between("flotante", self.started_at,
+                                                  self.stopped_at or time.time())
+        outage = _error_seconds(rows, self.started_at, self.stopped_at or time.time())
+        evidence = [f"maestro {self.master}: nginx detenido"]
+        if self.moved_to:
+            evidence.append(f"la dirección flotante pasó a {self.moved_to} en {self.moved_after:.1f} s")
+        evidence.append(f"sitio sin respuesta en la dirección flotante durante {outage:.1f} s")
+        return Outcome({"address_moves": self.moved_to is not None,
+                        "site_answers": outage < self.drill.period_s}, evidence)
+
+
+class PublisherRestart(Injector):
+    """The publisher service is restarted while it pushes the period's cut."""
+
+    def start(self):
+        super().start()
+        self.pending = True  # the drill calls `during_push` once the cut is dropped
+
+    def during_push(self):
+        time.sleep(min(1.0, self.drill.period_s / 10))
+        self.drill.run(self.drill.publisher, "sudo systemctl restart prep-publisher.service")
+        self.pending = False
+
+    def excuses(self, difusor, period):
+        return period == self.fault.at
+
+    def judge(self):
+        nxt = self.drill.cut_of_period(self.fault.at + 1)
+        if nxt is None:
+            return Outcome({"next_cut_delivered": False}, ["la noche terminó antes del corte siguiente"])
+        late = []
+        for d in self.drill.difusor_names:
+            seen = self.drill.observer.first_seen(d, nxt["id"])
+            if seen is None or seen - nxt["produced_at"] > self.drill.period_s:
+                late.append(d)
+        return Outcome({"next_cut_delivered": not late},
+                       [f"corte {nxt['id']}: " + ("llegó a todos" if not late else
+                                                  f"tarde o ausente en {', '.join(late)}")])
+
+
+def _error_seconds(rows, start: float, end: float) -> float:
+    """Seconds within [start, end] during which the last observation was an error."""
+    total, current_err, since = 0.0, False, start
+    for row in rows:
+        at = max(row.at, start)
+        if current_err:
+            total += at - since
+        current_err, since = row.error is not None, at
+    if current_err:
+        total += end - since
+    return total
+
+
+INJECTORS = {P.NetworkCut: NetworkCut, P.CorruptCut: CorruptCut, P.UpsOnBattery: UpsOnBattery,
+             P.Flood: Flood, P.HaFailover: HaFailover, P.PublisherRestart: PublisherRestart}
+
+
+def injector_for(drill, fault) -> Injector:
+    return INJECTORS[type(fault)](drill, fault)
+

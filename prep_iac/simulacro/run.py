@@ -1,0 +1,124 @@
+"""One whole drill, start to end: lab, deploys, conformance, the night, checks, summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from prep_iac.errors import PrepError
+from prep_iac.paths import INVENTORIES_DIR
+from prep_iac.simulacro import setup, summary
+from prep_iac.simulacro.drill import Drill, Options
+from prep_iac.simulacro.plan import check_targets
+
+WAIVERS = INVENTORIES_DIR / "lab-waivers.yml"
+
+
+def simulacro(opts: Options, inventory: Path | None = None, log=print, progress=None) -> dict:
+    """Run the drill; returns the results (also written to opts.out). On the lab unless an
+    inventory of real hosts is given."""
+    started = dt.datetime.now(dt.UTC).astimezone()
+    lab = None
+    if inventory is None:
+        from prep_iac.lab import Lab
+
+        lab = Lab.fresh(setup.LAB_NAME, setup.LAB_SUBNET)
+        log(f"laboratorio: {opts.difusores} difusores y 1 publicador")
+        lab.up(difusores=opts.difusores, publishers=1)
+        inventory = setup.drill_inventory(lab.inventory_path, opts.out, opts.period_s, opts.ha)
+    try:
+        names = [f"difusor-{i}" for i in range(1, opts.difusores + 1)]
+        check_targets(opts.plan, names, opts.ha)
+        results = _drill(lab, inventory, opts, started, log, progress)
+    finally:
+        if lab is not None and not opts.keep:
+            log("desmontando el laboratorio")
+            lab.destroy()
+    return results
+
+
+def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
+    checks = []
+    log("desplegando difusores y publicador (dos veces: la segunda no debe cambiar nada)")
+    t0 = time.monotonic()
+    first = setup.deploy_all(inventory)
+    setup.require_ok(first, "the first run")
+    second = setup.deploy_all(inventory)
+    setup.require_ok(second, "the second run")
+    changed = {role: r.changed for role, r in second.items()}
+    checks.append({"name": "despliegue idempotente (la segunda corrida no cambia nada)",
+                   "ok": not any(changed.values()),
+                   "detail": f"cambios en la segunda corrida: {changed}; "
+                             f"{time.monotonic() - t0:.0f} s las dos"})
+    drill = Drill(lab, inventory, opts, log=log)
+    log("conformidad antes de la noche")
+    before = drill.conformance(WAIVERS)
+    checks.append({"name": "conformidad antes de la noche", "ok": all(r["ok"] for r in before.values()),
+                   "detail": ", ".join(f"{k}: {'cumple' if r['ok'] else 'no cumple'}"
+                                       for k, r in before.items())})
+    log(f"la noche: {opts.desde}–{opts.hasta}, un corte cada {opts.period_s} s")
+    drill.night(progress=progress)
+    checks.append(drill.propagation_check())
+    checks.append(drill.integrity_check())
+    faults = drill.judge_faults()
+    log("conformidad al final de la noche")
+    after = drill.conformance(WAIVERS)
+    checks.append({"name": "conformidad al final de la noche", "ok": all(r["ok"] for r in after.values()),
+                   "detail": ", ".join(f"{k}: {'cumple' if r['ok'] else 'no cumple'}"
+                                       for k, r in after.items())})
+    memoria = _memoria(inventory, opts.out, started)
+    results = {
+        "started": started.isoformat(timespec="seconds"),
+        "finished": dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds"),
+        "config": {"difusores": opts.difusores, "ha": opts.ha, "periodo_s": opts.period_s,
+                   "desde": opts.desde, "hasta": opts.hasta, "difusor_names": drill.difusor_names,
+                   "faults": [f.model_dump() for f in opts.plan.faults]},
+        "checks": checks, "faults": faults, "cuts": drill.cuts,
+        "conformance": {f"{k} (final)": v for k, v in after.items()},
+        "memoria": memoria, "visitors": drill.visitors.summary(),
+        "timeline": drill.observer.as_dicts(),
+    }
+    results["ok"] = all(c["ok"] for c in checks) and all(f["ok"] for f in faults)
+    summary.write(results, opts.out)
+    return results
+
+
+def _memoria(inventory: Path, out: Path, started) -> dict | None:
+    """The night's memoria técnica, from the difusores' own logs and journals."""
+    prep = [sys.executable, "-m", "prep_iac.cli", "memoria"]
+    fmt = "%Y-%m-%d %H:%M"
+    desde = (started - dt.timedelta(minutes=5)).strftime(fmt)
+    hasta = (dt.datetime.now(started.tzinfo) + dt.timedelta(minutes=5)).strftime(fmt)
+    tz = ["--tz", str(started.tzinfo)] if str(started.tzinfo) != "UTC" else ["--tz", "UTC"]
+    logs = out / "memoria-logs"
+    collect = subprocess.run([*prep, "collect", "-i", str(inventory), "--desde", desde,
+                              "--hasta", hasta, *tz, "--out", str(logs)],
+                             capture_output=True, text=True, timeout=600, check=False)
+    if collect.returncode:
+        return {"html": "", "hits": 0, "visitors": 0, "error": collect.stderr[-1500:]}
+    report_dir = out / "memoria"
+    report = subprocess.run([*prep, "report", "--logs", str(logs), "--desde", desde, "--hasta",
+                             hasta, *tz, "-i", str(inventory), "--out", str(report_dir)],
+                            capture_output=True, text=True, timeout=600, check=False)
+    if report.returncode:
+        return {"html": "", "hits": 0, "visitors": 0, "error": report.stderr[-1500:]}
+    import json
+
+    data = json.loads((report_dir / "report.json").read_text())
+    totals = data.get("ventana", data).get("totales", {}) if isinstance(data, dict) else {}
+    return {"html": "memoria/report.html", "hits": totals.get("hits", "n/d"),
+            "visitors": totals.get("visitantes", "n/d")}
+
+
+def require_root() -> None:
+    import os
+
+    if os.geteuid() != 0:
+        raise PrepError("the drill boots lab hosts and needs root",
+                        "run it as root: ./dev simulacro")
+
+
+__all__ = ["require_root", "simulacro"]

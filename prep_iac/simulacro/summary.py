@@ -1,0 +1,31 @@
+"""The drill's one summary: simulacro.json (every number) and simulacro.html (for people)."""
+
+import json
+import statistics
+from pathlib import Path
+
+import jinja2
+
+from prep_iac.paths import TEMPLATES_DIR
+
+
+def delay_stats(cuts: list[dict]) -> dict:
+    delays = [d for cut in cuts for d in cut["delays"].values() if d is not None]
+    if not delays:
+        return {"n": 0}
+    ordered = sorted(delays)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"n": len(delays), "median_s": round(statistics.median(delays), 2),
+            "p95_s": round(p95, 2), "max_s": round(max(delays), 2)}
+
+
+def write(results: dict, out: Path) -> tuple[Path, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    results = dict(results, propagation=delay_stats(results.get("cuts", [])))
+    json_path = out / "simulacro.json"
+    json_path.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR / "simulacro"),
+                             autoescape=True, undefined=jinja2.StrictUndefined)
+    html_path = out / "simulacro.html"
+    html_path.write_text(env.get_template("simulacro.html.j2").render(r=results))
+    return json_path, html_path
