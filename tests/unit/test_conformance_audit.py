@@ -146,8 +146,18 @@ def test_stale_cut(site):
 
 def test_notice_on(site):
     estado(site.root, state="aviso")
+    site.routes["/"] = (503, {"Retry-After": "60"})
     r = one(web.corte_vigente(target(site)))
     assert r.status == NO_CUMPLE and "aviso de interrupción" in r.detail
+    # The notice page itself is the site working: free and up, only the cut is not current.
+    assert one(web.acceso_libre(target(site))).status == CUMPLE
+    assert one(web.sitio_disponible(target(site))).status == CUMPLE
+
+
+def test_503_while_publishing_is_down(site):
+    site.routes["/"] = (503, {})
+    r = one(web.sitio_disponible(target(site)))
+    assert r.status == NO_CUMPLE and "respondió 503" in r.detail
 
 
 def test_before_opening_is_not_applicable(site):

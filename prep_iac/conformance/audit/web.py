@@ -48,11 +48,20 @@ def parse_time(text) -> dt.datetime | None:
     return value if value.tzinfo else None
 
 
+# Outside the window or with updates interrupted, the PREP path answers 503 with the
+# not-open or notice page (and Retry-After): that is the site working as the call asks.
+NOTICE_STATES = ("aviso", "por-abrir", "cerrado")
+
+
+def notice_page(page, data: dict | None) -> bool:
+    return page.status == 503 and bool(data) and data.get("estado") in NOTICE_STATES
+
+
 def sitio_disponible(t: Target):
     page, estado_resp = t.page(), t.estado()
     data, why = parse_estado(estado_resp)
     evidence = [http_evidence(page), http_evidence(estado_resp, body=True)]
-    if page.status != 200:
+    if page.status != 200 and not notice_page(page, data):
         return [result(t, "audit::sitio_disponible", NO_CUMPLE,
                        f"la ruta del PREP respondió {page.status} {page.reason}", evidence)]
     if data is None:
@@ -62,13 +71,14 @@ def sitio_disponible(t: Target):
                        f"estado.json declara estado {data.get('estado')!r}, no uno de "
                        f"{', '.join(ESTADOS)}", evidence)]
     return [result(t, "audit::sitio_disponible", CUMPLE,
-                   f"la ruta del PREP responde 200; estado {data['estado']}", evidence)]
+                   f"la ruta del PREP responde {page.status}; estado {data['estado']}", evidence)]
 
 
 def acceso_libre(t: Target):
     page = t.page()
     issues = []
-    if page.status != 200:
+    data, _ = parse_estado(t.estado())
+    if page.status != 200 and not notice_page(page, data):
         issues.append(f"respondió {page.status} {page.reason}")
     if page.header("WWW-Authenticate"):
         issues.append(f"pide autenticación (WWW-Authenticate: {page.header('WWW-Authenticate')})")
@@ -84,8 +94,10 @@ def acceso_libre(t: Target):
     evidence = [http_evidence(page)]
     if issues:
         return [result(t, "audit::acceso_libre", NO_CUMPLE, "; ".join(issues), evidence)]
+    shown = "200" if page.status == 200 else f"{page.status} (página de {data['estado']})"
     return [result(t, "audit::acceso_libre", CUMPLE,
-                   "200 sin credenciales, sin cookies y sin redirección a un login", evidence)]
+                   f"{shown} sin credenciales, sin cookies y sin redirección a un login",
+                   evidence)]
 
 
 def cabecera_corte(t: Target):
