@@ -322,6 +322,22 @@ def build_tree(cfg, manifest, upload_dir, staging, reusable):
     return new
 
 
+def sync_fs(path):
+    """syncfs(2) of the filesystem holding `path` (os.sync would flush every disk)."""
+    import ctypes
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            if libc.syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    except (OSError, AttributeError):
+        pass
+    os.sync()
+
+
 def link_reused(old_path, dst):
     try:
         st = os.lstat(old_path)
@@ -471,7 +487,7 @@ def activate(cfg, cut_id):
     staging = os.path.join(served.cortes, f".tmp-{cut_id}")
     try:
         new = build_tree(cfg, manifest, os.path.join(incoming, cut_id), staging, reusable)
-        os.sync()  # the new tree is on disk before anything points at it
+        sync_fs(staging)  # the new tree is on disk before anything points at it
         final = os.path.join(served.cortes, cut_id)
         if os.path.lexists(final):
             shutil.rmtree(final)  # an earlier, never-served build of the same cut

@@ -13,7 +13,7 @@ class Crash(BaseException):
     """Stands for a kill -9 / power cut: nothing of the activator's handling runs after it."""
 
 
-STEPS = ["copy_hashing", "link_reused", "sync", "rename", "write_json", "switch_current",
+STEPS = ["copy_hashing", "link_reused", "sync_fs", "rename", "write_json", "switch_current",
          "write_estado", "publish_to_jail", "remove_upload", "prune"]
 
 
@@ -26,7 +26,7 @@ def test_crash_then_rerun(tmp_path, monkeypatch, step):
 
     def boom(*a, **k):
         raise Crash(step)
-    target = os if step in ("sync", "rename") else act
+    target = os if step == "rename" else act
     with monkeypatch.context() as m:
         m.setattr(target, step, boom)
         with pytest.raises(Crash):

@@ -1,0 +1,184 @@
+"""Helpers for the pipeline's lab tests: cuts, the IEC's side of the jail, the difusor's disk."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import secrets
+import subprocess
+import time
+from pathlib import Path
+
+import paramiko
+
+from prep_iac.inventory import load_inventory
+from prep_iac.publish import manifest as manifest_mod
+from prep_iac.publish import signing
+from prep_iac.publish.connect import connect, load_private_key, sftp
+from prep_iac.publish.ledger import Ledger
+from prep_iac.publish.registry import from_inventory
+from prep_iac.publish.run import prepare, publish
+
+JAIL = "/srv/sftp/iec"
+
+
+def registry_for(lab, period_s=2):
+    reg = from_inventory(load_inventory(lab.inventory_path))
+    return dataclasses.replace(reg, period_s=period_s)
+
+
+def make_cut(root: Path, cut_id: str, files: dict[str, bytes]) -> Path:
+    folder = root / cut_id
+    for rel, data in files.items():
+        p = folder / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+    return folder
+
+
+def site(n_actas=60, seed=b"1", size=8000) -> dict[str, bytes]:
+    """A small PREP-like cut: pages, CSVs, a zip stand-in and acta images."""
+    files = {"index.html": b"<h1>PREP " + seed + b"</h1>",
+             "datos/AYUN_COAH.csv": b"casilla,votos\n" + seed * 500,
+             "20210606_PREP_AYUN_COAH.zip": b"PK" + seed * 3000}
+    for i in range(n_actas):
+        files[f"actas/{i:04d}.jpg"] = hashlib.sha256(b"%d" % i).digest() * (size // 32)
+    return files
+
+
+def push(registry, folder, ledger, **kw):
+    signed = prepare(folder, folder.name, registry)
+    kw.setdefault("timeout", 5.0)
+    kw.setdefault("activation_timeout", 30.0)
+    return {r.difusor: r for r in publish(registry, signed, ledger, **kw)}
+
+
+def new_ledger(tmp_path, registry):
+    return Ledger(tmp_path / "ledger.sqlite", registry.period_s)
+
+
+def sh(lab, host, command, check=True):
+    proc = lab.run(host, command, timeout=120)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{host}: {command}: rc {proc.returncode}\n{proc.stderr}")
+    return proc.stdout
+
+
+def current(lab, host):
+    return sh(lab, host, "readlink /srv/prep/current", check=False).strip()
+
+
+def served_digests(lab, host) -> dict[str, str]:
+    out = sh(lab, host, "cd /srv/prep/current/ && sudo find . -type f -print0 | "
+                        "sudo xargs -0 sha256sum")
+    return {line[66:].removeprefix("./"): line[:64] for line in out.splitlines()}
+
+
+def local_digests(folder: Path) -> dict[str, str]:
+    return {e.path: e.sha256 for e in manifest_mod.build(folder).entries}
+
+
+def journal(lab, host, ident, since="-10min"):
+    return sh(lab, host, f"sudo journalctl -q -t {ident} --since={since} --no-pager -o cat")
+
+
+class Jail:
+    """The IEC's own SFTP session into a difusor's jail (as the push engine logs in)."""
+
+    def __init__(self, registry, difusor_name):
+        self.difusor = next(d for d in registry.difusores if d.name == difusor_name)
+        self.transport = connect(self.difusor, registry.jail_user,
+                                 load_private_key(registry.sftp_identity), 5.0)
+        self.sftp = sftp(self.transport, 10.0)
+
+    def close(self):
+        self.transport.close()
+
+    def put(self, path, data: bytes):
+        parts = path.strip("/").split("/")
+        for i in range(1, len(parts)):
+            try:
+                self.sftp.mkdir("/" + "/".join(parts[:i]))
+            except OSError:
+                pass
+        with self.sftp.open(path, "wb") as f:
+            f.write(data)
+
+    def ultimo(self):
+        try:
+            with self.sftp.open("/estado/ultimo.json") as f:
+                return json.loads(f.read())
+        except OSError:
+            return {}
+
+    def mark(self, cut_id, timeout=30.0):
+        """Write the .listo marker and wait for the activator's verdict on it."""
+        nonce = secrets.token_hex(6)
+        with self.sftp.open(f"/incoming/.{cut_id}.listo", "wb") as f:
+            f.write(nonce.encode())
+        self.sftp.posix_rename(f"/incoming/.{cut_id}.listo", f"/incoming/{cut_id}.listo")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            u = self.ultimo()
+            if u.get("solicitud") == nonce:
+                return u
+            time.sleep(0.2)
+        raise AssertionError(f"no verdict for {cut_id} within {timeout} s")
+
+    def upload_cut(self, cut_id, files: dict[str, bytes], manifest_doc: dict | None = None,
+                   key: Path | None = None, sign=True, timestamp="2021-06-06T23:00:00-05:00"):
+        """Files as given, and a manifest (by default the honest one of `files`)."""
+        for rel, data in files.items():
+            self.put(f"/incoming/{cut_id}/{rel}", data)
+        doc = manifest_doc or {
+            "formato": manifest_mod.FORMAT, "corte": cut_id, "fecha_hora": timestamp,
+            "archivos": [{"ruta": r, "bytes": len(d), "sha256": hashlib.sha256(d).hexdigest()}
+                         for r, d in files.items()]}
+        data = json.dumps(doc).encode()
+        self.put(f"/incoming/{cut_id}.manifiesto.json", data)
+        if sign:
+            self.put(f"/incoming/{cut_id}.manifiesto.json.sig", signing.sign(data, key))
+        return doc
+
+
+def keypair(path: Path) -> Path:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+    os.chmod(path, 0o600)
+    return path
+
+
+def try_exec(transport: paramiko.Transport, command: str) -> tuple[int, bytes]:
+    chan = transport.open_session(timeout=5)
+    chan.settimeout(10)
+    chan.exec_command(command)
+    out = b""
+    try:
+        while True:
+            chunk = chan.recv(4096)
+            if not chunk:
+                break
+            out += chunk
+    except TimeoutError:
+        pass
+    return chan.recv_exit_status(), out
+
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def deploy(lab, deploy_file, inventory=None, timeout=900):
+    """pyinfra on the lab (or a given) inventory; returns (ok, changed, output)."""
+    import re
+    import sys
+
+    pyinfra = str(Path(sys.executable).with_name("pyinfra"))
+    env = {**os.environ, "PREP_INVENTORY": str(inventory or lab.inventory_path)}
+    proc = subprocess.run([pyinfra, "-y", str(REPO / "inventories/env.py"),
+                           str(REPO / deploy_file)], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+    out = proc.stdout + proc.stderr
+    m = re.search(r"Grand total\s+(\d+|-)\s+(\d+|-)\s+(\d+|-)\s+(\d+|-)", out)
+    vals = [0 if v == "-" else int(v) for v in m.groups()] if m else [0, 0, 1, 0]
+    return proc.returncode == 0 and vals[2] == 0, vals[1], out
