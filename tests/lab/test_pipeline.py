@@ -367,3 +367,21 @@ def test_publisher_service_publishes_a_dropped_cut(pipe):
                                     " --json")
     rows = {r["difusor"]: r for r in json.loads(status)}
     assert rows["difusor-1"]["confirmed_cut"] == cut and rows["difusor-1"]["contact"]
+
+
+def test_conformance_suite_passes_on_the_lab(pipe):
+    """The host checks of prep_iac/conformance/suites/test_pipeline.py, on a difusor and the
+    publisher after everything above."""
+    from prep_iac.inventory import load_inventory
+
+    inv = load_inventory(pipe.lab.inventory_path)
+    hosts = ",".join(f"ssh://prepadmin@{h.address}"
+                     for h in (inv.difusores["difusor-1"], inv.publishers["publisher-1"]))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "prep_iac/conformance/suites/test_pipeline.py", f"--hosts={hosts}",
+         f"--ssh-config={pipe.lab.ssh_config_path}", "--sudo",
+         f"--prep-inventory={pipe.lab.inventory_path}"],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "11 passed" in proc.stdout, proc.stdout[-2000:]
