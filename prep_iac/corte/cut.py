@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -82,6 +83,17 @@ class ImageStore:
         return path
 
 
+    def ensure_all(self, entries: list[Entry]) -> list[Path]:
+        """Every image of ``entries``, made where missing. Two threads: deflate, hashing
+        and file writes release the GIL, so drawing one image overlaps writing another
+        (each image depends on its acta alone, so the bytes are the same either way)."""
+        self.election.noise_pool()  # made once, before the threads race for it
+        if len(entries) < 64:
+            return [self.ensure(e) for e in entries]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            return list(pool.map(self.ensure, entries))
+
+
 def _link(src: Path, dst: Path) -> None:
     try:
         os.link(src, dst)
@@ -108,9 +120,9 @@ def write_cut(election: Election, at: datetime | str, out_dir: Path | str, image
             store = ImageStore(out, election)
             actas_dir = tmp / "actas"
             actas_dir.mkdir()
-            for e in published:
-                if e.acta.has_image:
-                    _link(store.ensure(e), actas_dir / e.casilla.image_name)
+            with_image = [e for e in published if e.acta.has_image]
+            for e, path in zip(with_image, store.ensure_all(with_image)):
+                _link(path, actas_dir / e.casilla.image_name)
         rows = csvwriter.cut_rows(election, at)
         actas_csv, head = csvwriter.render_actas_csv(at, rows, fmt)
         cand_csv = csvwriter.render_candidaturas_csv(at, election, fmt)
@@ -144,10 +156,10 @@ def prepare_images(election: Election, out_dir: Path | str,
     out = ensure_out_dir(out_dir)
     store = ImageStore(out, election)
     todo = [e for e in election.entries if e.times is not None and e.acta.has_image]
-    for i, e in enumerate(todo, 1):
-        store.ensure(e)
-        if on_image and (i % 250 == 0 or i == len(todo)):
-            on_image(i, len(todo))
+    for i in range(0, len(todo), 500):
+        store.ensure_all(todo[i:i + 500])
+        if on_image:
+            on_image(min(i + 500, len(todo)), len(todo))
     return len(todo)
 
 

@@ -134,6 +134,14 @@ class Election:
             self._sha[name] = h
         return h
 
+    def noise_pool(self):
+        """The speckle pool the acta images cut their signature band from."""
+        if self._noise is None:
+            from prep_iac.corte.images import NoisePool, band_rows
+
+            self._noise = NoisePool(f"{self.seed}:imagenes", band_rows(self.image_kb))
+        return self._noise
+
     def remember_sha(self, name: str, digest: str) -> None:
         self._sha[name] = digest
 

@@ -199,10 +199,7 @@ def render(pool: NoisePool, name: str, key: str, municipio: str, casilla: str,
 
 def acta_png(election, entry) -> bytes:
     """The image of one entry of an Election (same bytes every time)."""
-    pool = election._noise
-    if pool is None:
-        pool = election._noise = NoisePool(f"{election.seed}:imagenes",
-                                           band_rows(election.image_kb))
+    pool = election.noise_pool()
     c, a = entry.casilla, entry.acta
     written = [str(v) for v in a.written] or ["-"] * len(LABELS)
     total = str(sum(a.written)) if a.written else "-"

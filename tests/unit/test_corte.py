@@ -239,14 +239,16 @@ def test_progress_follows_a_realistic_curve(series):
 # --- determinism --------------------------------------------------------------------
 
 def test_same_seed_same_bytes(tmp_path):
-    a = write_cut(Election(seed=9, actas=80, image_kb=2), at(23), tmp_path / "a")
-    b = write_cut(Election(seed=9, actas=80, image_kb=2), at(23), tmp_path / "b")
+    # Enough images (> 64) that they are made by two threads.
+    a = write_cut(Election(seed=9, actas=200, image_kb=2), at(2, day=7), tmp_path / "a")
+    b = write_cut(Election(seed=9, actas=200, image_kb=2), at(2, day=7), tmp_path / "b")
+    assert len(list((a / "actas").iterdir())) > 64
     files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
     assert files_a == files_b
     for rel in files_a:
         assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
-    c = write_cut(Election(seed=10, actas=80, image_kb=2), at(23), tmp_path / "c")
+    c = write_cut(Election(seed=10, actas=200, image_kb=2), at(2, day=7), tmp_path / "c")
     assert read_csv(a)[0] != read_csv(c)[0]
 
 
