@@ -114,9 +114,9 @@ def hardened():
 
     if host.get_fact(WeakModuli, bits=MIN_MODULI_BITS):
         server.shell(name=f"remove Diffie-Hellman moduli under {MIN_MODULI_BITS} bits", commands=[
-            f"awk '$1 ~ /^#/ || $5 + 1 >= {MIN_MODULI_BITS}' /etc/ssh/moduli "
+            (f"awk '$1 ~ /^#/ || $5 + 1 >= {MIN_MODULI_BITS}' /etc/ssh/moduli "
             "> /etc/ssh/moduli.prep-new && chmod 644 /etc/ssh/moduli.prep-new && "
-            "mv -f /etc/ssh/moduli.prep-new /etc/ssh/moduli"])
+            "mv -f /etc/ssh/moduli.prep-new /etc/ssh/moduli")])
 
     user = host.get_fact(SshSession, _sudo=False)["user"]
     # sshd -t checks syntax and values; the group check proves AllowGroups still lets the

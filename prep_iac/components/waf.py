@@ -29,22 +29,22 @@ URI_PATTERNS = [
     ("sqli", rf"select{_S}+.{{0,100}}?{_S}from{_S}"),
     ("sqli", rf"{_Q}{_S}*(?:or|and|\|\||&&){_S}*{_Q}?{_S}*\d+{_S}*(?:=|%3d|<|>|like)"),
     ("sqli", rf"{_Q}{_S}*(?:or|and){_S}+{_Q}[^'%]*{_Q}{_S}*(?:=|%3d)"),
-    ("sqli", rf"(?:{_Q}|\d|\)){_S}*(?:;|%3b){_S}*(?:drop|delete|insert|update|shutdown|exec)"
-             rf"{_S}"),
-    ("sqli", r"(?:sleep|benchmark|pg_sleep|waitfor(?:\s|%20|\+)+delay|extractvalue|updatexml"
-             r"|load_file|information_schema|sysobjects|xp_cmdshell)(?:\(|%28|\s|%20|\+|')"),
+    ("sqli", (rf"(?:{_Q}|\d|\)){_S}*(?:;|%3b){_S}*(?:drop|delete|insert|update|shutdown|exec)"
+             rf"{_S}")),
+    ("sqli", (r"(?:sleep|benchmark|pg_sleep|waitfor(?:\s|%20|\+)+delay|extractvalue|updatexml"
+             r"|load_file|information_schema|sysobjects|xp_cmdshell)(?:\(|%28|\s|%20|\+|')")),
     ("sqli", rf"{_Q}{_S}*(?:--|#|%23|/\*|%2f%2a)"),
-    ("xss", r"(?:<|%3c)(?:/|%2f)?(?:script|iframe|svg|img|body|object|embed)"
-            r"|javascript(?::|%3a)|on(?:error|load|mouseover)(?:\s|%20|\+)*(?:=|%3d)"),
-    ("probe", r"/\.(?:env|git|svn|hg|aws|ssh|htaccess|htpasswd|ds_store|docker)"
+    ("xss", (r"(?:<|%3c)(?:/|%2f)?(?:script|iframe|svg|img|body|object|embed)"
+            r"|javascript(?::|%3a)|on(?:error|load|mouseover)(?:\s|%20|\+)*(?:=|%3d)")),
+    ("probe", (r"/\.(?:env|git|svn|hg|aws|ssh|htaccess|htpasswd|ds_store|docker)"
               r"|(?:wp-(?:login|admin|content|includes)|xmlrpc)|phpmyadmin|/pma/|adminer"
               r"|\.(?:php\d?|asp|aspx|jsp|cgi|pl|sh|bak|sql|old|swp)(?:$|\?|%3f|/)"
               r"|/cgi-bin/|/etc/(?:passwd|shadow)|/proc/self|(?:boot|win)\.ini"
               r"|\$\{jndi|%24%7bjndi|/actuator|/solr/|/vendor/phpunit|/hnap1|/boaform"
               r"|/manager/html|/console/|/owa/|/autodiscover|/server-status|/\.well-known/"
-              r"security\.txt\.php"),
-    ("probe", r"(?:;|%3b|\||%7c|`|%60|\$\(|%24%28)(?:\s|%20|\+)*(?:id|uname|cat|wget|curl"
-              r"|nc|bash|sh|powershell|cmd)(?:\s|%20|\+|$|;|%3b)"),
+              r"security\.txt\.php")),
+    ("probe", (r"(?:;|%3b|\||%7c|`|%60|\$\(|%24%28)(?:\s|%20|\+)*(?:id|uname|cat|wget|curl"
+              r"|nc|bash|sh|powershell|cmd)(?:\s|%20|\+|$|;|%3b)")),
 ]
 # On $http_user_agent: tools that only an attacker or a scanner announces.
 UA_PATTERN = (r"sqlmap|nikto|nmap|masscan|zgrab|nuclei|dirbuster|gobuster|dirb/|wpscan"

@@ -6,7 +6,7 @@ from prep_iac.components.admins import NEW, _swap_script
 
 
 def run(script):
-    return subprocess.run(["sh", "-c", script], capture_output=True, text=True)
+    return subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
 
 
 def test_failed_validation_restores(tmp_path):

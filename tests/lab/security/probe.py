@@ -48,7 +48,7 @@ def get(url, agent="Mozilla/5.0 (prep-iac lab)", bind=None, timeout=5.0):
         response.read()
         conn.close()
         return response.status
-    except socket.timeout:
+    except TimeoutError:
         return "timeout"
     except (ConnectionResetError, ConnectionRefusedError, BrokenPipeError):
         return "reset"
@@ -60,7 +60,7 @@ def tcp(host, port, bind=None, timeout=3.0):
     try:
         connect(host, port, bind, timeout).close()
         return "open"
-    except socket.timeout:
+    except TimeoutError:
         return "timeout"
     except ConnectionRefusedError:
         return "refused"
@@ -76,7 +76,7 @@ def flood(host, port, count, bind=None, hold=5.0, timeout=3.0):
     for _ in range(count):
         try:
             socks.append(connect(host, port, bind, timeout))
-        except socket.timeout:
+        except TimeoutError:
             result["timeout"] += 1
         except OSError:
             result["refused"] += 1
@@ -87,7 +87,7 @@ def flood(host, port, count, bind=None, hold=5.0, timeout=3.0):
             sock.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             data = sock.recv(16)
             result["open" if data else "refused"] += 1
-        except socket.timeout:
+        except TimeoutError:
             result["open"] += 1
         except OSError:
             result["refused"] += 1
