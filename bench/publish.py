@@ -1,0 +1,214 @@
+"""Benchmark of the cut pipeline: our delta push against `rsync -a --delete` over SSH.
+
+    .venv/bin/python bench/publish.py [--difusores 10] [--actas 4400] [--image-kb 100]
+                                      [--name pipe] [--subnet 10.85.0.0/24] [--keep]
+
+On a lab of N difusores (root; the lab is destroyed at the end, also on failure):
+  1. a generated cut of ~4,000 files (~400 MB, prep-iac corte generate) is pushed to every
+     difusor (the full first push, for reference);
+  2. a following cut adds 200 acta images and rewrites every CSV; our engine pushes it to all
+     N difusores in parallel; rsync -a --delete (over ssh, the same ssh_config) sends the same
+     change to a copy of the first cut on the same hosts, N in parallel.
+Bytes on the wire are each difusor's received bytes on its interface (read through nsenter,
+not ssh, so the measuring adds nothing). Both run from this machine (the lab's gateway).
+Aims: our bytes within 10% of the changed bytes, wall time no worse than rsync, and the
+activation of the ~4,000-file cut under 2 s (the activator's own figure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from prep_iac.inventory import load_inventory  # noqa: E402
+from prep_iac.lab import Lab  # noqa: E402
+from prep_iac.publish import delta, manifest  # noqa: E402
+from prep_iac.publish.ledger import Ledger  # noqa: E402
+from prep_iac.publish.registry import from_inventory  # noqa: E402
+from prep_iac.publish.run import prepare, publish  # noqa: E402
+
+DEPLOY = REPO / "tests/lab/pipeline/deploy_pipeline.py"
+AIM_BYTES = 1.10
+AIM_ACTIVATION_S = 2.0
+LINK_MBPS = 10
+NEW_FILES = 200
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+
+def deploy(lab: Lab) -> None:
+    env = {**os.environ, "PREP_INVENTORY": str(lab.inventory_path)}
+    proc = subprocess.run([str(Path(sys.executable).with_name("pyinfra")), "-y",
+                           str(REPO / "inventories/env.py"), str(DEPLOY)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=1800)
+    if proc.returncode:
+        raise SystemExit("deploy failed:\n" + (proc.stdout + proc.stderr)[-3000:])
+
+
+def generate(out: Path, actas: int, image_kb: int) -> Path:
+    sh([str(Path(sys.executable).with_name("prep-iac")), "corte", "generate", "--out", str(out),
+        "--at", "2021-06-07 02:00", "--actas", str(actas), "--image-kb", str(image_kb)],
+       timeout=1800)
+    return next(p for p in out.iterdir() if p.is_dir())
+
+
+def following(cut: Path, image_kb: int) -> Path:
+    """The next cut: every file of the first (hard links), 200 new images, new CSVs."""
+    nxt = cut.with_name(cut.name.replace("_0200_", "_0210_"))
+    sh(["cp", "-al", str(cut), str(nxt)])
+    for i in range(NEW_FILES):
+        (nxt / "actas" / f"bench-{i:04d}.jpg").write_bytes(os.urandom(image_kb * 1024))
+    for csv in nxt.rglob("*.csv"):
+        data = csv.read_bytes()
+        csv.unlink()  # break the hard link before writing
+        csv.write_bytes(data.replace(b"\r\n", b" \r\n"))  # every row changes
+    return nxt
+
+
+def rx_bytes(lab: Lab, names) -> dict[str, int]:
+    return {n: int(lab.nsenter(n, ["cat", "/sys/class/net/host0/statistics/rx_bytes"])
+                   .stdout) for n in names}
+
+
+def parallel(fn, names):
+    with ThreadPoolExecutor(len(names)) as pool:
+        return dict(zip(names, pool.map(fn, names)))
+
+
+def rsync(lab: Lab, src: Path, name: str) -> float:
+    start = time.monotonic()
+    sh(["rsync", "-a", "--delete", "-e", f"ssh -F {lab.ssh_config_path}", f"{src}/",
+        f"{name}:rsync-bench/"], timeout=1800)
+    return time.monotonic() - start
+
+
+def activation_seconds(lab: Lab, name: str, cut_id: str) -> tuple[float, int, int]:
+    log = lab.run(name, "sudo journalctl -q -t prep-activator -o cat --no-pager").stdout
+    m = re.search(rf"activated {cut_id} \((\d+) files, (\d+) new, ([\d.]+) s\)", log)
+    if not m:
+        raise SystemExit(f"{name}: no activation of {cut_id} in the journal")
+    return float(m.group(3)), int(m.group(1)), int(m.group(2))
+
+
+def mb(n):
+    return f"{n / 1e6:.1f} MB"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--difusores", type=int, default=10)
+    ap.add_argument("--actas", type=int, default=4400)
+    ap.add_argument("--image-kb", type=int, default=100)
+    ap.add_argument("--name", default=os.environ.get("PREP_LAB_NAME", "pipe"))
+    ap.add_argument("--subnet", default=os.environ.get("PREP_LAB_SUBNET", "10.85.0.0/24"))
+    ap.add_argument("--keep", action="store_true", help="keep the lab afterwards")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("the benchmark boots lab hosts: run it as root")
+
+    work = Path(tempfile.mkdtemp(prefix="prep-bench-publish-"))
+    lab = Lab.fresh(args.name, args.subnet)
+    try:
+        t = time.monotonic()
+        lab.up(difusores=args.difusores, publishers=1)
+        deploy(lab)
+        names = sorted(n for n in lab.hosts if n.startswith("difusor-"))
+        parallel(lambda n: lab.run(n, "sudo apt-get install -y -q rsync", check=True,
+                                   timeout=600), names)
+        print(f"lab of {len(names)} difusores up and deployed in {time.monotonic() - t:.0f} s")
+
+        first = generate(work / "cortes", args.actas, args.image_kb)
+        second = following(first, args.image_kb)
+        m1, m2 = manifest.build(first), manifest.build(second)
+        changed = delta.missing(m2, json.loads(m1.to_bytes()))
+        changed_bytes = sum(e.size for e in changed)
+        print(f"cut 1 {first.name}: {len(m1.entries)} files, {mb(m1.total_bytes)}")
+        print(f"cut 2 {second.name}: {len(m2.entries)} files, {len(changed)} new or changed, "
+              f"{mb(changed_bytes)} changed")
+
+        registry = from_inventory(load_inventory(lab.inventory_path))
+        registry = dataclasses.replace(
+            registry, difusores=tuple(d for d in registry.difusores if d.name in names))
+        ledger = Ledger(work / "ledger.sqlite", registry.period_s)
+
+        # 1. the first, full push (reference) — and the same cut as rsync's starting point
+        s1 = prepare(first, first.name, registry)
+        t = time.monotonic()
+        r1 = publish(registry, s1, ledger, activation_timeout=300, timeout=30)
+        full_s = time.monotonic() - t
+        if any(r.result != "activated" for r in r1):
+            raise SystemExit(f"first push failed: {[r for r in r1 if r.result != 'activated']}")
+        parallel(lambda n: rsync(lab, first, n), names)
+
+        # 2. our delta push of the following cut, N in parallel
+        s2 = prepare(second, second.name, registry)
+        before = rx_bytes(lab, names)
+        t = time.monotonic()
+        r2 = publish(registry, s2, ledger, activation_timeout=300, timeout=30)
+        ours_s = time.monotonic() - t
+        ours_wire = {n: v - before[n] for n, v in rx_bytes(lab, names).items()}
+        if any(r.result != "activated" for r in r2):
+            raise SystemExit(f"delta push failed: {[r for r in r2 if r.result != 'activated']}")
+        ours_payload = {r.difusor: r.sent_bytes for r in r2}
+
+        # 3. rsync -a --delete of the same change, N in parallel
+        before = rx_bytes(lab, names)
+        t = time.monotonic()
+        parallel(lambda n: rsync(lab, second, n), names)
+        rsync_s = time.monotonic() - t
+        rsync_wire = {n: v - before[n] for n, v in rx_bytes(lab, names).items()}
+
+        act_full = [activation_seconds(lab, n, first.name) for n in names]
+        act_delta = [activation_seconds(lab, n, second.name) for n in names]
+    finally:
+        if not args.keep:
+            lab.destroy()
+        shutil.rmtree(work, ignore_errors=True)
+
+    ours_b = sum(ours_wire.values()) / len(names)
+    rsync_b = sum(rsync_wire.values()) / len(names)
+    payload = sum(ours_payload.values()) / len(names)
+    worst_delta = max(a[0] for a in act_delta)
+    worst_full = max(a[0] for a in act_full)
+    link_s = ours_b * 8 / (LINK_MBPS * 1e6)
+    print()
+    print(f"{'':28}{'ours':>14}{'rsync':>14}")
+    print(f"{'bytes on the wire/difusor':28}{mb(ours_b):>14}{mb(rsync_b):>14}")
+    print(f"{'wall time, ' + str(len(names)) + ' in parallel':28}{ours_s:>13.1f}s{rsync_s:>13.1f}s")
+    print(f"changed bytes {mb(changed_bytes)}; our SFTP payload {mb(payload)}/difusor "
+          f"(incl. manifest); first full push {full_s:.1f} s for {len(names)} difusores")
+    print(f"activation: {act_delta[0][1]} files ({act_delta[0][2]} new) worst {worst_delta:.2f} s;"
+          f" first cut ({act_full[0][1]} files, all new, copied and hashed) worst "
+          f"{worst_full:.2f} s")
+    print(f"on a {LINK_MBPS} Mbit/s link: {link_s:.1f} s per difusor; "
+          f"{link_s * len(names):.0f} s for {len(names)} difusores sharing one such uplink")
+    ratio_changed = ours_b / changed_bytes
+    print(f"FIGURE wire bytes / changed bytes: {ratio_changed:.3f} (aim <= {AIM_BYTES})")
+    print(f"FIGURE wire bytes ours / rsync: {ours_b / rsync_b:.3f}")
+    print(f"FIGURE wall time ours / rsync ({len(names)} difusores): {ours_s / rsync_s:.2f} "
+          "(aim <= 1)")
+    print(f"FIGURE activation of a {act_delta[0][1]}-file cut: {worst_delta:.2f} s "
+          f"(aim < {AIM_ACTIVATION_S})")
+    print(f"FIGURE seconds on a {LINK_MBPS} Mbit/s link per difusor: {link_s:.1f}")
+    ok = (ratio_changed <= AIM_BYTES and ours_s <= rsync_s and worst_delta < AIM_ACTIVATION_S)
+    print("aims met" if ok else "aims NOT met (see figures)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
