@@ -26,8 +26,9 @@ GOOD_HEADERS = {
 @pytest.fixture(autouse=True)
 def fast_pacing(monkeypatch):
     # Loopback has no firewall to spare: no need to pace connections here.
-    from prep_iac.conformance.audit.pacing import PACER
+    from prep_iac.conformance.audit.pacing import PACER, REQUESTS
     monkeypatch.setattr(PACER, "interval", 0.0)
+    monkeypatch.setattr(REQUESTS, "interval", 0.0)
 
 
 def estado(root: Path, state="publicando", minutes_ago=2, cut=CUT):

@@ -8,6 +8,7 @@ import time
 
 from prep_iac.conformance.audit.common import Target, result
 from prep_iac.conformance.audit.http import Client
+from prep_iac.conformance.audit.pacing import REQUESTS
 from prep_iac.conformance.model import CUMPLE, MANUAL, NO_CUMPLE, Command
 
 MIN_MBPS = 10
@@ -32,8 +33,12 @@ def sustained(t: Target, urls: list[str]) -> tuple[int, float]:
     try:
         while time.monotonic() - started < DURATION_S and total < MAX_BYTES:
             for url in urls:
+                REQUESTS.wait()
                 counter = _Counter()
-                client.request(url, sink=counter)
+                resp = client.request(url, sink=counter)
+                if resp.status != 200:
+                    # A rate limit or an error page measures nothing about the link.
+                    return total, time.monotonic() - started
                 total += counter.bytes
                 if time.monotonic() - started >= DURATION_S or total >= MAX_BYTES:
                     break

@@ -7,10 +7,12 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import time
 from pathlib import Path
 from urllib.parse import quote
 
 from prep_iac.conformance.audit.common import Target, result
+from prep_iac.conformance.audit.pacing import REQUESTS
 from prep_iac.conformance.model import CUMPLE, MANUAL, NO_CUMPLE, Command
 from prep_iac.errors import PrepError
 from prep_iac.publish import signing
@@ -56,6 +58,18 @@ def signature_check(t: Target) -> tuple[object, Manifest | None]:
                   f"firma válida del IEC para el corte {manifest.cut_id}", ev), manifest
 
 
+def fetch_digest(t: Target, url: str, attempts: int = 3):
+    """(response, sha256 hex) of one file, paced; a 429 is retried after a pause."""
+    for attempt in range(attempts):
+        REQUESTS.wait()
+        digest = hashlib.sha256()
+        resp = t.client.request(url, sink=digest.update)
+        if resp.status != 429 or attempt == attempts - 1:
+            return resp, digest.hexdigest()
+        time.sleep(1.0 + attempt)
+    raise AssertionError("unreachable")
+
+
 def files_check(t: Target, manifest: Manifest):
     entries = list(manifest.entries)
     scope = f"los {len(entries)} archivos"
@@ -64,9 +78,7 @@ def files_check(t: Target, manifest: Manifest):
         scope = f"una muestra de {t.sample} de {len(manifest.entries)} (semilla {t.seed})"
     bad = []
     for entry in entries:
-        digest = hashlib.sha256()
-        resp = t.client.request(t.url + quote(entry.path), sink=digest.update)
-        got = digest.hexdigest()
+        resp, got = fetch_digest(t, t.url + quote(entry.path))
         if resp.status != 200:
             bad.append(f"{entry.path}: HTTP {resp.status}")
         elif got != entry.sha256:

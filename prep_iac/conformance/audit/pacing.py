@@ -25,3 +25,7 @@ class Pacer:
 
 
 PACER = Pacer()
+# Requests, not connections: a difusor limits requests per address (nginx limit_req, 50/s
+# by default); an audit stays well under it so it never measures its own 429s.
+REQUESTS_PER_S = 25
+REQUESTS = Pacer(REQUESTS_PER_S)

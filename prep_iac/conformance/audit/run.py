@@ -107,7 +107,21 @@ def _guarded(target: Target, checks: list[str], run) -> list:
                        [Command(f"conexión a {target.url}", None, str(exc))]) for c in checks]
 
 
+def follow_https(target: Target) -> None:
+    """A PREP that redirects http:// to https:// on the same host is audited over https."""
+    try:
+        final = urlsplit(target.page().url)
+    except (OSError, ValueError):
+        return
+    start = urlsplit(target.url)
+    if start.scheme == "http" and final.scheme == "https" and final.hostname == start.hostname:
+        port = f":{final.port}" if final.port else ""
+        target.url = f"https://{final.hostname}{port}{start.path}"
+        target.cache.pop("estado", None)
+
+
 def run_checks(target: Target) -> list:
+    follow_https(target)
     results = []
     results += _guarded(target, ["audit::sitio_disponible"], lambda: web.sitio_disponible(target))
     results += _guarded(target, ["audit::acceso_libre"], lambda: web.acceso_libre(target))

@@ -1,0 +1,1 @@
+"""Helpers of the conformance lab test (tests/lab/test_conformance.py)."""

@@ -1,0 +1,180 @@
+"""Conformance on a real lab difusor: deployed and fed a signed cut, it verifies clean (with
+the lab's waivers) and audits clean; then one fault at a time turns exactly the right
+requirement to "no cumple", with evidence naming the cause, and the exit code says so.
+
+    PREP_LAB_NAME=conf PREP_LAB_SUBNET=10.86.0.0/24 PREP_LAB_DIFUSORES=1 \
+        PREP_LAB_PUBLISHERS=0 .venv/bin/pytest -m lab tests/lab/test_conformance.py
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from conformance import faults
+from conformance.chromium import dump_dom
+from conformance.reports import causes, failing, status, summary
+
+from prep_iac.conformance.audit.run import audit
+from prep_iac.conformance.verify import verify
+from prep_iac.inventory import load_inventory
+from prep_iac.publish.ledger import Ledger
+from prep_iac.publish.registry import from_inventory
+from prep_iac.publish.run import prepare, publish
+
+pytestmark = pytest.mark.lab
+REPO = Path(__file__).resolve().parents[2]
+WAIVERS = REPO / "inventories" / "lab-waivers.yml"
+HOST = "difusor-1"
+CUTS = ["20210606_2000_PREP_AYUN_COAH", "20210606_2010_PREP_AYUN_COAH",
+        "20210606_2020_PREP_AYUN_COAH"]
+
+
+def deploy(lab, deploy_file: str) -> None:
+    pyinfra = str(Path(sys.executable).with_name("pyinfra"))
+    env = {**os.environ, "PREP_INVENTORY": str(lab.inventory_path)}
+    proc = subprocess.run([pyinfra, "-y", str(REPO / "inventories" / "env.py"),
+                           str(REPO / deploy_file)], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=1800, check=False)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+
+
+def make_cut(root: Path, cut_id: str) -> Path:
+    folder = root / cut_id
+    files = {"index.html": f"<h1>PREP {cut_id}</h1>".encode(),
+             "COAH_AYUN_2021.csv": b"AYUNTAMIENTOS\n06/06/2021 20:00 (UTC-5)\n" * 400,
+             "actas/0001.jpg": cut_id.encode() * 4000}
+    for rel, data in files.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_bytes(data)
+    return folder
+
+
+class Conformance(SimpleNamespace):
+    """The lab difusor under test and how to check it."""
+
+    def push(self, cut_id: str) -> None:
+        signed = prepare(make_cut(self.dir, cut_id), cut_id, self.registry)
+        results = publish(self.registry, signed, self.ledger, timeout=10.0,
+                          activation_timeout=60.0)
+        assert [r.result for r in results] == ["activated"], results
+        self.manifest = self.dir / f"{cut_id}.manifiesto.json"
+        self.manifest.write_bytes(signed.data)
+        Path(str(self.manifest) + ".sig").write_bytes(signed.signature)
+        self.cut = cut_id
+
+    def verify(self, waivers: Path | None = WAIVERS, tag: str = "verify") -> dict:
+        report, _ = verify(self.lab.inventory_path, limit=HOST, waivers_path=waivers,
+                           out_dir=self.dir / tag)
+        return report
+
+    def audit(self, tag: str = "audit") -> dict:
+        report, _ = audit(self.url, out_dir=self.dir / tag, waivers_path=WAIVERS,
+                          registry=str(self.lab.inventory_path), manifest_path=self.manifest,
+                          ca_file=str(self.ca))
+        return report
+
+
+@pytest.fixture(scope="module")
+def conf(lab, tmp_path_factory):
+    deploy(lab, "deploys/difusor.py")
+    inventory = load_inventory(lab.inventory_path)
+    difusor = inventory.difusores[HOST]
+    ca = lab.inventory_path.with_suffix(".lab-ca") / "ca.pem"
+    tmp = tmp_path_factory.mktemp("conf")
+    registry = from_inventory(inventory)
+    c = Conformance(lab=lab, dir=tmp, registry=registry, ca=ca,
+                    ledger=Ledger(tmp / "ledger.sqlite", registry.period_s),
+                    url=difusor.public_url, context=ssl.create_default_context(cafile=str(ca)))
+    c.https_url = f"https://{difusor.address}/"
+    c.push(CUTS[0])
+    return c
+
+
+def test_clean_difusor_verifies_and_audits_clean(conf):
+    report = conf.verify()
+    assert report["exit_code"] == 0, summary(report)
+    assert status(report, "CONV-II.c.2") == "dispensado"
+    assert status(report, "CONV-II.c.3") == "cumple"
+    outside = conf.audit()
+    assert outside["exit_code"] == 0, summary(outside)
+    for req in ("CONV-I.2", "CONV-I.3", "CONV-I.6", "CONV-I.10", "CONV-II.a.1"):
+        assert status(outside, req) == "cumple", (req, causes(outside, req))
+
+
+def test_report_renders_in_chromium(conf):
+    conf.verify(tag="render")
+    dom = dump_dom((conf.dir / "render" / "conformance.html").as_uri())
+    assert 'id="CONV-II.c.1"' in dom and 'id="CONV-VI"' in dom
+    assert "Informe de conformidad" in dom and "dispensado" in dom
+
+
+def test_stopped_nginx(conf):
+    with faults.nginx_stopped(conf.lab, HOST):
+        report = conf.verify(tag="nginx")
+    assert report["exit_code"] == 1
+    assert failing(report) == {"CONV-I.2"}, summary(report)
+    assert "nginx" in causes(report, "CONV-I.2")
+
+
+def test_open_port(conf):
+    with faults.port_opened(conf.lab, HOST) as port:
+        report = conf.audit(tag="port")
+        inside = conf.verify(tag="port-inside")
+    assert report["exit_code"] == 1
+    assert failing(report) == {"CONV-II.d.1"}, summary(report)
+    assert f"puertos abiertos no esperados: {port}" in causes(report, "CONV-II.d.1")
+    assert failing(inside) <= {"CONV-II.d.1"}, summary(inside)
+
+
+def test_password_ssh(conf):
+    with faults.password_ssh(conf.lab, HOST):
+        report = conf.verify(tag="password")
+    assert report["exit_code"] == 1
+    assert failing(report) == {"CONV-IV.1"}, summary(report)
+    assert "passwordauthentication" in causes(report, "CONV-IV.1").lower()
+
+
+def test_changed_served_file(conf):
+    with faults.served_file_changed(conf.lab, HOST, "COAH_AYUN_2021.csv") as rel:
+        report = conf.audit(tag="changed")
+    assert report["exit_code"] == 1
+    assert failing(report) == {"CONV-I.3"}, summary(report)
+    assert f"{rel}: sha256" in causes(report, "CONV-I.3")
+
+
+def test_frame_ancestors_removed(conf):
+    with faults.frame_ancestors_removed(conf.lab, HOST, conf.https_url, conf.context):
+        report = conf.audit(tag="framing")
+    assert report["exit_code"] == 1
+    assert failing(report) == {"CONV-I.6"}, summary(report)
+    assert "frame-ancestors" in causes(report, "CONV-I.6")
+
+
+def test_stale_cut(conf):
+    with faults.cut_gone_stale(conf.lab, HOST, restore=lambda: conf.push(CUTS[1])):
+        report = conf.audit(tag="stale")
+    assert report["exit_code"] == 1
+    assert failing(report) == {"CONV-I.10"}, summary(report)
+    assert "corte vencido" in causes(report, "CONV-I.10") or \
+        "aviso de interrupción" in causes(report, "CONV-I.10")
+    assert conf.audit(tag="fresh")["exit_code"] == 0
+
+
+def test_removed_waiver(conf):
+    data = yaml.safe_load(WAIVERS.read_text())
+    data["waivers"] = [w for w in data["waivers"] if w["id"] != "CONV-II.c.2"]
+    fewer = conf.dir / "waivers-sin-II.c.2.yml"
+    fewer.write_text(yaml.safe_dump(data, allow_unicode=True))
+    report = conf.verify(waivers=fewer, tag="waiver")
+    assert report["exit_code"] == 1
+    assert failing(report) == {"CONV-II.c.2"}, summary(report)
+    assert "no se detecta disco redundante" in causes(report, "CONV-II.c.2")
