@@ -67,8 +67,7 @@ class ImageStore:
     def ensure(self, entry: Entry) -> Path:
         name = entry.casilla.image_name
         path = self.dir / name
-        known = self.election._sha.get(name)
-        if known is not None and path.exists():
+        if self.election.known_sha(name) and path.exists():
             return path
         if path.exists():
             # Made by an earlier run of the same election (the store is keyed by its
@@ -81,7 +80,6 @@ class ImageStore:
         os.replace(tmp, path)
         self.election.remember_sha(name, hashlib.sha256(data).hexdigest())
         return path
-
 
     def ensure_all(self, entries: list[Entry]) -> list[Path]:
         """Every image of ``entries``, made where missing. Two threads: deflate, hashing
@@ -139,8 +137,9 @@ def write_cut(election: Election, at: datetime | str, out_dir: Path | str, image
 
 def _swap_into_place(tmp: Path, final: Path) -> None:
     if final.exists():
-        # Same election and time: the content is the same; replace it whole.
-        old = final.with_name(final.name + ".old")
+        # Same election and time: the content is the same; replace it whole. The old copy
+        # steps aside into our hidden folder, never beside the cuts.
+        old = tmp.with_name(f"old-{final.name}-{os.getpid()}")
         shutil.rmtree(old, ignore_errors=True)
         os.rename(final, old)
         os.rename(tmp, final)

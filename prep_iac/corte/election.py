@@ -142,6 +142,9 @@ class Election:
             self._noise = NoisePool(f"{self.seed}:imagenes", band_rows(self.image_kb))
         return self._noise
 
+    def known_sha(self, name: str) -> str | None:
+        return self._sha.get(name)
+
     def remember_sha(self, name: str, digest: str) -> None:
         self._sha[name] = digest
 
