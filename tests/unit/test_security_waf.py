@@ -98,13 +98,23 @@ def test_browsers_and_monitors_pass(agent):
     assert verdict("/index.html", agent) == ""
 
 
-def test_generated_site_urls_pass(tmp_path):
-    """Every file of a generated cut, as a URL, passes the filter (when the generator is
-    available in this tree)."""
-    site = pytest.importorskip("prep_iac.corte.site")
-    paths = [p for p in site.__dict__.values() if isinstance(p, str) and p.endswith(".html")]
-    for p in paths:
-        assert verdict("/" + p) == ""
+def test_generated_cut_urls_pass(tmp_path):
+    """Every file of a cut the generator writes, and every link in its pages, passes."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "cut"
+    subprocess.run([sys.executable, "-m", "prep_iac.cli", "corte", "generate", "--out",
+                    str(out), "--at", "20:00", "--actas", "120", "--image-kb", "1"],
+                   check=True, capture_output=True, timeout=120)
+    (cut,) = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    urls = {"/" + str(p.relative_to(cut)) for p in cut.rglob("*") if p.is_file()}
+    for page in cut.rglob("*.html"):
+        for link in re.findall(r'(?:href|src)="([^"#]+)"', page.read_text("utf-8")):
+            if "://" not in link:
+                urls.add("/" + link.lstrip("./"))
+    assert len(urls) > 40
+    assert [u for u in sorted(urls) if verdict(u)] == []
 
 
 def test_maps_render_every_pattern():
