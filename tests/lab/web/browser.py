@@ -1,6 +1,7 @@
 """Headless Chromium (Debian's) driven over the DevTools protocol on a pipe (fds 3/4):
 no websocket client, no extra package. Used to see a page and the frames inside it."""
 
+import fcntl
 import json
 import os
 import select
@@ -20,19 +21,28 @@ def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def _high_fd(fd: int) -> int:
+    high = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
+    os.close(fd)
+    return high
+
+
 class Browser:
     def __init__(self, extra_flags: list[str], timeout: float = 30):
         self.timeout = timeout
         self.profile = tempfile.mkdtemp(prefix="prep-chromium-")
         to_chrome_r, self._to_chrome = os.pipe()
         self._from_chrome, from_chrome_w = os.pipe()
+        # Move chromium's ends above 3 and 4, or the shell's redirections would clobber them.
+        to_chrome_r, from_chrome_w = (_high_fd(to_chrome_r), _high_fd(from_chrome_w))
         exe = chromium()
         if not exe:
             raise RuntimeError("no chromium: apt-get install chromium")
-        # The shell puts our pipe ends on fds 3 (commands in) and 4 (answers out).
+        # bash (dash takes single-digit fds only) puts our pipe ends on fds 3 (commands in)
+        # and 4 (answers out).
         script = f'exec "$0" "$@" 3<&{to_chrome_r} 4>&{from_chrome_w}'
         self.proc = subprocess.Popen(
-            ["/bin/sh", "-c", script, exe, *FLAGS, f"--user-data-dir={self.profile}",
+            ["/bin/bash", "-c", script, exe, *FLAGS, f"--user-data-dir={self.profile}",
              *extra_flags, "about:blank"],
             pass_fds=(to_chrome_r, from_chrome_w), stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
