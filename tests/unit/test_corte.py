@@ -349,3 +349,12 @@ def test_prepare_images_fills_the_store_so_cuts_only_link(tmp_path):
     # Another process (a new Election) reuses the store and gets the same hashes.
     again = write_cut(Election(seed=4, actas=60, image_kb=1), at(18, day=7), tmp_path)
     assert again == folder and read_csv(again)[0] == first
+
+
+def test_the_publisher_can_sign_a_cut_as_written(imaged):
+    manifest = pytest.importorskip("prep_iac.publish.manifest")
+    _, _, folder = imaged
+    m = manifest.build(folder)
+    assert m.cut_id == folder.name and m.timestamp.startswith("2021-06-07T01:00:00-05:00")
+    on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    assert {e.path for e in m.entries} == on_disk
