@@ -11,6 +11,7 @@ Every loop is bounded; every socket has a timeout.
 import argparse
 import http.client as httpclient
 import json
+import selectors
 import socket
 import ssl
 import sys
@@ -68,23 +69,42 @@ def tcp(host, port, bind=None, timeout=3.0):
         return f"error:{error.__class__.__name__}"
 
 
-def flood(host, port, count, bind=None, hold=5.0, timeout=3.0):
-    """Open `count` connections from one source and keep them; count what the server let in.
-    A connection counts as open only if it survives a short wait (a reset kills it)."""
+def flood(host, port, count, bind=None, hold=5.0, timeout=5.0):
+    """Open `count` connections from one source at once and keep them; count what the
+    server let in. Connects run in parallel (non-blocking), bounded by `timeout` in all;
+    a connection counts as open only if it survives the hold (a reset kills it)."""
     result = {"open": 0, "refused": 0, "timeout": 0}
-    socks = []
+    pending = {}
     for _ in range(count):
-        try:
-            socks.append(connect(host, port, bind, timeout))
-        except TimeoutError:
-            result["timeout"] += 1
-        except OSError:
-            result["refused"] += 1
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        sock.setblocking(False)
+        if bind:
+            sock.bind((bind, 0))
+        sock.connect_ex((host, port))
+        pending[sock.fileno()] = sock
+    selector = selectors.DefaultSelector()
+    for sock in pending.values():
+        selector.register(sock, selectors.EVENT_WRITE)
+    connected = []
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        for key, _ in selector.select(timeout=max(0.0, deadline - time.monotonic())):
+            sock = pending.pop(key.fd)
+            selector.unregister(sock)
+            if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+                connected.append(sock)
+            else:
+                result["refused"] += 1
+                sock.close()
+    result["timeout"] = len(pending)
+    for sock in pending.values():
+        sock.close()
     time.sleep(min(hold, 30))
-    for sock in socks:
+    for sock in connected:
         try:
+            sock.setblocking(True)
             sock.settimeout(0.5)
-            sock.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.send(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")
             data = sock.recv(16)
             result["open" if data else "refused"] += 1
         except TimeoutError:
@@ -101,6 +121,8 @@ def burst(url, count, agent):
     for _ in range(min(count, 1000)):
         code = str(get(url, agent=agent, timeout=3.0))
         codes[code] = codes.get(code, 0) + 1
+        if code in ("timeout", "reset"):
+            break  # banned: the rest would only wait
     return {"codes": codes}
 
 
