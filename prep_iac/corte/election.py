@@ -117,11 +117,15 @@ class Election:
                every: str | timedelta = "10m") -> list[datetime]:
         """Cut times from ``start`` to ``end`` (``HH:MM`` on election night; an end not after
         the start means the next day)."""
+        period = timing.parse_period(every)
+        if period.total_seconds() % 60:
+            raise PrepError(f"a period of {every} would give two cuts the same id",
+                            "cut ids carry minutes (YYYYMMDD_HHMM): use whole minutes, e.g. 10m")
         s = self.local(start)
         e = self.local(end)
         if e <= s and not isinstance(end, datetime):
             e = datetime.combine(e.date() + timedelta(days=1), e.time(), tzinfo=self.tz)
-        return timing.series_times(s, e, timing.parse_period(every))
+        return timing.series_times(s, e, period)
 
     def sha(self, entry: Entry) -> str:
         """SHA-256 of the entry's acta image (made once, cached)."""

@@ -263,3 +263,10 @@ def test_check_flags_what_a_difusor_must_not_serve(cut, tmp_path):
     whats = [f"{f.where}: {f.what}" for f in check.check(folder).findings]
     assert "fuera: is a symlink: a cut holds regular files only" in whats
     assert "municipio_01.html: links outside the cut: https://x.example/" in whats
+
+
+def test_a_period_below_a_minute_is_refused(tmp_path):
+    out = tmp_path / "o"
+    result = _generate("--out", str(out), "--series", "--every", "30s", "--actas", "60")
+    assert isinstance(result.exception, PrepError) and "same id" in result.exception.cause
+    assert not out.exists()
