@@ -39,12 +39,15 @@ def corte():
 @click.option("--image-kb", default=24, show_default=True, help="Size of each acta image.")
 @click.option("--tz", default="America/Monterrey", show_default=True,
               help="The Institute's time zone.")
-@click.option("--date", "election_date", default="2021-06-06", show_default=True)
+@click.option("--date", "election_date", default="2021-06-06", show_default=True,
+              help="Election day; the PREP opens at 18:00.")
 @click.option("--encoding", default="utf-8", show_default=True,
-              type=click.Choice(["utf-8", "utf-8-sig", "latin-1", "cp1252"]))
+              type=click.Choice(["utf-8", "utf-8-sig", "latin-1", "cp1252"]),
+              help="Encoding of the CSVs and LEEME.txt (utf-8-sig writes a BOM).")
 @click.option("--newline", default="crlf", show_default=True,
-              type=click.Choice(["crlf", "lf", "cr"]))
-@click.option("--delimiter", default=",", show_default=True, type=click.Choice([",", "|"]))
+              type=click.Choice(["crlf", "lf", "cr"]), help="Line endings of the files.")
+@click.option("--delimiter", default=",", show_default=True, type=click.Choice([",", "|"]),
+              help="Field separator of the CSVs.")
 def generate(out_dir, seed, at, series, start, end, every, actas, images, image_kb, tz,
              election_date, encoding, newline, delimiter):
     """Write what the Institute would publish at a cut (or at every cut of a series)."""
