@@ -58,7 +58,7 @@ def ensure_lab_ca(directory: Path) -> Path:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "prep-iac lab"),
                       x509.NameAttribute(NameOID.COMMON_NAME, f"prep-iac lab CA {directory.name}")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(hours=1))
@@ -93,7 +93,7 @@ def _still_good(cert_pem: Path, ca_pem: Path, names: list[str]) -> bool:
     leaf, ca = chain[0], x509.load_pem_x509_certificate(ca_pem.read_bytes())
     if leaf.issuer != ca.subject:
         return False
-    if leaf.not_valid_after_utc - dt.datetime.now(dt.timezone.utc) < RENEW_BEFORE:
+    if leaf.not_valid_after_utc - dt.datetime.now(dt.UTC) < RENEW_BEFORE:
         return False
     san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     return set(san) == set(_san(names))
@@ -112,7 +112,7 @@ def ensure_lab_cert(directory: Path, host_name: str, names: list[str]) -> tuple[
     ca_key = serialization.load_pem_private_key((directory / "ca.key").read_bytes(), None)
     ca = x509.load_pem_x509_certificate(ca_pem.read_bytes())
     key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
             .issuer_name(ca.subject).public_key(key.public_key())
@@ -146,8 +146,8 @@ def cert_names(cfg: HostConfig) -> list[str]:
 def _reload_nginx_if(*ops):
     # Only when nginx already runs with our site; a first deploy starts it in nginx.site().
     server.shell(name="reload nginx for the new certificate",
-                 commands=["if systemctl is-active --quiet nginx && nginx -t -q; "
-                           "then systemctl reload nginx; fi"],
+                 commands=[("if systemctl is-active --quiet nginx && nginx -t -q; "
+                            "then systemctl reload nginx; fi")],
                  _if=any_changed(*ops))
 
 

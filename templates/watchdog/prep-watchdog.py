@@ -33,7 +33,7 @@ def parse_time(text):
     if not isinstance(text, str):
         return None
     try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        value = dt.datetime.fromisoformat(text)
     except ValueError:
         return None
     return value if value.tzinfo else None
@@ -134,7 +134,7 @@ def current_mtime(prep_root):
         st = os.lstat(Path(prep_root) / "current")
     except OSError:
         return None
-    return dt.datetime.fromtimestamp(st.st_mtime, dt.timezone.utc)
+    return dt.datetime.fromtimestamp(st.st_mtime, dt.UTC)
 
 
 def set_flags(state_dir, state):
@@ -149,7 +149,7 @@ def set_flags(state_dir, state):
 
 def run(cfg, now=None, log=print):
     """One pass: decide, switch flags, rewrite estado, log a switch. Returns the state."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     prep_root, state_dir = Path(cfg["prep_root"]), Path(cfg["state_dir"])
     estado_path = prep_root / "estado.json"
     with open(prep_root / ".estado.lock", "a") as lock:

@@ -3,7 +3,6 @@
 import datetime as dt
 import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 

@@ -20,7 +20,7 @@ def make_cut(lab: Lab, names: list[str], cut_id: str, files: dict[str, str],
              hora: str = "2021-06-06T20:00:00-05:00", activado: dt.datetime | None = None):
     """Activate a cut by hand on every node, as the activator would: tree, symlink switch by
     rename, estado.json under the lock, then the watchdog (docs/contracts.md)."""
-    activado = (activado or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
+    activado = (activado or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
     estado = json.dumps({"corte": cut_id, "corte_fecha_hora": hora, "activado": activado,
                          "periodo_s": 10, "estado": "publicando"})
     lines = ["set -e", f"d=/srv/prep/cortes/{cut_id}", 'mkdir -p "$d"']
