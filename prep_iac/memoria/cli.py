@@ -42,7 +42,12 @@ def collect(inventory, source, desde, hasta, tz, out):
         nodes = c.nodes_from_folder(source)
     else:
         raise PrepError("no nodes to collect from", "give -i INVENTORY or --from FOLDER")
-    fetch = c.copy_from(source) if source else c.fetch_node
+    if source:
+        fetch = c.copy_from(source)
+    else:
+        from prep_iac.memoria.sshfetch import ssh_fetch
+
+        fetch = ssh_fetch(inventory)
     summary = c.collect(nodes, out, since, until, fetch, zone)
     err.print(f"[green]bundle:[/] {out / 'bitacoras.tar.gz'} ({len(summary['archivos'])} files, "
               f"SHA-256 in {out / 'SHA256SUMS'}); incidents: {len(summary['incidentes'])}")

@@ -43,8 +43,8 @@ def _seconds(text: str) -> int:
 @click.option("--seed", default=7, show_default=True)
 def simulacro(difusores, ha, periodo, desde, hasta, faults, out_dir, keep, inventory, actas, seed):
     """A whole election night, accelerated: cuts, pushes, visitors, faults, checks, report."""
-    from prep_iac.simulacro.drill import Options, night_times
-    from prep_iac.simulacro.plan import load_plan
+    from prep_iac.simulacro.drill import Options, conformance_periods, night_times
+    from prep_iac.simulacro.plan import check_schedule, load_plan
     from prep_iac.simulacro.run import require_root
     from prep_iac.simulacro.run import simulacro as run
 
@@ -55,10 +55,9 @@ def simulacro(difusores, ha, periodo, desde, hasta, faults, out_dir, keep, inven
     except ValueError:
         raise PrepError(f"--desde {desde!r} / --hasta {hasta!r} are not times HH:MM",
                         "e.g. --desde 18:00 --hasta 02:00") from None
-    plan = load_plan(faults, difusores, ha)
-    if plan.last_period() >= periods:
-        raise PrepError(f"the fault plan runs to period {plan.last_period()}, but the night has "
-                        f"only {periods} cuts", "lengthen the night (--hasta) or use --faults none")
+    quiet = conformance_periods(period)
+    plan = load_plan(faults, difusores, ha, first=quiet + 1)
+    check_schedule(plan, periods, quiet)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise PrepError(f"{out_dir} exists and is not empty", "choose another --out, or remove it")
     opts = Options(difusores=difusores, ha=ha, period_s=period, desde=desde, hasta=hasta,

@@ -10,6 +10,7 @@ import random
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,12 @@ from prep_iac.simulacro.plan import Plan
 from prep_iac.simulacro.visitors import Visitors
 
 NIGHT_STEP = dt.timedelta(minutes=10)  # the IEC's period; the drill compresses it
+CONFORMANCE_S = 75  # what a verify and the audits take here, run while cuts keep flowing
+
+
+def conformance_periods(period_s: int) -> int:
+    """Periods kept free of faults at the opening and the close, for the conformance runs."""
+    return -(-CONFORMANCE_S // period_s) + 1
 
 
 @dataclass
@@ -95,7 +102,9 @@ class Drill:
         return next((c for c in self.cuts if c["period"] == period), None)
 
     # ---- the night ----------------------------------------------------------------------
-    def night(self, progress=None) -> None:
+    def night(self, progress=None, at_period: dict | None = None) -> None:
+        """Every cut at its time. `at_period[k]` is called right after period k's cut is
+        handed over (the conformance runs start there, while cuts keep flowing)."""
         from prep_iac.corte import Election, write_cut
 
         election = Election(seed=self.opts.seed, actas=self.opts.actas)
@@ -131,6 +140,8 @@ class Drill:
                         if isinstance(inj, F.PublisherRestart) and inj.fault.at == period:
                             inj.during_push()
                 self.sample_publisher()
+                if at_period and period in at_period:
+                    at_period[period]()
                 if progress:
                     progress(period, len(times), folder.name, self.observer)
             _sleep_until(started + len(times) * self.period_s + self.period_s)
@@ -237,22 +248,24 @@ class Drill:
                          "ok": inj.ok(outcome)})
         return rows
 
-    def conformance(self, waivers: Path | None) -> dict:
-        """Final `prep-iac verify` of every host and `prep-iac audit` of every difusor."""
-        reports = {}
+    def conformance(self, waivers: Path | None, tag: str) -> dict:
+        """`prep-iac verify` of every host and `prep-iac audit` of every difusor, at once."""
         prep = [sys.executable, "-m", "prep_iac.cli"]
-        verify_cmd = [*prep, "verify", "-i", str(self.inventory_path), "--out",
-                      str(self.out / "verify")]
-        if waivers and waivers.exists():
-            verify_cmd += ["--waivers", str(waivers)]
-        reports["verify"] = _report(verify_cmd, self.out / "verify")
+        verify_out = self.out / f"verify-{tag}"
+        commands = {"verify": ([*prep, "verify", "-i", str(self.inventory_path), "--out",
+                                str(verify_out)]
+                               + (["--waivers", str(waivers)] if waivers and waivers.exists()
+                                  else []), verify_out)}
         for name, target in self.targets.items():
+            audit_out = self.out / f"audit-{name}-{tag}"
             cmd = [*prep, "audit", target.base_url, "-i", str(self.inventory_path), "--out",
-                   str(self.out / f"audit-{name}")]
+                   str(audit_out)]
             if target.ca_file:
                 cmd += ["--ca-file", target.ca_file]
-            reports[f"audit {name}"] = _report(cmd, self.out / f"audit-{name}")
-        return reports
+            commands[f"audit {name}"] = (cmd, audit_out)
+        with ThreadPoolExecutor(max_workers=len(commands)) as pool:
+            futures = {k: pool.submit(_report, cmd, out) for k, (cmd, out) in commands.items()}
+            return {k: f.result() for k, f in futures.items()}
 
 
 def _report(cmd: list[str], out: Path) -> dict:

@@ -113,25 +113,26 @@ class Plan(BaseModel):
         return any(isinstance(f, HaFailover) for f in self.faults)
 
 
-def default_plan(difusores: int, ha: bool) -> Plan:
-    """Every fault the drill knows, spaced so their effects do not overlap."""
+def default_plan(difusores: int, ha: bool, first: int = 8) -> Plan:
+    """Every fault the drill knows, from period `first` on, spaced so their effects do not
+    overlap (a network cut needs 3 periods to show the notice and one more to recover)."""
     cut_target = f"difusor-{difusores}"
     faults: list[dict] = [
-        {"kind": "corrupt_cut", "at": 2},
-        {"kind": "ups_on_battery", "at": 3, "target": "difusor-1", "periods": 1},
-        {"kind": "flood", "at": 4, "target": "difusor-1", "seconds": 6},
-        {"kind": "network_cut", "at": 5, "target": cut_target, "periods": 4},
-        {"kind": "publisher_restart", "at": 11},
+        {"kind": "corrupt_cut", "at": first},
+        {"kind": "ups_on_battery", "at": first + 1, "target": "difusor-1", "periods": 1},
+        {"kind": "flood", "at": first + 3, "target": "difusor-1", "seconds": 6},
+        {"kind": "network_cut", "at": first + 5, "target": cut_target, "periods": 4},
+        {"kind": "publisher_restart", "at": first + 12},
     ]
     if ha:
-        faults.append({"kind": "ha_failover", "at": 13, "periods": 2})
+        faults.append({"kind": "ha_failover", "at": first + 14, "periods": 2})
     return Plan.model_validate({"faults": faults})
 
 
-def load_plan(spec: str, difusores: int, ha: bool) -> Plan:
+def load_plan(spec: str, difusores: int, ha: bool, first: int = 8) -> Plan:
     """`default`, `none`, or the path of a YAML plan."""
     if spec == "default":
-        return default_plan(difusores, ha)
+        return default_plan(difusores, ha, first)
     if spec == "none":
         return Plan()
     path = Path(spec)
@@ -149,6 +150,17 @@ def load_plan(spec: str, difusores: int, ha: bool) -> Plan:
         raise PrepError(f"fault plan {path} is not valid:\n" + "\n".join(lines),
                         "see docs/simulacro.md for the fault kinds and their fields") from None
     return plan
+
+
+def check_schedule(plan: Plan, periods: int, quiet: int) -> None:
+    """Faults stay clear of the opening and closing conformance runs."""
+    for fault in plan.faults:
+        end = fault.at + getattr(fault, "periods", 1)
+        if fault.at <= quiet or end >= periods - quiet:
+            raise PrepError(f"fault {fault.kind} at period {fault.at} falls in the first or last "
+                            f"{quiet} periods, kept for the conformance runs (the night has "
+                            f"{periods} periods)", f"schedule it between periods {quiet + 1} and "
+                            f"{periods - quiet - 2}, or lengthen the night (--hasta)")
 
 
 def check_targets(plan: Plan, difusores: list[str], ha: bool) -> None:

@@ -6,12 +6,13 @@ import datetime as dt
 import subprocess
 import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from prep_iac.errors import PrepError
 from prep_iac.paths import INVENTORIES_DIR
 from prep_iac.simulacro import setup, summary
-from prep_iac.simulacro.drill import Drill, Options
+from prep_iac.simulacro.drill import Drill, Options, conformance_periods, night_times
 from prep_iac.simulacro.plan import check_targets
 
 WAIVERS = INVENTORIES_DIR / "lab-waivers.yml"
@@ -54,21 +55,31 @@ def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
                    "detail": f"cambios en la segunda corrida: {changed}; "
                              f"{time.monotonic() - t0:.0f} s las dos"})
     drill = Drill(lab, inventory, opts, log=log)
-    log("conformidad antes de la noche")
-    before = drill.conformance(WAIVERS)
-    checks.append({"name": "conformidad antes de la noche", "ok": all(r["ok"] for r in before.values()),
-                   "detail": ", ".join(f"{k}: {'cumple' if r['ok'] else 'no cumple'}"
-                                       for k, r in before.items())})
-    log(f"la noche: {opts.desde}–{opts.hasta}, un corte cada {opts.period_s} s")
-    drill.night(progress=progress)
+    periods = len(night_times(opts.desde, opts.hasta))
+    quiet = conformance_periods(opts.period_s)
+    runs: dict[str, Future] = {}
+    pool = ThreadPoolExecutor(max_workers=2)
+
+    def conformance(tag: str, title: str):
+        def start():
+            log(title)
+            runs[tag] = pool.submit(drill.conformance, WAIVERS, tag)
+        return start
+
+    log(f"la noche: {opts.desde}–{opts.hasta}, {periods} cortes, uno cada {opts.period_s} s")
+    drill.night(progress=progress, at_period={
+        1: conformance("apertura", "conformidad a la apertura (sin fallas hasta que termine)"),
+        periods - quiet: conformance("cierre", "conformidad al cierre (sin fallas)")})
+    for tag, title in (("apertura", "conformidad a la apertura"), ("cierre", "conformidad al cierre")):
+        reports = runs[tag].result() if tag in runs else {}
+        checks.append({"name": title, "ok": bool(reports) and all(r["ok"] for r in reports.values()),
+                       "detail": ", ".join(f"{k}: {'cumple' if r['ok'] else 'no cumple'}"
+                                           for k, r in reports.items()) or "no se ejecutó"})
+    pool.shutdown()
+    after = runs["cierre"].result() if "cierre" in runs else {}
     checks.append(drill.propagation_check())
     checks.append(drill.integrity_check())
     faults = drill.judge_faults()
-    log("conformidad al final de la noche")
-    after = drill.conformance(WAIVERS)
-    checks.append({"name": "conformidad al final de la noche", "ok": all(r["ok"] for r in after.values()),
-                   "detail": ", ".join(f"{k}: {'cumple' if r['ok'] else 'no cumple'}"
-                                       for k, r in after.items())})
     memoria = _memoria(inventory, opts.out, started)
     results = {
         "started": started.isoformat(timespec="seconds"),
@@ -77,7 +88,7 @@ def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
                    "desde": opts.desde, "hasta": opts.hasta, "difusor_names": drill.difusor_names,
                    "faults": [f.model_dump() for f in opts.plan.faults]},
         "checks": checks, "faults": faults, "cuts": drill.cuts,
-        "conformance": {f"{k} (final)": v for k, v in after.items()},
+        "conformance": {f"{k} (cierre)": v for k, v in after.items()},
         "memoria": memoria, "visitors": drill.visitors.summary(),
         "timeline": drill.observer.as_dicts(),
     }
