@@ -98,8 +98,9 @@ def _print_cuts(folders: list[Path], elapsed: float) -> None:
     from prep_iac.corte import csvreader, package
 
     table = Table(title=f"{len(folders)} corte(s) in {elapsed:.2f} s")
-    for col in ("cut", "captured", "counted", "participation", "files"):
-        table.add_column(col, justify="left" if col == "cut" else "right")
+    table.add_column("cut", no_wrap=True, min_width=28)
+    for col in ("captured", "counted", "particip.", "files"):
+        table.add_column(col, justify="right")
     shown = folders if len(folders) <= 12 else folders[:3] + folders[-8:]
     for folder in shown:
         # The summary as published: read back from the zip, not from memory.
