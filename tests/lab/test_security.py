@@ -213,10 +213,13 @@ def test_conv_II_d_2_web_attacks_blocked_banned_prep_still_loads(sec, tmp_path):
 
     attacks = [("http", f"https://{d1}/?id=1%27%20OR%20%271%27=%271"),
                ("http", f"https://{d1}/index.html?q=1+UNION+SELECT+user,pass+FROM+users"),
-               ("http", f"https://{d1}/%2e%2e/%2e%2e/etc/passwd"),
+               ("http", f"https://{d1}/index.html?archivo=..%2f..%2f..%2fetc%2fpasswd"),
                ("http", f"https://{d1}/.env")]
     for kind, url in attacks:
         assert probe(lab, "difusor-2", kind, url)["status"] == 403, url
+    # A path that climbs above the root: nginx itself refuses it (400) before any filter.
+    assert probe(lab, "difusor-2", "http", f"https://{d1}/%2e%2e/%2e%2e/etc/passwd")[
+        "status"] in (400, 403)
     assert probe(lab, "difusor-2", "http", f"https://{d1}/index.html", "--agent",
                  "sqlmap/1.7.2#stable")["status"] == 403
     # A scanner burst: 403s, then the source is banned (bounded: 30 requests at most).
