@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tarfile
 import time
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from security.setup import (
     gateway,
     journal_since,
     probe,
+    publish_generated_cut,
     stranger,
     sudo,
     wait_for,
@@ -175,28 +175,6 @@ def test_conv_II_d_2_ssh_bruteforce_banned_then_unbanned(sec):
 
 
 # ---- web attacks -------------------------------------------------------------------------
-
-def publish_generated_cut(lab, name: str, tmp: Path) -> tuple[str, list[str]]:
-    """Generate a cut (prep_iac.corte), make it `current` on the host; return its id and the
-    URL paths of every file in it."""
-    out = tmp / "cut"
-    subprocess.run([sys.executable, "-m", "prep_iac.cli", "corte", "generate", "--out",
-                    str(out), "--at", "20:00", "--actas", "200", "--image-kb", "2"],
-                   cwd=REPO, check=True, capture_output=True, timeout=120)
-    (cut,) = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    archive = tmp / "cut.tar"
-    with tarfile.open(archive, "w") as tar:
-        tar.add(cut, arcname=cut.name)
-    paths = ["/" + str(p.relative_to(cut)) for p in sorted(cut.rglob("*")) if p.is_file()]
-    with open(archive, "rb") as data:
-        subprocess.run(lab.ssh_command(name, "sudo sh -c 'mkdir -p /srv/prep/cortes && "
-                                       "tar -xf - -C /srv/prep/cortes && "
-                                       f"ln -sfn cortes/{cut.name} /srv/prep/current.tmp && "
-                                       "mv -T /srv/prep/current.tmp /srv/prep/current && "
-                                       "rm -f /var/lib/prep-web/por-abrir /var/lib/prep-web/aviso'"),
-                       stdin=data, check=True, capture_output=True, timeout=120)
-    return cut.name, paths
-
 
 @pytest.mark.conv("CONV-II.d.2", "CONV-IV.3", devsec="nginx-06")
 def test_conv_II_d_2_web_attacks_blocked_banned_prep_still_loads(sec, tmp_path):

@@ -7,11 +7,14 @@ import ipaddress
 import json
 import shlex
 import subprocess
+import sys
+import tarfile
 import time
 from pathlib import Path
 
 import yaml
 
+REPO_DIR = Path(__file__).resolve().parents[3]
 PROBE = Path(__file__).with_name("probe.py")
 DEPLOY_FULL = Path(__file__).with_name("deploy_full.py")
 STRANGER = 222  # host part of an address outside every allowed network, added to difusor-2
@@ -74,3 +77,25 @@ def wait_for(predicate, timeout: float, step: float = 1.0, what: str = "conditio
 
 def journal_since(lab, name: str, identifier: str, cursor_time: str) -> str:
     return sudo(lab, name, f"journalctl -q -o cat -t {identifier} --since '{cursor_time}'").stdout
+
+
+def publish_generated_cut(lab, name: str, tmp: Path) -> tuple[str, list[str]]:
+    """Generate a cut (prep_iac.corte), make it `current` on the host; return its id and the
+    URL paths of every file in it."""
+    out = tmp / "cut"
+    subprocess.run([sys.executable, "-m", "prep_iac.cli", "corte", "generate", "--out",
+                    str(out), "--at", "20:00", "--actas", "200", "--image-kb", "2"],
+                   cwd=REPO_DIR, check=True, capture_output=True, timeout=120)
+    (cut,) = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    archive = tmp / "cut.tar"
+    with tarfile.open(archive, "w") as tar:
+        tar.add(cut, arcname=cut.name)
+    paths = ["/" + str(p.relative_to(cut)) for p in sorted(cut.rglob("*")) if p.is_file()]
+    with open(archive, "rb") as data:
+        subprocess.run(lab.ssh_command(name, "sudo sh -c 'mkdir -p /srv/prep/cortes && "
+                                       "tar -xf - -C /srv/prep/cortes && "
+                                       f"ln -sfn cortes/{cut.name} /srv/prep/current.tmp && "
+                                       "mv -T /srv/prep/current.tmp /srv/prep/current && "
+                                       "rm -f /var/lib/prep-web/por-abrir /var/lib/prep-web/aviso'"),
+                       stdin=data, check=True, capture_output=True, timeout=120)
+    return cut.name, paths
