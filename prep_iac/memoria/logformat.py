@@ -22,7 +22,6 @@ FIELDS = ["prefix", "request", "middle", "referer", "sep", "ua", "tail"]
 PREFIX_RE = r"^\S+ \S+ .*\[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] $"
 MIDDLE_RE = r"^ \d{3} (?:\d+|-) $"
 TAIL_RE = r"^(?: rt=(?:[\d.]+|-))?(?: host=\S*)?\s*$"
-RT_RE = r"rt=([\d.]+)"
 
 # Where the fixed-width timestamp sits, counted from the end of the prefix
 # "... [06/Jun/2021:18:00:35 -0500] ": the 10-minute key is "06/Jun/2021:18:0".

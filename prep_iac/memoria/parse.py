@@ -118,15 +118,19 @@ def _reduce_chunk(data: bytes) -> tuple[dict, list[pl.DataFrame]]:
     good = df.lazy().filter(pl.col("ok")).select(
         pl.col("prefix").str.slice(s10, l10).alias("k"),
         pl.col("prefix").str.slice(so, lo).alias("off"),
-        pl.concat_str([pl.col("prefix").str.extract(r"^(\S+)"), pl.col("ua")], separator="\t")
-        .hash(2021).alias("vh"),
-        pl.col("request").str.extract(r"^\S+ ([^ ?#]*)").alias("path"),
+        # Splits, not regexes, for the hot fields: about twice as fast in polars.
+        pl.concat_str([pl.col("prefix").str.split_exact(" ", 1).struct.field("field_0"),
+                       pl.col("ua")], separator="\t").hash(2021).alias("vh"),
+        pl.col("request").str.split_exact(" ", 2).struct.field("field_1")
+        .str.split_exact("?", 1).struct.field("field_0").alias("path"),
         pl.col("middle").str.slice(1, 3).cast(pl.Int16).alias("status"),
         pl.col("middle").str.slice(5).str.strip_chars().cast(pl.Int64, strict=False)
         .fill_null(0).alias("bytes"),
         pl.col("referer").alias("ref"),
         pl.col("ua"),
-        pl.col("tail").str.extract(lf.RT_RE).cast(pl.Float64, strict=False).alias("rt"),
+        # tail is " rt=0.012 host=…" (TAIL_RE checked the order): the 2nd word minus "rt=".
+        pl.col("tail").str.split_exact(" ", 2).struct.field("field_1").str.slice(3)
+        .cast(pl.Float64, strict=False).alias("rt"),
     )
     traffic = good.group_by("k", "off", "path", "status").agg(
         pl.len().cast(pl.Int64).alias("hits"), pl.col("bytes").sum())
