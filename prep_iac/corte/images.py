@@ -137,18 +137,37 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 class NoisePool:
     """Speckle rows for the signatures band: one block of random bits per election,
-    with the PNG filter byte already in place; each image takes a slice of it."""
+    with the PNG filter byte already in place. Each image takes one of ``VARIANTS``
+    slices of it (chosen by its name), whose Adler-32 is computed once and combined."""
+
+    VARIANTS = 256
 
     def __init__(self, seed: str, band_rows: int):
         self.band_rows = band_rows
-        self.pool_rows = band_rows + 4099
+        self.pool_rows = band_rows + self.VARIANTS * 16
         data = bytearray(random.Random(seed).randbytes(self.pool_rows * ROW))
         data[0::ROW] = bytes(self.pool_rows)
         self.data = bytes(data)
+        self._adler: dict[int, int] = {}
 
-    def band(self, name: str) -> memoryview:
-        start = zlib.crc32(name.encode()) % (self.pool_rows - self.band_rows) * ROW
-        return memoryview(self.data)[start:start + self.band_rows * ROW]
+    def band(self, name: str) -> tuple[memoryview, int]:
+        """The band of an image and its Adler-32."""
+        variant = zlib.crc32(name.encode()) % self.VARIANTS
+        start = variant * 16 * ROW
+        view = memoryview(self.data)[start:start + self.band_rows * ROW]
+        adler = self._adler.get(variant)
+        if adler is None:
+            adler = self._adler[variant] = zlib.adler32(view)
+        return view, adler
+
+
+def adler32_combine(adler1: int, adler2: int, len2: int) -> int:
+    """Adler-32 of A+B from those of A and B (zlib's adler32_combine, which Python lacks)."""
+    base = 65521
+    rem = len2 % base
+    s1 = ((adler1 & 0xFFFF) + (adler2 & 0xFFFF) + base - 1) % base
+    s2 = (rem * (adler1 & 0xFFFF) + (adler1 >> 16) + (adler2 >> 16) + base - rem) % base
+    return s1 | (s2 << 16)
 
 
 def band_rows(image_kb: int) -> int:
@@ -185,8 +204,9 @@ def render(pool: NoisePool, name: str, key: str, municipio: str, casilla: str,
         buf[row * ROW + 1 + (x % (ROW - 1))] &= x >> 16 & 0xFF
     top_z, top_adler, bottom, bottom_z = _bands(dx, dy)
     middle = memoryview(buf)[TOP * ROW:BOTTOM * ROW]
-    band = pool.band(name)
-    adler = zlib.adler32(band, zlib.adler32(bottom, zlib.adler32(middle, top_adler)))
+    band, band_adler = pool.band(name)
+    form_adler = zlib.adler32(bottom, zlib.adler32(middle, top_adler))
+    adler = adler32_combine(form_adler, band_adler, len(band))
     parts: list[bytes | memoryview] = [b"\x78\x01", top_z, _deflate(middle), bottom_z]
     parts += _stored_blocks(band)
     parts.append(struct.pack(">I", adler))
