@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 FORMAT = "prep-iac-manifiesto/1"
 CUT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -65,7 +65,7 @@ def log(message):
 
 
 def now_iso():
-    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+    return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
 
 
 def load_config(path):
@@ -143,7 +143,7 @@ def verify_signature(cfg, manifest_bytes, sig_bytes):
         proc = subprocess.run(
             ["ssh-keygen", "-Y", "verify", "-f", cfg["allowed_signers"], "-I", cfg["identity"],
              "-n", cfg["namespace"], "-s", sig_path],
-            input=manifest_bytes, capture_output=True, timeout=60)
+            input=manifest_bytes, capture_output=True, timeout=60, check=False)
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).decode(errors="replace").strip().splitlines()
         raise Refused("bad signature: " + (detail[-1] if detail else f"rc {proc.returncode}"))
@@ -199,7 +199,7 @@ def parse_manifest(cfg, data, cut_id):
         total += size
     clash = seen & dirs
     if clash:
-        raise Refused(f"{sorted(clash)[0]!r} is both a file and a folder")
+        raise Refused(f"{min(clash)!r} is both a file and a folder")
     if total > cfg["max_bytes"]:
         raise Refused(f"cut too large: {total} bytes > {cfg['max_bytes']}")
     manifest["_total"] = total
@@ -422,9 +422,10 @@ def start_watchdog(cfg):
     unit = cfg["watchdog_unit"]
     if not unit or not shutil.which("systemctl"):
         return
-    probe = subprocess.run(["systemctl", "cat", unit], capture_output=True)
+    probe = subprocess.run(["systemctl", "cat", unit], capture_output=True, check=False)
     if probe.returncode == 0:
-        subprocess.run(["systemctl", "start", "--no-block", unit], capture_output=True)
+        subprocess.run(["systemctl", "start", "--no-block", unit], capture_output=True,
+                       check=False)
 
 
 def cleanup_leftovers(served):
@@ -511,7 +512,7 @@ def handle(cfg, cut_id, request):
     result = {"corte": cut_id, "solicitud": request, "hora": None}
     try:
         manifest, new = activate(cfg, cut_id)
-    except (Refused, Exception) as exc:
+    except Exception as exc:  # noqa: BLE001 - Refused or not, the cut is refused
         # Anything unexpected refuses too: the marker must go, or the path unit would loop.
         reason = str(exc) if isinstance(exc, Refused) else f"internal error: {exc!r}"
         result.update(resultado="rechazado", motivo=reason, hora=now_iso())
@@ -565,12 +566,11 @@ def sweep(cfg, now=None):
             continue
         if age < cfg["stale_s"]:
             continue
-        if CUT_ID.match(base) and not name.startswith("."):
-            if name == base:
-                log(f"refused {base}: incomplete upload (no .listo marker after {int(age)} s)")
-                publish_to_jail(cfg, {"ultimo.json": {
-                    "corte": base, "resultado": "rechazado", "solicitud": None,
-                    "motivo": "incomplete upload", "hora": now_iso()}})
+        if CUT_ID.match(base) and name == base:
+            log(f"refused {base}: incomplete upload (no .listo marker after {int(age)} s)")
+            publish_to_jail(cfg, {"ultimo.json": {
+                "corte": base, "resultado": "rechazado", "solicitud": None,
+                "motivo": "incomplete upload", "hora": now_iso()}})
         if os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path, ignore_errors=True)
         else:

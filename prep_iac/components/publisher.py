@@ -71,8 +71,8 @@ def service():
     marker = f"{BASE}/installed-{digest}"
     if not host.get_fact(File, path=marker):  # this very wheel is not installed yet
         server.shell(name="install prep-iac into the venv (no dependencies from any index)",
-                     commands=[f"{VENV}/bin/python -m pip install --quiet --no-deps --no-index "
-                               f"--force-reinstall {BASE}/dist/{whl.name}",
+                     commands=[(f"{VENV}/bin/python -m pip install --quiet --no-deps --no-index "
+                                f"--force-reinstall {BASE}/dist/{whl.name}"),
                                f"rm -f {BASE}/installed-* && touch {marker}"])
 
     files.put(name="the IEC's SFTP key (service account only)",

@@ -4,7 +4,7 @@ link and shows a notice, as the convocatoria says (CONV-III.2)."""
 import json
 import os
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
@@ -38,7 +38,7 @@ def render(registry, ledger, out_dir) -> tuple[Path, Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     items = entries(registry, ledger)
-    generated = datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+    generated = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     html = env.from_string(Path(template("publisher", "lista.html.j2")).read_text()).render(
         difusores=items, generated=generated)

@@ -25,7 +25,7 @@ def unpacked(cut: Path, state: Path) -> tuple[Path, str]:
         return cut, cut.name
     target = state / "desempacados" / cut.stem
     if not target.is_dir():
-        with source.opened(cut) as (folder, cut_id):
+        with source.opened(cut) as (folder, _cut_id):
             tmp = target.with_name("." + target.name)
             shutil.rmtree(tmp, ignore_errors=True)
             shutil.copytree(folder, tmp)

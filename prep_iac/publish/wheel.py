@@ -59,10 +59,10 @@ def build(out_dir: Path) -> Path:
     wheel_path = Path(out_dir) / f"{name}-py3-none-any.whl"
     entries = [(arc, p.read_bytes()) for arc, p in _files(PACKAGE_DIR)]
     entries += [
-        (f"{dist_info}/METADATA", f"Metadata-Version: 2.1\nName: prep-iac\nVersion: "
-                                  f"{__version__}\n".encode()),
-        (f"{dist_info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: prep-iac\nRoot-Is-Purelib: "
-                               b"true\nTag: py3-none-any\n"),
+        (f"{dist_info}/METADATA",
+         f"Metadata-Version: 2.1\nName: prep-iac\nVersion: {__version__}\n".encode()),
+        (f"{dist_info}/WHEEL",
+         b"Wheel-Version: 1.0\nGenerator: prep-iac\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
         (f"{dist_info}/entry_points.txt", ENTRY_POINTS.encode()),
     ]
     record = [_record_line(arc, data) for arc, data in entries] + [f"{dist_info}/RECORD,,"]

@@ -76,9 +76,8 @@ def test_zip_escape_refused(tmp_path):
     z = tmp_path / "evil.zip"
     with zipfile.ZipFile(z, "w") as zf:
         zf.writestr("../../etc/x", "x")
-    with pytest.raises(PrepError, match="escapes"):
-        with source.opened(z):
-            pass
+    with pytest.raises(PrepError, match="escapes"), source.opened(z):
+        pass
 
 
 def registry(tmp_path, names=("d1", "d2")):

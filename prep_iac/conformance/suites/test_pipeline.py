@@ -159,7 +159,7 @@ def test_corte_servido_identico_al_manifiesto(host, difusor):
         "bad=sorted(k for k in set(want)|set(have) if want.get(k)!=have.get(k))\n"
         "print(len(want), json.dumps(bad[:20]))\n")
     out = host.check_output(f"python3 -c {shlex.quote(script)}")
-    count, bad = out.split(" ", 1)
+    _count, bad = out.split(" ", 1)
     assert json.loads(bad) == [], f"{cut}: archivos distintos del manifiesto: {bad}"
     estado = json.loads(host.file("/srv/prep/estado.json").content_string)
     assert estado["corte"] == cut, f"estado.json dice {estado['corte']}, se sirve {cut}"

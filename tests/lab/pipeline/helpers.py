@@ -182,3 +182,11 @@ def deploy(lab, deploy_file, inventory=None, timeout=900):
     m = re.search(r"Grand total\s+(\d+|-)\s+(\d+|-)\s+(\d+|-)\s+(\d+|-)", out)
     vals = [0 if v == "-" else int(v) for v in m.groups()] if m else [0, 0, 1, 0]
     return proc.returncode == 0 and vals[2] == 0, vals[1], out
+
+
+def ensure_inotify(instances=8192):
+    """Every lab host's systemd and path units share root's inotify instances on this machine
+    (128 by default): with a dozen hosts, path units fail to start. Raise it, never lower."""
+    knob = Path("/proc/sys/fs/inotify/max_user_instances")
+    if int(knob.read_text()) < instances:
+        knob.write_text(str(instances))
