@@ -208,6 +208,20 @@ def test_headers_and_cut(site):
     assert resp.getheader("Content-Type").startswith("text/csv")
 
 
+def test_gzip_static(site):
+    import gzip
+
+    site.cut("C1", {"index.html": "x", "datos.csv": "a,b\n" * 10})
+    (site.prep_root / "cortes/C1/datos.csv.gz").write_bytes(gzip.compress(b"precomprimido"))
+    os.chmod(site.prep_root / "cortes/C1/datos.csv.gz", 0o644)
+    site.start()
+    resp, body = site.request("GET", "/datos.csv", headers={"Accept-Encoding": "gzip"})
+    assert resp.getheader("Content-Encoding") == "gzip"
+    assert gzip.decompress(body) == b"precomprimido"
+    resp, body = site.request("GET", "/datos.csv")
+    assert body == b"a,b\n" * 10
+
+
 def test_methods(site):
     site.cut("C1", {"index.html": "x"})
     site.start()
