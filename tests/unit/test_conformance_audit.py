@@ -234,6 +234,15 @@ def test_sample_with_seed(site, iec_key):
     assert results[1].status == CUMPLE and "una muestra de 1 de" in results[1].detail
 
 
+def test_files_not_compared_while_the_notice_is_on(site, iec_key):
+    path, signers = signed_manifest(site, iec_key)
+    estado(site.root, state="aviso")
+    t = target(site, manifest_path=path)
+    t.signers = signers
+    results, _ = manifest.check(t)
+    assert results[1].status == NO_APLICA and "estado aviso" in results[1].detail
+
+
 def test_signature_by_another_key(site, iec_key):
     path, signers = signed_manifest(site, iec_key, key="otra")
     t = target(site, manifest_path=path)

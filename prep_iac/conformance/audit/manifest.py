@@ -13,7 +13,8 @@ from urllib.parse import quote
 
 from prep_iac.conformance.audit.common import Target, result
 from prep_iac.conformance.audit.pacing import REQUESTS
-from prep_iac.conformance.model import CUMPLE, MANUAL, NO_CUMPLE, Command
+from prep_iac.conformance.audit.web import NOTICE_STATES, parse_estado
+from prep_iac.conformance.model import CUMPLE, MANUAL, NO_APLICA, NO_CUMPLE, Command
 from prep_iac.errors import PrepError
 from prep_iac.publish import signing
 from prep_iac.publish.manifest import Manifest
@@ -107,4 +108,16 @@ def check(t: Target) -> tuple[list, Manifest | None]:
                                "el manifiesto no está verificado: no hay contra qué comparar")], None
     # Unverifiable (no signers given) still compares the files, but is not "the IEC's".
     verified = manifest if signed.status == CUMPLE else None
+    state = _published_state(t)
+    if state in NOTICE_STATES:
+        # The notice or not-open page replaces every file (CONV-III.2): nothing to compare;
+        # the stale cut itself is CONV-I.10's finding.
+        return [signed, result(t, "audit::archivos_identicos", NO_APLICA,
+                               f"estado {state}: el difusor muestra su aviso en lugar de los "
+                               "archivos del corte")], verified
     return [signed, files_check(t, manifest)], verified
+
+
+def _published_state(t: Target) -> str | None:
+    data, _ = parse_estado(t.estado())
+    return data.get("estado") if data else None
