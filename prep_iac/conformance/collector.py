@@ -76,7 +76,7 @@ class Collector:
         if len(evidence) > MAX_COMMANDS:
             commands.append(Command(f"… y {len(evidence) - MAX_COMMANDS} comandos más"))
         doc = (getattr(item, "obj", None).__doc__ or "").strip().splitlines()
-        title = doc[0] if doc else item.name
+        title = doc[0] if doc else _readable(item)
         self.results.append(CheckResult(
             check=item_check_id(item), requirements=ids, host=self._host(item),
             status=status, title=title, detail=detail, evidence=commands, devsec=devsec,
@@ -105,6 +105,13 @@ class Collector:
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_text(json.dumps([r.to_json() for r in self.results], ensure_ascii=False))
         tmp.replace(self.path)
+
+
+def _readable(item) -> str:
+    """A title for a check without a docstring: its name in words, with its parameters."""
+    name = getattr(item, "originalname", item.name).removeprefix("test_").replace("_", " ")
+    params = item_check_id(item).partition("[")[2].rstrip("]")
+    return f"{name.capitalize()} ({params})" if params else name.capitalize()
 
 
 def item_check_id(item) -> str:
