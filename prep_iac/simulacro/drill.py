@@ -12,6 +12,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from prep_iac.inventory import load_inventory
@@ -122,9 +123,9 @@ class Drill:
                     if inj.fault.at == period:
                         self.log(f"periodo {period}: falla {inj.fault.kind} "
                                  f"{getattr(inj.fault, 'target', '')}".rstrip())
-                        inj.start()
+                        inj.guarded("start", inj.start)
                     elif inj.end_period == period and inj.started_at and not inj.stopped_at:
-                        inj.stop()
+                        inj.guarded("stop", inj.stop)
                 folder = write_cut(election, night_at.replace(tzinfo=tz), cuts_dir)
                 produced = time.time()
                 corrupt = next((i for i in self.injectors
@@ -133,12 +134,12 @@ class Drill:
                                   night_at.strftime("%H:%M"), "produced_at": produced,
                                   "corrupt": corrupt is not None, "delays": {}})
                 if corrupt:
-                    corrupt.push(folder, folder.name)
+                    corrupt.guarded("push", partial(corrupt.push, folder, folder.name))
                 else:
                     self.drop(folder)
                     for inj in self.injectors:
                         if isinstance(inj, F.PublisherRestart) and inj.fault.at == period:
-                            inj.during_push()
+                            inj.guarded("restart", inj.during_push)
                 self.sample_publisher()
                 if at_period and period in at_period:
                     at_period[period]()
@@ -147,7 +148,7 @@ class Drill:
             _sleep_until(started + len(times) * self.period_s + self.period_s)
             for inj in self.injectors:
                 if inj.started_at and not inj.stopped_at:
-                    inj.stop()
+                    inj.guarded("stop", inj.stop)
             _sleep_until(time.time() + self.period_s)  # the last cut's period
             self.sample_publisher()
         finally:
@@ -239,7 +240,11 @@ class Drill:
     def judge_faults(self) -> list[dict]:
         rows = []
         for inj in self.injectors:
-            outcome = inj.judge()
+            if inj.error is None:
+                inj.guarded("judge", lambda inj=inj: setattr(inj, "outcome", inj.judge()))
+            outcome = getattr(inj, "outcome", None) or F.Outcome({}, [])
+            if inj.error:
+                outcome.evidence.append(f"error al inyectar la falla: {inj.error}")
             rows.append({"kind": inj.fault.kind, "at": inj.fault.at,
                          "periods": getattr(inj.fault, "periods", None),
                          "target": getattr(inj.fault, "target", None),

@@ -7,6 +7,7 @@ An injector's `start` runs at the beginning of its period, before that period's 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import threading
@@ -29,6 +30,14 @@ class Injector(ABC):
         self.fault = fault
         self.started_at: float | None = None
         self.stopped_at: float | None = None
+        self.error: str | None = None  # what went wrong injecting it, if anything
+
+    def guarded(self, step: str, action) -> None:
+        """Run a step of the injection; a failure fails this fault, not the whole night."""
+        try:
+            action()
+        except Exception as exc:  # noqa: BLE001 - reported as the fault's evidence
+            self.error = f"{step}: {type(exc).__name__}: {exc}"
 
     @property
     def end_period(self) -> int:
@@ -49,6 +58,8 @@ class Injector(ABC):
         """What was observed, against the fault's `expect` keys."""
 
     def ok(self, outcome: Outcome) -> bool:
+        if self.error:
+            return False
         expect = self.fault.expect.model_dump()
         return all(outcome.observed.get(k) == v for k, v in expect.items())
 
@@ -127,7 +138,7 @@ class CorruptCut(Injector):
         shutil.copytree(folder, tampered)
         victim = tampered / "index.html"
         victim.write_bytes(victim.read_bytes().replace(b"PREP", b"PREX", 1))
-        signed.folder = tampered
+        signed = dataclasses.replace(signed, folder=tampered)
         self.results = push_all(registry, signed, load_private_key(registry.sftp_identity),
                                 timeout=5.0, activation_timeout=self.drill.period_s * 2,
                                 deadline_s=self.drill.period_s * 3)

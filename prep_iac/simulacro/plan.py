@@ -154,6 +154,13 @@ def load_plan(spec: str, difusores: int, ha: bool, first: int = 8) -> Plan:
 
 def check_schedule(plan: Plan, periods: int, quiet: int) -> None:
     """Faults stay clear of the opening and closing conformance runs."""
+    needed = plan.last_period() + quiet + 1
+    if plan.faults and periods < needed:
+        raise PrepError(f"the night has {periods} periods; this fault plan needs {needed} "
+                        f"(faults until period {plan.last_period()}, then {quiet} quiet periods "
+                        "for the closing conformance run)",
+                        "lengthen the night (--hasta) or lengthen the period (--periodo), "
+                        "or use --faults none")
     for fault in plan.faults:
         end = fault.at + getattr(fault, "periods", 1)
         if fault.at <= quiet or end >= periods - quiet:

@@ -1,0 +1,121 @@
+"""The drill's pure logic: night times, fault plans, the schedule, delays, summaries."""
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from prep_iac.errors import PrepError
+from prep_iac.simulacro import summary
+from prep_iac.simulacro.drill import conformance_periods, night_times
+from prep_iac.simulacro.faults import _error_seconds
+from prep_iac.simulacro.observer import Observer
+from prep_iac.simulacro.plan import check_schedule, check_targets, default_plan, load_plan
+
+
+def test_night_runs_past_midnight_every_ten_minutes():
+    times = night_times("18:00", "02:00")
+    assert len(times) == 49
+    assert times[0].strftime("%d %H:%M") == "06 18:00"
+    assert times[-1].strftime("%d %H:%M") == "07 02:00"
+    assert all((b - a).seconds == 600 for a, b in zip(times, times[1:]))
+
+
+def test_conformance_periods_cover_the_run():
+    assert conformance_periods(10) * 10 >= 75
+    assert conformance_periods(5) > conformance_periods(10)
+
+
+def test_default_plan_has_every_fault_and_ha_only_with_ha():
+    kinds = {f.kind for f in default_plan(2, ha=False).faults}
+    assert kinds == {"corrupt_cut", "ups_on_battery", "flood", "network_cut", "publisher_restart"}
+    assert "ha_failover" in {f.kind for f in default_plan(2, ha=True).faults}
+
+
+def test_default_plan_cuts_the_last_difusor():
+    cut = next(f for f in default_plan(3, ha=False).faults if f.kind == "network_cut")
+    assert cut.target == "difusor-3" and cut.periods == 4 and cut.expect.suspended is True
+
+
+def test_plan_file_with_a_wrong_expectation_loads(tmp_path):
+    path = tmp_path / "plan.yml"
+    path.write_text("faults:\n  - kind: corrupt_cut\n    at: 12\n    expect: {refused: false}\n")
+    plan = load_plan(str(path), 2, False)
+    assert plan.faults[0].expect.refused is False
+
+
+@pytest.mark.parametrize("text, message", [
+    ("faults:\n  - kind: meteor\n    at: 3\n", "not valid"),
+    ("faults:\n  - kind: flood\n    at: 3\n    colour: red\n", "colour"),
+    ("faults: [\n", "not valid YAML"),
+])
+def test_bad_plan_files_say_why(tmp_path, text, message):
+    path = tmp_path / "plan.yml"
+    path.write_text(text)
+    with pytest.raises(PrepError) as info:
+        load_plan(str(path), 2, False)
+    assert message in str(info.value)
+
+
+def test_missing_plan_file(tmp_path):
+    with pytest.raises(PrepError, match="does not exist"):
+        load_plan(str(tmp_path / "nope.yml"), 2, False)
+
+
+def test_schedule_keeps_the_conformance_periods_free():
+    plan = default_plan(2, ha=False, first=10)
+    check_schedule(plan, periods=49, quiet=9)
+    with pytest.raises(PrepError, match="needs 33"):
+        check_schedule(plan, periods=31, quiet=9)
+    early = load_plan("none", 2, False).model_validate({"faults": [{"kind": "flood", "at": 3}]})
+    with pytest.raises(PrepError, match="falls in the first or last"):
+        check_schedule(early, periods=49, quiet=9)
+
+
+def test_targets_must_exist_and_ha_needs_a_pair():
+    plan = default_plan(2, ha=True)
+    with pytest.raises(PrepError, match="needs an HA pair"):
+        check_targets(plan, ["difusor-1", "difusor-2"], ha=False)
+    with pytest.raises(PrepError, match="not a difusor of this drill"):
+        check_targets(default_plan(3, ha=False), ["difusor-1", "difusor-2"], ha=False)
+
+
+def test_observer_records_changes_only_and_first_seen():
+    obs = Observer([])
+    obs.record("d1", "A", "publicando", None)
+    obs.record("d1", "A", "publicando", None)
+    obs.record("d1", "B", "publicando", None)
+    assert [o.corte for o in obs.timeline] == ["A", "B"]
+    assert obs.first_seen("d1", "B") == obs.timeline[1].at
+    assert obs.first_seen("d1", "C") is None
+
+
+def test_error_seconds_counts_only_outages():
+    rows = [SimpleNamespace(at=0.0, error=None), SimpleNamespace(at=10.0, error="timeout"),
+            SimpleNamespace(at=12.5, error=None)]
+    assert _error_seconds(rows, 5.0, 20.0) == pytest.approx(2.5)
+    assert _error_seconds(rows[:2], 5.0, 20.0) == pytest.approx(10.0)
+
+
+def test_summary_writes_json_and_spanish_html(tmp_path):
+    results = {
+        "started": "2026-11-29T05:00:00+00:00", "finished": "2026-11-29T05:10:00+00:00",
+        "ok": False,
+        "config": {"difusores": 2, "ha": False, "periodo_s": 10, "desde": "18:00",
+                   "hasta": "02:00", "difusor_names": ["difusor-1", "difusor-2"], "faults": []},
+        "checks": [{"name": "cada difusor sirvió cada corte", "ok": True, "detail": "x"}],
+        "faults": [{"kind": "corrupt_cut", "at": 10, "periods": None, "target": None,
+                    "expect": {"refused": False}, "observed": {"refused": True},
+                    "evidence": ["difusor-1: refused (hash mismatch)"], "ok": False}],
+        "cuts": [{"period": 0, "id": "20210606_1800_PREP_AYUN_COAH", "corrupt": False,
+                  "delays": {"difusor-1": 1.5, "difusor-2": None}}],
+        "conformance": {}, "memoria": None, "visitors": {"requests": 3, "errors": 0,
+                                                          "statuses": {"200": 3}},
+    }
+    json_path, html_path = summary.write(results, tmp_path)
+    data = json.loads(json_path.read_text())
+    assert data["propagation"] == {"n": 1, "median_s": 1.5, "p95_s": 1.5, "max_s": 1.5}
+    html = html_path.read_text()
+    assert "Hubo expectativas que no se cumplieron" in html
+    assert "hash mismatch" in html and "no cumple" in html
+    assert "<script" not in html  # self-contained, nothing to load
