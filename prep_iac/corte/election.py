@@ -102,15 +102,15 @@ class Election:
         """A cut time as an aware datetime in the Institute's zone."""
         return timing.parse_moment(at, self.date, self.tz, not_before=self.opening)
 
-    def published(self, at: datetime) -> list[Entry]:
+    def published(self, at: datetime | str) -> list[Entry]:
         """Entries whose acta is in the cut at ``at`` (catalogue and out-of-catalogue)."""
-        s = self.seconds(at)
+        s = self.seconds(self.local(at))
         return [e for e in self.entries if e.published(s)]
 
-    def published_between(self, earlier: datetime, later: datetime) -> list[Entry]:
+    def published_between(self, earlier: datetime | str, later: datetime | str) -> list[Entry]:
         """Actas new in the cut at ``later`` relative to the cut at ``earlier``. Every acta
         of the earlier cut is in the later one, unchanged: a delta is only these."""
-        a, b = self.seconds(earlier), self.seconds(later)
+        a, b = self.seconds(self.local(earlier)), self.seconds(self.local(later))
         return [e for e in self.entries if e.published(b) and not e.published(a)]
 
     def series(self, start: str | datetime = "18:00", end: str | datetime = "18:00",
