@@ -54,9 +54,23 @@ UA_PATTERN = (r"sqlmap|nikto|nmap|masscan|zgrab|nuclei|dirbuster|gobuster|dirb/|
 
 
 def nginx_regex(pattern: str) -> str:
-    """A pattern as an nginx map key: case-insensitive, quoted (the patterns hold no `"`
-    that is not escaped)."""
-    return '"~*' + pattern.replace('"', r'\"') + '"'
+    """A pattern as an nginx map key: case-insensitive, double-quoted. nginx unescapes
+    `\\` and `\"` inside quotes before PCRE sees the pattern, so both are escaped again."""
+    return '"~*' + pattern.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def nginx_unquote(key: str) -> str:
+    """What nginx hands to PCRE for a quoted map key (its config parser's unescaping)."""
+    body = key[1:-1]
+    out, i = [], 0
+    while i < len(body):
+        if body[i] == "\\" and i + 1 < len(body) and body[i + 1] in "\\\"'":
+            out.append(body[i + 1])
+            i += 2
+        else:
+            out.append(body[i])
+            i += 1
+    return "".join(out)
 
 
 def maps() -> str:

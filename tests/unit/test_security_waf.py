@@ -122,3 +122,12 @@ def test_maps_render_every_pattern():
     assert text.count('"~*') == len(waf.URI_PATTERNS) + 1
     assert "map $request_uri $prep_waf_uri" in text and "$prep_waf " in text
     assert "if=$prep_waf" in waf.snippet() and "return 403" in waf.snippet()
+
+
+def test_nginx_gets_the_exact_patterns():
+    """nginx unescapes `\\\\` and `\\"` in quoted strings: what reaches PCRE must be the
+    pattern the other tests proved (a lost backslash once turned `\\\\` into a literal `|`)."""
+    keys = [line.strip().rsplit(" ", 1)[0] for line in waf.maps().splitlines()
+            if line.strip().startswith('"~*')]
+    expected = [p for _, p in waf.URI_PATTERNS] + [waf.UA_PATTERN]
+    assert [waf.nginx_unquote(k)[2:] for k in keys] == expected
