@@ -373,3 +373,55 @@ def test_conformance_suite(web, cut):
          f"--prep-inventory={web['inventory_path']}"],
         cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+
+
+@pytest.mark.conv("CONV-IV.3")
+def test_bad_config_never_goes_live(web, cut):
+    """A config nginx refuses is rolled back whole; the site keeps serving; the next deploy
+    stages it again."""
+    lab, node = web["lab"], "difusor-1"
+    before = sudo(lab, node, "md5sum /etc/nginx/nginx.conf /etc/nginx/prep/sitio.conf")
+    sudo(lab, node, "echo 'directiva_falsa on;' >> /etc/nginx/prep-staging/prep/sitio.conf")
+    out = lab.run(node, "sudo /usr/local/sbin/prep-nginx-apply")
+    assert out.returncode != 0
+    assert 'unknown directive "directiva_falsa"' in out.stderr, out.stderr
+    assert "the previous one stays live" in out.stderr
+    assert sudo(lab, node, "md5sum /etc/nginx/nginx.conf /etc/nginx/prep/sitio.conf") == before
+    assert sudo(lab, node, "test -e /etc/nginx/prep-staging && echo yes || echo no").strip() == "no"
+    assert get(web, node, "/")[0].status == 200
+    again = deploy(lab, DEPLOY, limit=node, extra_env=web["env"])
+    assert again.ok and again.changed > 0, again.output[-2000:]
+    assert sudo(lab, node, "md5sum /etc/nginx/nginx.conf /etc/nginx/prep/sitio.conf") == before
+
+
+@pytest.mark.conv("CONV-I.2")
+def test_acme_mode_writes_its_config(web):
+    """tls mode acme on difusor-2. The lab cannot reach an ACME server: this checks what the
+    deploy writes and that the site runs on the placeholder until a certificate is issued."""
+    lab, node = web["lab"], "difusor-2"
+    subnet = str(lab.spec.subnet)
+    inv = write_variant(lab.inventory_path, subnet, web["portal"].origin, period_s=PERIOD_S,
+                        ha=False, suffix="acme",
+                        tls_for={node: {"mode": "acme", "email": "sistemas@example.mx"}})
+    sudo(lab, node, "rm -f /etc/ssl/prep/fullchain.pem /etc/ssl/prep/privkey.pem")
+    result = deploy(lab, "tests/lab/web/web_only.py", limit=node,
+                    extra_env={"PREP_INVENTORY": str(inv)})
+    assert result.ok, result.output[-3000:]
+    issue = sudo(lab, node, f"cat {tls.ACME_ISSUE}")
+    assert "--webroot -w /var/lib/prep-web/acme" in issue
+    assert "-d difusor-2.lab -d prep.lab" in issue and "--email sistemas@example.mx" in issue
+    links = sudo(lab, node, "readlink /etc/ssl/prep/fullchain.pem /etc/ssl/prep/privkey.pem")
+    assert "ssl-cert-snakeoil" in links  # placeholder until the first issuance
+    for unit in ("certbot.timer", "prep-acme-issue.timer"):
+        assert sudo(lab, node, f"systemctl is-enabled {unit}").strip() == "enabled", unit
+    assert sudo(lab, node, f"test -x {tls.RENEW_HOOK} && echo ok").strip() == "ok"
+    # nginx serves with the placeholder; the challenge path answers on port 80, no redirect.
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    with socket.create_connection((web["addr"][node], 443), timeout=5) as s, \
+            ctx.wrap_socket(s, server_hostname="prep.lab") as t:
+        assert t.version() in ("TLSv1.2", "TLSv1.3")
+    sudo(lab, node, "mkdir -p /var/lib/prep-web/acme/.well-known/acme-challenge && "
+                    "echo reto > /var/lib/prep-web/acme/.well-known/acme-challenge/r")
+    resp, body = get(web, node, "/.well-known/acme-challenge/r", https=False)
+    assert resp.status == 200 and body == b"reto\n"

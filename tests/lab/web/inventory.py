@@ -23,7 +23,8 @@ def floating(subnet: str) -> str:
 
 def write_variant(lab_inventory: Path, subnet: str, portal_origin: str, period_s: int = 10,
                   ha: bool = True, opens_in: dt.timedelta = -dt.timedelta(hours=1),
-                  rate_limits: dict | None = None, suffix: str = "web") -> Path:
+                  rate_limits: dict | None = None, suffix: str = "web",
+                  tls_for: dict[str, dict] | None = None) -> Path:
     data = yaml.safe_load(Path(lab_inventory).read_text())
     iec = data["iec"]
     iec["period_s"] = period_s
@@ -39,6 +40,8 @@ def write_variant(lab_inventory: Path, subnet: str, portal_origin: str, period_s
         if rate_limits:
             d["rate_limits"] = rate_limits
         d.pop("ha", None)
+        if tls_for and name in tls_for:
+            d["tls"] = tls_for[name]
     if ha and len(names) >= 2:
         a, b = names[:2]
         for me, peer, prio in ((a, b, 150), (b, a, 100)):

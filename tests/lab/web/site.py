@@ -36,7 +36,8 @@ def make_cut(lab: Lab, names: list[str], cut_id: str, files: dict[str, str],
               "systemctl start prep-watchdog.service"]
     script = "\n".join(lines)
     for name in names:
-        out = lab.run(name, f"sudo sh -c {shlex.quote(script)}", timeout=60)
+        # On stdin: a cut's files can be larger than a command line.
+        out = lab.run(name, "sudo sh -s", input=script, timeout=60)
         assert out.returncode == 0, f"{name}: {out.stderr}"
 
 
