@@ -17,6 +17,7 @@ from prep_iac.errors import PrepError
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 STAMP = re.compile(r"^\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2}$")
 CUT_DIR = re.compile(r"^(\d{8})_(\d{4})_PREP_AYUN_COAH$")
+PENDING_KEEPS = {*cat.KEY_COLUMNS, "LISTA_NOMINAL"}
 MAX_ROW_FINDINGS = 200  # a wholly broken file should not print 4,000 lines
 
 
@@ -125,7 +126,14 @@ def _row_problems(r: dict[str, str], parts: list[str], width: int) -> list[str]:
     out = []
     if len(r) != width:
         out.append(f"has {len(r)} fields, the header has {width}")
-    if not r.get("FECHA_HORA_CAPTURA", "").strip() or r.get("CONTABILIZADA") == cat.CONTABILIZADA_FUERA:
+    if r.get("CONTABILIZADA") == cat.CONTABILIZADA_FUERA:
+        return out
+    if not r.get("FECHA_HORA_CAPTURA", "").strip():
+        # Not captured yet: only the keys and LISTA_NOMINAL may carry a value.
+        filled = [k for k, v in r.items() if v.strip() and k not in PENDING_KEEPS]
+        if filled:
+            out.append(f"is not captured but has {', '.join(filled[:3])}"
+                       + (f" and {len(filled) - 3} more" if len(filled) > 3 else ""))
         return out
     calc = r.get("TOTAL_VOTOS_CALCULADO", "").strip()
     if calc.isdigit():

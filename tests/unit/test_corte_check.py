@@ -270,3 +270,23 @@ def test_a_period_below_a_minute_is_refused(tmp_path):
     result = _generate("--out", str(out), "--series", "--every", "30s", "--actas", "60")
     assert isinstance(result.exception, PrepError) and "same id" in result.exception.cause
     assert not out.exists()
+
+
+def test_check_catches_votes_in_a_row_not_yet_captured(cut, tmp_path):
+    folder = _copy(cut, tmp_path / cut.name)
+    seen = {}
+
+    def edit(lines):
+        header = lines[5].split(",")
+        for n, line in enumerate(lines[6:], start=6):
+            cells = line.split(",")
+            if len(cells) == len(header) and not cells[header.index("FECHA_HORA_CAPTURA")]:
+                cells[header.index("MORENA")] = "40"
+                seen["acta"] = cells[1].strip("'")
+                lines[n] = ",".join(cells)
+                return lines
+        raise AssertionError("every acta is captured")
+
+    _rewrite_csv(folder, edit)
+    hits = [f for f in check.check(folder).findings if seen["acta"] in f.where]
+    assert hits and "is not captured but has MORENA" in hits[0].what
