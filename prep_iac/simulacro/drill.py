@@ -106,10 +106,11 @@ class Drill:
     def night(self, progress=None, at_period: dict | None = None) -> None:
         """Every cut at its time. `at_period[k]` is called right after period k's cut is
         handed over (the conformance runs start there, while cuts keep flowing)."""
-        from prep_iac.corte import Election, write_cut
+        from prep_iac.corte import Election, prepare_images, write_cut
 
         election = Election(seed=self.opts.seed, actas=self.opts.actas)
         cuts_dir = self.out / "cortes"
+        prepare_images(election, cuts_dir)  # the night's images, before the clock starts
         times = night_times(self.opts.desde, self.opts.hasta)
         tz = _zone(self.inventory.iec.window.timezone)
         self.observer.start()

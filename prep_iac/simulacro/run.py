@@ -46,9 +46,9 @@ def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
     log("desplegando difusores y publicador (dos veces: la segunda no debe cambiar nada)")
     t0 = time.monotonic()
     first = setup.deploy_all(inventory)
-    setup.require_ok(first, "the first run")
+    setup.require_ok(first, "first", opts.out)
     second = setup.deploy_all(inventory)
-    setup.require_ok(second, "the second run")
+    setup.require_ok(second, "second", opts.out)
     changed = {role: r.changed for role, r in second.items()}
     checks.append({"name": "despliegue idempotente (la segunda corrida no cambia nada)",
                    "ok": not any(changed.values()),

@@ -50,9 +50,14 @@ def deploy_all(inventory: Path) -> dict[str, DeployResult]:
         return {role: fut.result() for role, fut in futures.items()}
 
 
-def require_ok(results: dict[str, DeployResult], what: str) -> None:
+def require_ok(results: dict[str, DeployResult], what: str, out: Path) -> None:
+    """Every deploy's output is kept; a failed one stops the drill, quoting pyinfra's errors."""
     for role, result in results.items():
+        log = out / f"deploy-{role}-{what}.log"
+        log.write_text(result.output)
         if not result.ok:
-            raise PrepError(f"the {role} deploy failed during {what}:\n{result.tail()}",
-                            "fix the deploy (run it alone with prep-iac deploy ... to see all), "
-                            "then run the drill again")
+            errors = [line.strip() for line in result.output.splitlines()
+                      if "error" in line.lower() and "Grand total" not in line][-12:]
+            raise PrepError(f"the {role} deploy failed ({what} run):\n  " + "\n  ".join(errors),
+                            f"read {log}; fix the deploy (prep-iac deploy {role} -i "
+                            f"{out / 'inventario.yml'} shows it live), then run the drill again")
