@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import sys
 import time
@@ -116,12 +117,9 @@ def _memoria(inventory: Path, out: Path, started) -> dict | None:
                             capture_output=True, text=True, timeout=600, check=False)
     if report.returncode:
         return {"html": "", "hits": 0, "visitors": 0, "error": report.stderr[-1500:]}
-    import json
-
-    data = json.loads((report_dir / "report.json").read_text())
-    totals = data.get("ventana", data).get("totales", {}) if isinstance(data, dict) else {}
-    return {"html": "memoria/report.html", "hits": totals.get("hits", "n/d"),
-            "visitors": totals.get("visitantes", "n/d")}
+    totals = json.loads((report_dir / "report.json").read_text())["window"]["totals"]
+    return {"html": "memoria/report.html", "hits": totals.get("hits"),
+            "visitors": totals.get("visitors")}
 
 
 def require_root() -> None:

@@ -1,0 +1,82 @@
+"""A short drill with every default fault, on its own lab (CONV-V).
+
+One run proves two things: every default expectation is met (read from simulacro.json), and
+a plan that expects the wrong outcome makes the run fail — the corrupt cut's expectation is
+flipped on purpose, so the drill must exit 1 for that fault alone.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from prep_iac.simulacro.drill import conformance_periods
+from prep_iac.simulacro.plan import default_plan
+
+pytestmark = pytest.mark.lab
+
+PERIOD = 10
+DIFUSORES = 3  # difusor-1/2 are the HA pair, difusor-3 gets its network cut
+
+
+@pytest.fixture(scope="module")
+def drill(tmp_path_factory):
+    from conftest import require_root
+
+    require_root()
+    tmp = tmp_path_factory.mktemp("simulacro")
+    plan = default_plan(DIFUSORES, ha=True, first=conformance_periods(PERIOD) + 1)
+    faults = [f.model_dump() for f in plan.faults]
+    for fault in faults:
+        if fault["kind"] == "corrupt_cut":
+            fault["expect"] = {"refused": False}  # wrong on purpose
+    plan_file = tmp / "plan.yml"
+    plan_file.write_text(yaml.safe_dump({"faults": faults}))
+    out = tmp / "out"
+    prep = Path(sys.executable).with_name("prep-iac")
+    proc = subprocess.run(
+        [str(prep), "simulacro", "--difusores", str(DIFUSORES), "--ha", "--periodo", f"{PERIOD}s",
+         "--hasta", "00:00", "--faults", str(plan_file), "--actas", "300", "--out", str(out)],
+        capture_output=True, text=True, timeout=1800, check=False)
+    results_file = out / "simulacro.json"
+    assert results_file.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc, json.loads(results_file.read_text()), out
+
+
+def test_the_wrong_expectation_fails_the_run(drill):
+    proc, results, _ = drill
+    assert proc.returncode == 1 and results["ok"] is False
+    failed = [f["kind"] for f in results["faults"] if not f["ok"]]
+    assert failed == ["corrupt_cut"], results["faults"]
+
+
+def test_every_check_of_the_night_passed(drill):
+    _, results, _ = drill
+    failed = [c for c in results["checks"] if not c["ok"]]
+    assert not failed, failed
+
+
+def test_every_default_fault_had_its_default_outcome(drill):
+    _, results, _ = drill
+    defaults = {f.kind: f.expect.model_dump() for f in default_plan(DIFUSORES, ha=True).faults}
+    assert {f["kind"] for f in results["faults"]} == set(defaults)
+    for fault in results["faults"]:
+        assert fault["observed"] == defaults[fault["kind"]], fault
+
+
+def test_the_corrupt_cut_was_refused_everywhere_with_its_reason(drill):
+    _, results, _ = drill
+    corrupt = next(f for f in results["faults"] if f["kind"] == "corrupt_cut")
+    assert corrupt["observed"] == {"refused": True}
+    assert len([e for e in corrupt["evidence"] if ": refused (" in e]) == DIFUSORES
+
+
+def test_cuts_propagated_and_the_summary_renders(drill):
+    _, results, out = drill
+    assert results["propagation"]["n"] > 0 and results["propagation"]["p95_s"] <= PERIOD
+    html = (out / "simulacro.html").read_text()
+    assert "Simulacro de la noche electoral" in html and "network_cut" in html
+    assert results["memoria"] and (out / "memoria" / "report.html").exists()
