@@ -3,7 +3,10 @@ the lab's waivers) and audits clean; then one fault at a time turns exactly the 
 requirement to "no cumple", with evidence naming the cause, and the exit code says so.
 
     PREP_LAB_NAME=conf PREP_LAB_SUBNET=10.86.0.0/24 PREP_LAB_DIFUSORES=1 \
-        PREP_LAB_PUBLISHERS=0 .venv/bin/pytest -m lab tests/lab/test_conformance.py
+        PREP_LAB_PUBLISHERS=1 .venv/bin/pytest -m lab tests/lab/test_conformance.py
+
+The publisher host is only named (its keys sign and push the cuts from this machine, as
+the IEC would); it needs no deploy.
 """
 
 from __future__ import annotations
@@ -102,6 +105,9 @@ class Conformance(SimpleNamespace):
 
 @pytest.fixture(scope="module")
 def conf(lab, tmp_path_factory):
+    if not any(n.startswith("publisher-") for n in lab.hosts):
+        pytest.fail("the IEC's keys come from a publisher of the inventory: "
+                    "PREP_LAB_PUBLISHERS=1", pytrace=False)
     deploy(lab, "deploys/difusor.py")
     inventory = load_inventory(lab.inventory_path)
     difusor = inventory.difusores[HOST]
