@@ -10,6 +10,7 @@ not apply to this host calls ``not_applicable(reason)``: it is reported "no apli
 reason, never passed in silence.
 """
 
+import functools
 import os
 
 import pytest
@@ -30,13 +31,19 @@ def pytest_configure(config):
         "markers", "conv(*ids, devsec=None, cis=None): the requirement(s) a check proves")
 
 
+@functools.lru_cache(maxsize=4)
+def _inventory(path: str):
+    # Loaded once per run, not once per suite module: validation costs ~0.1 s each time.
+    return load_inventory(path)
+
+
 @pytest.fixture(scope="module")
 def prep(host, request) -> HostConfig:
     """The inventory's view of the host under test, found by its address."""
     path = request.config.getoption("--prep-inventory")
     if not path:
         pytest.fail("no inventory: pass --prep-inventory FILE or set PREP_INVENTORY")
-    inventory = load_inventory(path)
+    inventory = _inventory(path)
     address = host.backend.get_hostname()
     for group, role in GROUPS.items():
         for name, entry in getattr(inventory, group).items():
