@@ -1,9 +1,9 @@
 """`prep-iac memoria collect`: get each difusor node's logs and journal, bundle them.
 
-The only part that talks to a server is `fetch_node` (one node: list + download the log files
-as they are, and dump the journal). Everything else — choosing the days, the bundle, the
-incidents — works on the local copy, so it is the same whether the files came over SSH or were
-copied by hand (`--from DIR` with one sub-folder per node).
+The only part that talks to a server is a `Fetch` (one node: list + download the log files as
+they are, and dump the journal): `sshfetch.ssh_fetch(inventory)` over SSH, or `copy_from(DIR)`
+for files copied by hand (`--from DIR`, one sub-folder per node). Everything else — choosing
+the days, the bundle, the incidents — works on the local copy, the same either way.
 
 Layout written in OUT (and read as it is by `prep-iac memoria report --logs OUT`):
 
@@ -87,17 +87,6 @@ def inventory_limits(path: Path | None) -> dict:
 Fetch = Callable[[Node, Path, datetime, datetime], None]
 
 
-def fetch_node(node: Node, dest: Path, since: datetime, until: datetime) -> None:
-    """Fetch one node over SSH. Written with the deploys (accounts, sudo rules) it depends on;
-    until then the files are copied by hand and given with --from."""
-    raise PrepError(
-        f"fetching from {node.name} ({node.address}) over SSH is not available in this version",
-        f"copy {REMOTE_LOG_DIR}/prep.*.log* and `journalctl -o json --since ... --until ...` "
-        f"(saved as {JOURNAL_FILE}) of each node into FOLDER/<node>/ and run "
-        "`prep-iac memoria collect --from FOLDER ...`",
-    )
-
-
 def copy_from(source: Path) -> Fetch:
     """A Fetch that copies from SOURCE/<node>/ (files copied by hand), byte for byte."""
 
@@ -123,7 +112,7 @@ def nodes_from_folder(source: Path) -> list[Node]:
 
 
 def collect(nodes: list[Node], out: Path, since: datetime, until: datetime,
-            fetch: Fetch = fetch_node, tz: ZoneInfo | None = None) -> dict:
+            fetch: Fetch, tz: ZoneInfo | None = None) -> dict:
     """Fetch every node into OUT/<node>/, bundle the logs of [since, until), scan incidents."""
     out.mkdir(parents=True, exist_ok=True)
     for node in nodes:
