@@ -8,7 +8,7 @@
         assert lab_host("difusor-1").service("nginx").is_running   # testinfra, via sudo
 
 The session's lab is named by $PREP_LAB_NAME (default "ci") on $PREP_LAB_SUBNET (default
-10.79.0.0/24), with $PREP_LAB_DIFUSORES / $PREP_LAB_PUBLISHERS hosts (default 2 and 1) of
+10.79.0.0/24), with $PREP_LAB_DIFUSORES / $PREP_LAB_PUBLISHERS hosts (default 3 and 1) of
 $PREP_LAB_RELEASE (default bookworm). It is destroyed at the end of the session, also when
 tests fail; $PREP_LAB_KEEP=1 keeps it for a look afterwards.
 """
@@ -39,7 +39,7 @@ def lab_settings() -> dict:
         "name": os.environ.get("PREP_LAB_NAME", "ci"),
         "subnet": os.environ.get("PREP_LAB_SUBNET", "10.79.0.0/24"),
         "release": os.environ.get("PREP_LAB_RELEASE", "bookworm"),
-        "difusores": int(os.environ.get("PREP_LAB_DIFUSORES", "2")),
+        "difusores": int(os.environ.get("PREP_LAB_DIFUSORES", "3")),
         "publishers": int(os.environ.get("PREP_LAB_PUBLISHERS", "1")),
     }
 
