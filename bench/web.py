@@ -68,13 +68,22 @@ def remote(lab: Lab, name: str, command: str, timeout: float = 600) -> str:
     return out.stdout
 
 
-def plain_nginx(lab: Lab) -> None:
-    """Debian's nginx as installed, serving the same files from its default root."""
-    script = ["export DEBIAN_FRONTEND=noninteractive", "apt-get update -q",
-              "apt-get install -y -q nginx wrk", "systemctl start nginx"]
+def plain_nginx(lab: Lab, ca_dir: Path) -> None:
+    """Debian's nginx as installed, serving the same files from its default root; plus, as a
+    second baseline, the same default site with TLS switched on (Debian's own TLS settings,
+    the same kind of lab certificate), to tell TLS's cost from the rest of ours."""
+    cert, key = tls.ensure_lab_cert(ca_dir, PLAIN, [HOST_HEADER, lab.hosts[PLAIN]])
+    tls_site = ("server { listen 443 ssl default_server; root /var/www/html; "
+                "ssl_certificate /etc/ssl/bench.pem; ssl_certificate_key /etc/ssl/bench.key; }")
+    script = ["set -e", "export DEBIAN_FRONTEND=noninteractive", "apt-get update -q",
+              "apt-get install -y -q nginx wrk",
+              f"echo {b64(cert.read_text())} | base64 -d > /etc/ssl/bench.pem",
+              f"echo {b64(key.read_text())} | base64 -d > /etc/ssl/bench.key",
+              f"echo {b64(tls_site)} | base64 -d > /etc/nginx/sites-enabled/bench-tls",
+              "nginx -t", "systemctl restart nginx"]
     for rel, text in FILES.items():
         script.append(f"echo {b64(text)} | base64 -d > /var/www/html/{rel}")
-    remote(lab, PLAIN, " && ".join(script))
+    remote(lab, PLAIN, "\n".join(script))
 
 
 def wrk(url: str, duration: int, connections: int = 50) -> float:
@@ -131,15 +140,17 @@ def main() -> int:
         deploy(inv_fast)
         make_cut(lab, [DIFUSOR], "20210606_2000_PREP_BENCH", FILES)
         print(f"installing Debian's default nginx on {PLAIN}…", flush=True)
-        plain_nginx(lab)
+        plain_nginx(lab, tls.lab_ca_dir(inv_fast))
 
         results = {}
         for rel in FILES:
             full = wrk(f"https://{addr[DIFUSOR]}/{rel}", args.duration)
             default = wrk(f"http://{addr[PLAIN]}/{rel}", args.duration)
-            results[rel] = (full, default)
-            print(f"{rel:12s} full difusor {full:9.0f} req/s   default nginx {default:9.0f} "
-                  f"req/s   ratio {full / default:.2f}")
+            default_tls = wrk(f"https://{addr[PLAIN]}/{rel}", args.duration)
+            results[rel] = (full, default, default_tls)
+            print(f"{rel:12s} full difusor {full:7.0f} req/s | default nginx {default:7.0f} "
+                  f"req/s (ratio {full / default:.2f}) | default nginx + TLS {default_tls:7.0f} "
+                  f"req/s (ratio {full / default_tls:.2f})")
 
         # Flood: the inventory's normal limits (the schema's defaults).
         inv_normal = write_variant(lab.inventory_path, SUBNET, portal, period_s=600, ha=False,
@@ -168,12 +179,14 @@ def main() -> int:
         print(f"second source during the flood: {len(times)} requests, {failures} failed, "
               f"p50 {p50:.0f} ms, p99 {p99:.0f} ms")
 
-        for rel, (full, default) in results.items():
+        for rel, (full, default, default_tls) in results.items():
             print(f"FIGURE full/default req/s ({rel}): {full / default:.2f} "
                   f"({full:.0f} / {default:.0f}; aim >= 0.70)")
+            print(f"FIGURE full/default-with-TLS req/s ({rel}): {full / default_tls:.2f} "
+                  f"({full:.0f} / {default_tls:.0f})")
         print(f"FIGURE second-source p99 under flood: {p99:.0f} ms "
               f"({failures} of {len(times)} failed; aim < 500 ms, 0 failed)")
-        ok = all(f / d >= 0.70 for f, d in results.values()) and p99 < 500 and failures == 0
+        ok = all(f / d >= 0.70 for f, d, _ in results.values()) and p99 < 500 and failures == 0
         return 0 if ok else 1
     finally:
         if not args.keep:
