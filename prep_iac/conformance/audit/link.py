@@ -62,8 +62,10 @@ def check(t: Target, manifest=None):
     declared = t.link_mbps or MIN_MBPS
     if manifest is not None:
         cut_s = manifest.total_bytes * 8 / (declared * 1e6)
-        lines.append(f"corte {manifest.cut_id}: {manifest.total_bytes} bytes → {cut_s:.0f} s a "
-                     f"{declared} Mbps declarados (periodo {t.period_s} s)")
+        # The whole cut bounds any delta from above (a delta sends only the changed files).
+        lines.append(f"corte {manifest.cut_id} completo (cota superior de un delta): "
+                     f"{manifest.total_bytes} bytes → {cut_s:.0f} s a {declared} Mbps "
+                     f"declarados (periodo {t.period_s} s)")
         if cut_s > SHARE_OF_PERIOD * t.period_s:
             issues.append(f"un corte completo ({manifest.total_bytes / 1e6:.1f} MB) tarda "
                           f"{cut_s:.0f} s a {declared} Mbps, más de la mitad del periodo")
