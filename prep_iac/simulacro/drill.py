@@ -114,7 +114,6 @@ class Drill:
         times = night_times(self.opts.desde, self.opts.hasta)
         tz = _zone(self.inventory.iec.window.timezone)
         self.observer.start()
-        self.visitors.start()
         started = time.time()
         try:
             for period, night_at in enumerate(times):
@@ -142,6 +141,8 @@ class Drill:
                         if isinstance(inj, F.PublisherRestart) and inj.fault.at == period:
                             inj.guarded("restart", inj.during_push)
                 self.sample_publisher()
+                if period == 1:
+                    self.visitors.start()  # once there is a cut to visit
                 if at_period and period in at_period:
                     at_period[period]()
                 if progress:

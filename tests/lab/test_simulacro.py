@@ -80,3 +80,18 @@ def test_cuts_propagated_and_the_summary_renders(drill):
     html = (out / "simulacro.html").read_text()
     assert "Simulacro de la noche electoral" in html and "network_cut" in html
     assert results["memoria"] and (out / "memoria" / "report.html").exists()
+
+
+def test_the_nights_incidents_are_in_the_memoria(drill):
+    """CONV-VI: the memoria's incident list reads what the night's faults left in the
+    difusores' journals, and its figures count the visitors' traffic."""
+    _, results, out = drill
+    report = json.loads((out / "memoria" / "report.json").read_text())
+    kinds = {(i["kind"], i["host"]) for i in report["incidents"]}
+    cut = next(f for f in results["faults"] if f["kind"] == "network_cut")
+    assert ("aviso", cut["target"]) in kinds
+    assert {("corte_rechazado", f"difusor-{n}") for n in range(1, DIFUSORES + 1)} <= kinds
+    assert ("bateria", "difusor-1") in kinds
+    totals = report["window"]["totals"]
+    assert totals["pages"] > 0 and totals["s429"] > 0  # the visitors, and the flood's 429s
+    assert (out / "memoria-logs" / "bitacoras.tar.gz").exists()
