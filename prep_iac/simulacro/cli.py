@@ -48,7 +48,8 @@ def simulacro(difusores, ha, periodo, desde, hasta, faults, out_dir, keep, inven
     from prep_iac.simulacro.run import require_root
     from prep_iac.simulacro.run import simulacro as run
 
-    require_root()
+    if inventory is None:
+        require_root()  # the lab: mounts, bridges, systemd-nspawn
     period = _seconds(periodo)
     try:
         periods = len(night_times(desde, hasta))

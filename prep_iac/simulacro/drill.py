@@ -60,7 +60,8 @@ def night_times(desde: str, hasta: str, date: dt.date = dt.date(2021, 6, 6)) -> 
 
 class Drill:
     def __init__(self, lab, inventory_path: Path, options: Options, log=print):
-        self.lab = lab
+        self.lab = lab  # None when the drill runs on real hosts of an inventory
+        self._ssh_config: Path | None = None
         self.inventory_path = inventory_path
         self.inventory = load_inventory(inventory_path)
         self.opts = options
@@ -76,9 +77,9 @@ class Drill:
                                  if self.ha_pair else None)
         ca = inventory_path.with_name(inventory_path.stem + ".lab-ca") / "ca.pem"
         self.ca_file = str(ca) if ca.exists() else None
-        scheme = "https" if self.ca_file else "http"
-        self.targets = {n: Target(n, f"{scheme}://{d.address}/", self.ca_file)
+        self.targets = {n: _target(n, d, self.ca_file, on_lab=lab is not None)
                         for n, d in self.inventory.difusores.items()}
+        scheme = "https" if self.ca_file else "http"
         watched = list(self.targets.values())
         if self.floating_address:
             watched.append(_floating_target(self.floating_address, self.ca_file, scheme))
@@ -92,8 +93,21 @@ class Drill:
         self.integrity: list[dict] = []
 
     # ---- helpers the injectors use ------------------------------------------------------
+    def ssh_command(self, host: str, command: str) -> list[str]:
+        """ssh as the inventory's admin: through the lab's ssh_config, or one written from
+        the inventory (pinned host keys, multiplexed) for real hosts."""
+        if self.lab is not None:
+            return self.lab.ssh_command(host, command)
+        if self._ssh_config is None:
+            from prep_iac.conformance.sshconfig import write_ssh_config
+
+            self._ssh_config = write_ssh_config(self.inventory, self.inventory_path,
+                                                self.out / "ssh_config")
+        return ["ssh", "-F", str(self._ssh_config), self.inventory.hosts()[host].address, command]
+
     def run(self, host: str, command: str) -> subprocess.CompletedProcess:
-        return self.lab.run(host, command, timeout=60)
+        return subprocess.run(self.ssh_command(host, command), capture_output=True, text=True,
+                              timeout=60, check=False, stdin=subprocess.DEVNULL)
 
     def publisher_states(self, difusor: str) -> list[dict]:
         return [{"at": s["at"], **s["difusores"][difusor]} for s in self._publisher_samples
@@ -168,7 +182,7 @@ class Drill:
         remote = (f"sudo mkdir -p {drop}/.{name} && sudo tar -C {drop}/.{name} -xf - "
                   f"--strip-components=1 --no-same-owner && sudo chmod -R a+rX {drop}/.{name} && "
                   f"sudo mv -T {drop}/.{name} {drop}/{name}")
-        subprocess.run(self.lab.ssh_command(self.publisher, remote), stdin=tar.stdout,
+        subprocess.run(self.ssh_command(self.publisher, remote), stdin=tar.stdout,
                        capture_output=True, check=True, timeout=120)
         tar.wait()
 
@@ -280,6 +294,14 @@ def _report(cmd: list[str], out: Path) -> dict:
     html = out / "conformance.html"
     return {"ok": proc.returncode == 0, "html": str(html.relative_to(out.parent)),
             "rc": proc.returncode, "output": (proc.stdout + proc.stderr)[-2000:]}
+
+
+def _target(name: str, difusor, ca_file: str | None, on_lab: bool) -> Target:
+    """Lab hosts are reached by address (the lab CA names it); real ones by their public name,
+    which is what their certificate names."""
+    scheme = "https" if difusor.tls else "http"
+    host = difusor.address if on_lab else difusor.server_names[0]
+    return Target(name, f"{scheme}://{host}/", ca_file)
 
 
 def _floating_target(floating: str, ca_file: str | None, scheme: str) -> Target:

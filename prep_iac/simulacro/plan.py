@@ -170,6 +170,21 @@ def check_schedule(plan: Plan, periods: int, quiet: int) -> None:
                             f"{periods - quiet - 2}, or lengthen the night (--hasta)")
 
 
+LAB_ONLY = {"network_cut": "cuts a host's link from the lab's side",
+            "flood": "floods from an extra address on the lab's bridge",
+            "ups_on_battery": "plays the lab's dummy UPS through its state file"}
+
+
+def check_lab_only(plan: Plan) -> None:
+    """On real hosts the drill cannot cut a link or borrow an address: say so up front."""
+    for fault in plan.faults:
+        if fault.kind in LAB_ONLY:
+            raise PrepError(f"fault {fault.kind} at period {fault.at} only runs on the lab "
+                            f"(it {LAB_ONLY[fault.kind]})",
+                            "drop it from the plan for real hosts (a plan file, or --faults none), "
+                            "and test floods with bench/web.py from a machine you own")
+
+
 def check_targets(plan: Plan, difusores: list[str], ha: bool) -> None:
     for fault in plan.faults:
         target = getattr(fault, "target", None)

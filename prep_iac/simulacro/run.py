@@ -11,10 +11,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from prep_iac.errors import PrepError
+from prep_iac.inventory import load_inventory
 from prep_iac.paths import INVENTORIES_DIR
 from prep_iac.simulacro import setup, summary
 from prep_iac.simulacro.drill import Drill, Options, conformance_periods, night_times
-from prep_iac.simulacro.plan import check_targets
+from prep_iac.simulacro.plan import check_lab_only, check_targets
 
 WAIVERS = INVENTORIES_DIR / "lab-waivers.yml"
 
@@ -24,7 +25,10 @@ def simulacro(opts: Options, inventory: Path | None = None, log=print, progress=
     inventory of real hosts is given."""
     started = dt.datetime.now(dt.UTC).astimezone()
     lab = None
-    if inventory is None:
+    if inventory is not None:
+        check_lab_only(opts.plan)
+        inventory = _real_inventory(inventory, opts)
+    else:
         from prep_iac.lab import Lab
 
         lab = Lab.fresh(setup.LAB_NAME, setup.LAB_SUBNET)
@@ -32,7 +36,7 @@ def simulacro(opts: Options, inventory: Path | None = None, log=print, progress=
         lab.up(difusores=opts.difusores, publishers=1)
         inventory = setup.drill_inventory(lab.inventory_path, opts.out, opts.period_s, opts.ha)
     try:
-        names = [f"difusor-{i}" for i in range(1, opts.difusores + 1)]
+        names = sorted(load_inventory(inventory).difusores)
         check_targets(opts.plan, names, opts.ha)
         results = _drill(lab, inventory, opts, started, log, progress)
     finally:
@@ -120,6 +124,15 @@ def _memoria(inventory: Path, out: Path, started) -> dict | None:
     totals = json.loads((report_dir / "report.json").read_text())["window"]["totals"]
     return {"html": "memoria/report.html", "hits": totals.get("hits"),
             "visitors": totals.get("visitors")}
+
+
+def _real_inventory(inventory: Path, opts: Options) -> Path:
+    """A real inventory drills as it is, but for the drill's period: a copy with period_s."""
+    inv = load_inventory(inventory)
+    if not inv.publishers or not inv.difusores:
+        raise PrepError(f"{inventory} needs publishers and difusores for a drill",
+                        "use an inventory with the IEC's publisher and the difusores it feeds")
+    return setup.with_period(inventory, opts.out, opts.period_s)
 
 
 def require_root() -> None:

@@ -40,6 +40,18 @@ def drill_inventory(lab_inventory: Path, out: Path, period_s: int, ha: bool) -> 
     return path
 
 
+def with_period(inventory: Path, out: Path, period_s: int) -> Path:
+    """A copy of a real inventory with the drill's period, beside the drill's results."""
+    data = yaml.safe_load(inventory.read_text())
+    data["iec"]["period_s"] = period_s
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "inventario.yml"
+    path.write_text(f"# prep-iac simulacro: {inventory} with the drill's period\n"
+                    + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    load_inventory(path)
+    return path
+
+
 def deploy_all(inventory: Path) -> dict[str, DeployResult]:
     """Difusores and publishers at once (pyinfra is parallel over hosts within each)."""
     jobs = {"difusor": ("deploys/difusor.py", "difusores"),
