@@ -181,8 +181,8 @@ def check_lab_only(plan: Plan) -> None:
         if fault.kind in LAB_ONLY:
             raise PrepError(f"fault {fault.kind} at period {fault.at} only runs on the lab "
                             f"(it {LAB_ONLY[fault.kind]})",
-                            "drop it from the plan for real hosts (a plan file, or --faults none), "
-                            "and test floods with bench/web.py from a machine you own")
+                            "on real hosts give a plan file without it (corrupt_cut, "
+                            "publisher_restart and ha_failover run anywhere), or --faults none")
 
 
 def check_targets(plan: Plan, difusores: list[str], ha: bool) -> None:
