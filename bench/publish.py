@@ -6,7 +6,8 @@
 On a lab of N difusores (root; the lab is destroyed at the end, also on failure):
   1. a generated cut of ~4,000 files (~400 MB, prep-iac corte generate) is pushed to every
      difusor (the full first push, for reference);
-  2. a following cut adds 200 acta images and rewrites every CSV; our engine pushes it to all
+  2. a following cut adds 200 acta images and rewrites every CSV (in the cut's zip) and the
+     pages; our engine pushes it to all
      N difusores in parallel; rsync -a --delete (over ssh, the same ssh_config) sends the same
      change to a copy of the first cut on the same hosts, N in parallel.
 Bytes on the wire are each difusor's received bytes on its interface (read through nsenter,
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -53,11 +55,14 @@ def sh(cmd, **kw):
 
 def deploy(lab: Lab) -> None:
     env = {**os.environ, "PREP_INVENTORY": str(lab.inventory_path)}
-    proc = subprocess.run([str(Path(sys.executable).with_name("pyinfra")), "-y",
-                           str(REPO / "inventories/env.py"), str(DEPLOY)], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=1800, check=False)
+    log = Path(tempfile.gettempdir()) / f"prep-bench-publish-deploy-{lab.name}.log"
+    with open(log, "w") as out:  # followable while it runs
+        proc = subprocess.run([str(Path(sys.executable).with_name("pyinfra")), "-y",
+                               str(REPO / "inventories/env.py"), str(DEPLOY)], cwd=REPO,
+                              env=env, stdout=out, stderr=subprocess.STDOUT, timeout=1800,
+                              check=False)
     if proc.returncode:
-        raise SystemExit("deploy failed:\n" + (proc.stdout + proc.stderr)[-3000:])
+        raise SystemExit("deploy failed:\n" + log.read_text()[-3000:])
 
 
 def generate(out: Path, actas: int, image_kb: int) -> Path:
@@ -67,16 +72,31 @@ def generate(out: Path, actas: int, image_kb: int) -> Path:
     return next(p for p in out.iterdir() if p.is_dir() and manifest.CUT_TIME.match(p.name))
 
 
-def following(cut: Path, image_kb: int) -> Path:
+def following(cut: Path, image_kb: int, step: str = "0210") -> Path:
     """The next cut: every file of the first (hard links), 200 new images, new CSVs."""
-    nxt = cut.with_name(cut.name.replace("_0200_", "_0210_"))
+    prev = cut.name.split("_")[1]
+    nxt = cut.with_name(cut.name.replace(f"_{prev}_", f"_{step}_"))
     sh(["cp", "-al", str(cut), str(nxt)])
     for i in range(NEW_FILES):
-        (nxt / "actas" / f"bench-{i:04d}.jpg").write_bytes(os.urandom(image_kb * 1024))
-    for csv in nxt.rglob("*.csv"):
-        data = csv.read_bytes()
-        csv.unlink()  # break the hard link before writing
-        csv.write_bytes(data.replace(b"\r\n", b" \r\n"))  # every row changes
+        (nxt / "actas" / f"bench-{step}-{i:04d}.jpg").write_bytes(os.urandom(image_kb * 1024))
+    # The CSVs travel in the cut's zip (the database package): rewrite every row of each,
+    # as the next cut would; the pages that show the totals change too.
+    old_zip = next(nxt.glob("*.zip"))
+    new_zip = nxt / old_zip.name.replace(f"_{prev}_", f"_{step}_")
+    with zipfile.ZipFile(old_zip) as src, zipfile.ZipFile(new_zip.with_suffix(".tmp"), "w",
+                                                          zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.lower().endswith(".csv"):
+                data = data.replace(b"\r\n", b" \r\n")
+            dst.writestr(info.filename.replace(f"_{prev}_", f"_{step}_"), data)
+    old_zip.unlink()
+    new_zip.with_suffix(".tmp").rename(new_zip)
+    for page in nxt.glob("*.html"):
+        data = page.read_bytes()
+        page.unlink()  # break the hard link before writing
+        page.write_bytes(data.replace(f"{prev[:2]}:{prev[2:]}".encode(),
+                                      f"{step[:2]}:{step[2:]}".encode()))
     return nxt
 
 
@@ -177,8 +197,24 @@ def main() -> int:
         rsync_s = time.monotonic() - t
         rsync_wire = {n: v - before[n] for n, v in rx_bytes(lab, names).items()}
 
+        phases = {k: sum(r.phases.get(k, 0) for r in r2) / len(r2) for k in r2[0].phases}
+        act_phases = [json.loads(lab.run(n, "sudo cat /srv/sftp/iec/estado/ultimo.json")
+                                 .stdout).get("fases", {}) for n in names]
         act_full = [activation_seconds(lab, n, first.name) for n in names]
         act_delta = [activation_seconds(lab, n, second.name) for n in names]
+
+        # 4. one more cut to one difusor alone: activation on a difusor's own CPU and disk,
+        #    as in production (above, 10 lab hosts activate at once on this machine's cores)
+        third = following(second, args.image_kb, "0220")
+        one = dataclasses.replace(registry, difusores=registry.difusores[:1])
+        t = time.monotonic()
+        r3 = publish(one, prepare(third, third.name, one), ledger, activation_timeout=300)
+        alone_s = time.monotonic() - t
+        if r3[0].result != "activated":
+            raise SystemExit(f"third push failed: {r3[0]}")
+        act_alone = activation_seconds(lab, names[0], third.name)
+        alone_phases = json.loads(lab.run(names[0], "sudo cat /srv/sftp/iec/estado/ultimo.json")
+                                  .stdout).get("fases", {})
     finally:
         if not args.keep:
             lab.destroy()
@@ -199,6 +235,12 @@ def main() -> int:
     print(f"activation: {act_delta[0][1]} files ({act_delta[0][2]} new) worst {worst_delta:.2f} s;"
           f" first cut ({act_full[0][1]} files, all new, copied and hashed) worst "
           f"{worst_full:.2f} s")
+    print("push phases (mean s): " + ", ".join(f"{k} {v:.2f}" for k, v in phases.items()))
+    print("activator phases (worst s): " + ", ".join(
+        f"{k} {max(p.get(k, 0) for p in act_phases):.2f}" for k in act_phases[0]))
+    print(f"one difusor alone: push of the next cut {alone_s:.1f} s, activation of "
+          f"{act_alone[1]} files ({act_alone[2]} new) {act_alone[0]:.2f} s; phases: "
+          + ", ".join(f"{k} {v:.2f}" for k, v in alone_phases.items()))
     print(f"on a {LINK_MBPS} Mbit/s link: {link_s:.1f} s per difusor; "
           f"{link_s * len(names):.0f} s for {len(names)} difusores sharing one such uplink")
     ratio_changed = ours_b / changed_bytes
@@ -206,10 +248,12 @@ def main() -> int:
     print(f"FIGURE wire bytes ours / rsync: {ours_b / rsync_b:.3f}")
     print(f"FIGURE wall time ours / rsync ({len(names)} difusores): {ours_s / rsync_s:.2f} "
           "(aim <= 1)")
-    print(f"FIGURE activation of a {act_delta[0][1]}-file cut: {worst_delta:.2f} s "
+    print(f"FIGURE activation of a {act_alone[1]}-file cut (one difusor): {act_alone[0]:.2f} s "
           f"(aim < {AIM_ACTIVATION_S})")
+    print(f"FIGURE activation, {len(names)} lab difusores at once on this machine (worst): "
+          f"{worst_delta:.2f} s")
     print(f"FIGURE seconds on a {LINK_MBPS} Mbit/s link per difusor: {link_s:.1f}")
-    ok = (ratio_changed <= AIM_BYTES and ours_s <= rsync_s and worst_delta < AIM_ACTIVATION_S)
+    ok = (ratio_changed <= AIM_BYTES and ours_s <= rsync_s and act_alone[0] < AIM_ACTIVATION_S)
     print("aims met" if ok else "aims NOT met (see figures)")
     return 0
 

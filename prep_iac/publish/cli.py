@@ -111,20 +111,63 @@ def _age(ts):
     return f"{s} s" if s < 120 else f"{s // 60} min" if s < 7200 else f"{s // 3600} h"
 
 
+REMOTE_STATUS = ("sudo -n -u prep-publisher /opt/prep-publisher/venv/bin/prep-iac status "
+                 "--registry /etc/prep-publisher/registry.json --json")
+
+
+def _remote_rows(inventory_path, publisher):
+    """The publisher host's own ledger, read over SSH as an admin (pinned host key)."""
+    from prep_iac.inventory import load_inventory
+    from prep_iac.publish.connect import PushError, connect, load_private_key
+    from prep_iac.publish.registry import DifusorEntry
+
+    inv = load_inventory(inventory_path)
+    name = publisher or next(iter(inv.publishers))
+    host = inv.publishers[name]
+    if not (host.ssh_key and host.host_key):
+        raise PrepError(f"publisher {name} has no ssh_key or host_key in the inventory",
+                        "add both to read its ledger, or run `prep-iac status` on it")
+    target = DifusorEntry(name, host.address, host.ssh_port, host.host_key)
+    try:
+        transport = connect(target, inv.ssh_user(name), load_private_key(host.ssh_key))
+        chan = transport.open_session(timeout=10)
+        chan.settimeout(60)
+        chan.exec_command(REMOTE_STATUS)
+        out = chan.makefile("rb").read()
+        err = chan.makefile_stderr("rb").read()
+        rc = chan.recv_exit_status()
+        transport.close()
+    except PushError as exc:
+        raise PrepError(f"cannot reach publisher {name}: {exc}") from None
+    if rc != 0:
+        raise PrepError(f"status on publisher {name} failed (rc {rc}): "
+                        f"{err.decode(errors='replace').strip()}")
+    return json.loads(out)
+
+
 @click.command()
 @with_common
+@click.option("--remote", is_flag=True,
+              help="read the ledger on the inventory's publisher host over SSH")
 @click.option("--json", "as_json", is_flag=True)
-def status(inventory_path, registry_path, publisher, ledger, as_json):
+def status(inventory_path, registry_path, publisher, ledger, remote, as_json):
     """Each difusor: last confirmed cut and its age, failures in a row, state, whom to call."""
-    from prep_iac.publish.ledger import Ledger
+    from prep_iac.publish.ledger import Ledger, Row
 
     registry = _registry(inventory_path, registry_path, publisher)
-    led = Ledger(_ledger_path(registry, inventory_path, ledger), registry.period_s)
-    rows = {r.difusor: r for r in led.rows([d.name for d in registry.difusores])}
-    led.close()
+    if remote:
+        fields = set(Row.__dataclass_fields__)
+        rows = {r["difusor"]: Row(**{k: v for k, v in r.items() if k in fields})
+                for r in _remote_rows(inventory_path, publisher)}
+        missing = Row("", "active", 0, None, None, None, None)
+        rows = {d.name: rows.get(d.name, missing) for d in registry.difusores}
+    else:
+        led = Ledger(_ledger_path(registry, inventory_path, ledger), registry.period_s)
+        rows = {r.difusor: r for r in led.rows([d.name for d in registry.difusores])}
+        led.close()
     if as_json:
-        click.echo(json.dumps([{**rows[d.name].__dict__, "contact": d.contact}
-                               for d in registry.difusores], indent=1))
+        click.echo(json.dumps([{**rows[d.name].__dict__, "difusor": d.name,
+                                "contact": d.contact} for d in registry.difusores], indent=1))
         return
     from rich.table import Table
 

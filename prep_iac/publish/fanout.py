@@ -1,43 +1,64 @@
-"""Every difusor at once: one thread each, and no difusor waits for another beyond its
-own deadline (a dead one is reported failed when its time is up; the others go on)."""
+"""Every difusor at once: one process each (its own interpreter, so pushes do not queue on
+one GIL), and no difusor waits for another beyond its own deadline: a push still running
+when its time is up is killed and reported failed while the others go on."""
 
-import threading
+import multiprocessing as mp
+import os
+import queue
 import time
 
 from prep_iac.publish.push import Result, Signed, push_one
 from prep_iac.publish.registry import Registry
 
 
+def _child(results, difusor, signed, user, key, kw):
+    try:
+        r = push_one(difusor, signed, user=user, key=key, **kw)
+    except BaseException as exc:  # noqa: BLE001 - reported, never lost
+        r = Result(difusor.name, signed.manifest.cut_id, "failed", f"push crashed: {exc!r}")
+    results.put(r)
+    results.close()
+    results.join_thread()
+    os._exit(0)  # no inherited finalizers (the parent's ledger, loggers) run here
+
+
 def push_all(registry: Registry, signed: Signed, key, *, sessions=4, timeout=10.0,
              activation_timeout=60.0, deadline_s=None, hooks=None, on_result=None):
     deadline_s = deadline_s or (timeout * 3 + activation_timeout + 600)
+    cut = signed.manifest.cut_id
+    ctx = mp.get_context("fork")  # the key and the cut are inherited, not pickled
+    results_q = ctx.Queue()
+    procs = {}
+    for d in registry.difusores:
+        kw = {"sessions": sessions, "timeout": timeout, "activation_timeout": activation_timeout,
+              "hooks": (hooks or {}).get(d.name)}
+        p = ctx.Process(target=_child, args=(results_q, d, signed, registry.jail_user, key, kw),
+                        name=f"push-{d.name}", daemon=True)
+        p.start()
+        procs[d.name] = p
     results: dict[str, Result] = {}
-    lock = threading.Lock()
-
-    def run(d):
-        r = push_one(d, signed, user=registry.jail_user, key=key, sessions=sessions,
-                     timeout=timeout, activation_timeout=activation_timeout,
-                     hooks=(hooks or {}).get(d.name))
-        with lock:
-            if d.name not in results:
-                results[d.name] = r
-                if on_result:
-                    on_result(r)
-
-    threads = {d.name: threading.Thread(target=run, args=(d,), daemon=True)
-               for d in registry.difusores}
     start = time.monotonic()
-    for t in threads.values():
-        t.start()
-    for name, t in threads.items():
-        t.join(max(0.0, deadline_s - (time.monotonic() - start)))
-    with lock:
-        for name, t in threads.items():
-            if name not in results:
-                r = Result(name, signed.manifest.cut_id, "failed",
-                           f"push still running after {deadline_s:.0f} s, abandoned",
-                           seconds=round(time.monotonic() - start, 3))
-                results[name] = r
-                if on_result:
-                    on_result(r)
+
+    def done(r):
+        results[r.difusor] = r
+        if on_result:
+            on_result(r)
+
+    while len(results) < len(procs):
+        left = deadline_s - (time.monotonic() - start)
+        if left <= 0:
+            break
+        try:
+            done(results_q.get(timeout=min(left, 0.5)))
+        except queue.Empty:
+            for name, p in procs.items():
+                if name not in results and p.exitcode not in (None, 0):
+                    done(Result(name, cut, "failed", f"push process died (exit {p.exitcode})"))
+    for name, p in procs.items():
+        if name not in results:
+            p.kill()
+            done(Result(name, cut, "failed", f"push still running after {deadline_s:.0f} s, "
+                        "stopped", seconds=round(time.monotonic() - start, 3)))
+        p.join(timeout=5)
+    results_q.close()
     return [results[d.name] for d in registry.difusores]

@@ -11,7 +11,7 @@ import queue
 import secrets
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import paramiko
 
@@ -40,6 +40,7 @@ class Result:
     sent_bytes: int = 0
     sent_files: int = 0
     seconds: float = 0.0
+    phases: dict = field(default_factory=dict)  # connect, delta, upload, manifest, verdict (s)
 
 
 def read_json(client: paramiko.SFTPClient, path: str):
@@ -114,11 +115,19 @@ def push_one(difusor: DifusorEntry, signed: Signed, *, user: str, key, sessions:
     res = Result(difusor.name, m.cut_id, "failed")
     counter = {"bytes": 0, "files": 0, "lock": threading.Lock()}
     transport = None
+    mark = [start]
+
+    def lap(phase):
+        now = time.monotonic()
+        res.phases[phase] = round(now - mark[0], 3)
+        mark[0] = now
     try:
         transport = connect(difusor, user, key, timeout)
         client = sftp(transport, timeout)
+        lap("connect")
         served = read_json(client, "/estado/manifiesto.json")
         last = read_json(client, "/estado/ultimo.json") or {}
+        lap("delta")
         if served and served.get("corte") == m.cut_id:
             res.result, res.reason = "activated", "already served"
             return res
@@ -134,6 +143,7 @@ def push_one(difusor: DifusorEntry, signed: Signed, *, user: str, key, sessions:
         mkdirs(client, parents)
         stop = threading.Event()
         upload_many(transport, send, signed.folder, base, sessions, timeout, counter, stop)
+        lap("upload")
         if hooks and "after_files" in hooks:
             hooks["after_files"]()
         for name, data in ((f"{m.cut_id}.manifiesto.json", signed.data),
@@ -146,8 +156,10 @@ def push_one(difusor: DifusorEntry, signed: Signed, *, user: str, key, sessions:
         with client.open(tmp, "wb") as f:
             f.write(nonce.encode() + b"\n")
         client.posix_rename(tmp, f"/incoming/{m.cut_id}.listo")
+        lap("manifest")
         res.result, res.reason = wait_result(client, m.cut_id, nonce, last,
                                              activation_timeout)
+        lap("verdict")
     except PushError as exc:
         res.reason = str(exc)
     except (paramiko.SSHException, OSError, EOFError) as exc:
@@ -171,5 +183,5 @@ def wait_result(client, cut_id, nonce, last, timeout):
                 return "activated", None
             return "refused", u.get("motivo") or "refused"
         time.sleep(delay)
-        delay = min(delay * 2, 0.5)
+        delay = min(delay * 1.5, 0.2)
     return "failed", f"no answer from the activator within {timeout:.0f} s"

@@ -400,3 +400,14 @@ def test_conformance_suite_passes_on_the_lab(pipe):
         cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert "11 passed" in proc.stdout, proc.stdout[-2000:]
+
+
+def test_status_reads_the_publishers_ledger_remotely(pipe):
+    proc = subprocess.run([str(Path(sys.executable).with_name("prep-iac")), "status", "-i",
+                           str(pipe.lab.inventory_path), "--remote", "--json"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["difusor"]: r for r in json.loads(proc.stdout)}
+    assert rows["difusor-1"]["confirmed_cut"] == "20210606_2050_PREP_AYUN_COAH"
+    assert rows["difusor-1"]["state"] == "active"
+    assert rows["difusor-1"]["contact"]["phone"]
