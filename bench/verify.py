@@ -76,23 +76,24 @@ def main() -> int:
             for size in args.sizes:
                 seconds, report = timed_verify(inventory, names[:size], Path(tmp) / str(size))
                 checks = len(report["comprobaciones"])
-                rows.append((f"{size} difusor(es)", seconds, checks, AIMS_S.get(size)))
+                rows.append((f"{size} difusor(es)", seconds, checks, report["exit_code"],
+                             AIMS_S.get(size)))
                 figures.append((f"verify_{size}_hosts_s", f"{seconds:.1f}"))
     finally:
         if not args.keep:
             lab.down()
 
     table = Table(title="prep-iac verify")
-    for col in ("hosts", "seconds", "checks", "aim"):
+    for col in ("hosts", "seconds", "checks", "exit", "aim"):
         table.add_column(col)
-    for label, seconds, checks, aim in rows:
+    for label, seconds, checks, code, aim in rows:
         verdict = "" if aim is None else (f"< {aim:.0f} s ok" if seconds < aim
                                           else f"< {aim:.0f} s MISSED")
-        table.add_row(label, f"{seconds:.1f}", str(checks), verdict)
+        table.add_row(label, f"{seconds:.1f}", str(checks), str(code), verdict)
     Console().print(table)
     for key, value in figures:
         print(f"FIGURE {key}: {value}")
-    missed = [s for label, s, _, aim in rows if aim is not None and s >= aim]
+    missed = [s for _, s, _, _, aim in rows if aim is not None and s >= aim]
     return 1 if missed else 0
 
 
