@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,26 +57,32 @@ def main() -> None:
     sizes = sudo(lab, "difusor-1", "cd /srv/prep/current && ls -S | head -1").stdout.strip()
     targets = {"index.html (small page)": f"https://{d1}/index.html",
                f"{sizes} (largest file)": f"https://{d1}/{sizes}"}
-    seconds = int(os.environ.get("BENCH_SECONDS", "10"))
+    seconds = int(os.environ.get("BENCH_SECONDS", "8"))
+    rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
+    off_cmd = " && ".join(f"mv {f} {f}.bench-off" for f in WAF_FILES)
+    on_cmd = " && ".join(f"mv {f}.bench-off {f}" for f in WAF_FILES)
+    reload = " && nginx -t -q && systemctl reload nginx"
     rows = []
     for label, url in targets.items():
         wrk(url, 2)  # warm up
-        on = wrk(url, seconds)
-        sudo(lab, "difusor-1", " && ".join(f"mv {f} {f}.bench-off" for f in WAF_FILES)
-             + " && nginx -t -q && systemctl reload nginx")
-        time.sleep(2)
-        try:
-            off = wrk(url, seconds)
-        finally:
-            sudo(lab, "difusor-1", " && ".join(f"mv {f}.bench-off {f}" for f in WAF_FILES)
-                 + " && nginx -t -q && systemctl reload nginx")
+        on, off = [], []
+        # Interleaved rounds, medians: the lab machine is shared and its load varies.
+        for _ in range(rounds):
+            on.append(wrk(url, seconds))
+            sudo(lab, "difusor-1", off_cmd + reload)
             time.sleep(2)
+            try:
+                off.append(wrk(url, seconds))
+            finally:
+                sudo(lab, "difusor-1", on_cmd + reload)
+                time.sleep(2)
         rows.append((label, off, on))
-    print(f"cut {cut}, wrk -t2 -c16 -d{seconds}s over HTTPS from the controller ({gateway(lab.spec.subnet)})")
-    print(f"{'file':32} {'filter off':>12} {'filter on':>12} {'on/off':>8}")
+    print(f"cut {cut}, wrk -t2 -c16 -d{seconds}s x {rounds} interleaved rounds, HTTPS, from the "
+          f"controller ({gateway(lab.spec.subnet)}); req/s, median (all rounds)")
     for label, off, on in rows:
-        print(f"{label:32} {off:12.0f} {on:12.0f} {100 * on / off:7.1f}%")
-
+        ratio = 100 * statistics.median(on) / statistics.median(off)
+        print(f"{label}: filter off {statistics.median(off):.0f} {[round(x) for x in off]}, "
+              f"filter on {statistics.median(on):.0f} {[round(x) for x in on]}: {ratio:.0f}%")
 
 if __name__ == "__main__":
     main()
