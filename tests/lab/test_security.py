@@ -25,6 +25,7 @@ from security.setup import (
     journal_since,
     probe,
     publish_generated_cut,
+    remove_written,
     stranger,
     sudo,
     wait_for,
@@ -43,16 +44,20 @@ def sec(lab):
     gw = gateway(lab.spec.subnet)
     inventory = write_inventory(lab, "security", admins=[f"{gw}/32", f"{d2}/32"],
                                 iec=[f"{pub}/32"])
-    env = {"PREP_INVENTORY": str(inventory)}
-    first = deploy(lab, DEPLOY_FULL, extra_env=env)
-    assert first.ok, first.output[-4000:]
-    second = deploy(lab, DEPLOY_FULL, extra_env=env)
-    # A second address on difusor-2, outside admins.networks and the IEC sources.
-    outsider = stranger(lab.spec.subnet)
-    lab.nsenter("difusor-2", ["ip", "addr", "replace", f"{outsider}/24", "dev", "host0"],
-                check=True)
-    return {"lab": lab, "inventory": inventory, "env": env, "first": first, "second": second,
-            "d1": d1, "d2": d2, "pub": pub, "gw": gw, "outsider": outsider}
+    try:
+        env = {"PREP_INVENTORY": str(inventory)}
+        first = deploy(lab, DEPLOY_FULL, extra_env=env)
+        assert first.ok, first.output[-4000:]
+        second = deploy(lab, DEPLOY_FULL, extra_env=env)
+        # A second address on difusor-2, outside admins.networks and the IEC sources.
+        outsider = stranger(lab.spec.subnet)
+        lab.nsenter("difusor-2", ["ip", "addr", "replace", f"{outsider}/24", "dev", "host0"],
+                    check=True)
+        yield {"lab": lab, "inventory": inventory, "env": env, "first": first,
+               "second": second, "d1": d1, "d2": d2, "pub": pub, "gw": gw,
+               "outsider": outsider}
+    finally:
+        remove_written()
 
 
 def fresh_fail2ban(lab, name: str, jail: str, bantime: int) -> None:

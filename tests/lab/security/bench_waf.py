@@ -29,6 +29,7 @@ from security.setup import (
     DEPLOY_FULL,
     gateway,
     publish_generated_cut,
+    remove_written,
     sudo,
     write_inventory,
 )
@@ -85,4 +86,7 @@ def main() -> None:
               f"filter on {statistics.median(on):.0f} {[round(x) for x in on]}: {ratio:.0f}%")
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        remove_written()

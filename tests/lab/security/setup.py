@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -17,6 +18,7 @@ import yaml
 REPO_DIR = Path(__file__).resolve().parents[3]
 PROBE = Path(__file__).with_name("probe.py")
 DEPLOY_FULL = Path(__file__).with_name("deploy_full.py")
+WRITTEN: list[Path] = []  # inventories written by write_inventory(), removed at the end
 STRANGER = 222  # host part of an address outside every allowed network, added to difusor-2
 
 
@@ -39,9 +41,18 @@ def write_inventory(lab, suffix: str, admins: list[str], iec: list[str],
         d["rate_limits"] = limits or {"requests_per_s": 50, "burst": 200, "connections": 20,
                                       "new_connections_per_s": 20}
     out = Path(lab.inventory_path).with_name(Path(lab.inventory_path).stem + f"-{suffix}.yml")
+    WRITTEN.append(out)
     out.write_text("# Written by tests/lab/test_security.py\n"
                    + yaml.safe_dump(data, sort_keys=False, width=200))
     return out
+
+
+def remove_written() -> None:
+    """Remove the inventories written here, and the lab CAs the TLS component put beside."""
+    while WRITTEN:
+        path = WRITTEN.pop()
+        path.unlink(missing_ok=True)
+        shutil.rmtree(path.with_suffix(".lab-ca"), ignore_errors=True)
 
 
 def probe(lab, name: str, *args: str, timeout: float = 120) -> dict:
