@@ -41,6 +41,9 @@ def render_markdown(inventory_path: str | Path, now: dt.datetime | None = None) 
         difusores=inventory.difusores, publishers=inventory.publishers,
         users={name: inventory.ssh_user(name) for name in inventory.hosts()},
         ssh_user=inventory.admins.accounts[0].name,
+        # The memoria asks for the web logs of election day and the day after (6 and 7 June).
+        logs_from=inventory.iec.window.opens_at.strftime("%Y-%m-%d 00:00"),
+        logs_to=(inventory.iec.window.opens_at + dt.timedelta(days=2)).strftime("%Y-%m-%d 00:00"),
         generated=(now or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC"))
 
 

@@ -22,7 +22,8 @@ def test_names_the_inventory(tmp_path):
                             "+52 844 000 0000", "innovacion@iec.org.mx",
                             f"prep-iac verify -i {EXAMPLE}",
                             "ssh mgarcia@203.0.113.10 -p 22", "upsc ups@localhost",
-                            "2021-06-06 18:00", "(30 min)", "prep-iac memoria collect",
+                            "2021-06-06 18:00", "(30 min)",
+                            '--desde "2021-06-06 00:00" --hasta "2021-06-08 00:00"',
                             "refused <corte>: <motivo>", "no declara un par HA"]:
         assert text in md, text
     paths = write_runbook(EXAMPLE, tmp_path)
