@@ -43,6 +43,15 @@ NODES = ["difusor-1", "difusor-2"]
 DEPLOY = os.environ.get("PREP_WEB_DEPLOY", "deploys/difusor.py")
 
 
+def failure(output: str) -> str:
+    """The lines of a pyinfra run that say what went wrong (its summary table hides them)."""
+    lines = output.splitlines()
+    picked = [i for i, line in enumerate(lines)
+              if re.search(r"Error|emerg|failed|Traceback|Exception", line)]
+    context = [lines[j] for i in picked[-15:] for j in range(max(0, i - 2), i + 1)]
+    return "\n".join(dict.fromkeys(context)) or output[-3000:]
+
+
 def free_port(address: str) -> int:
     with socket.socket() as s:
         s.bind((address, 0))
@@ -86,7 +95,7 @@ def web(lab):
                             rate_limits={"requests_per_s": 20, "burst": 40, "connections": 50})
         env = {"PREP_INVENTORY": str(inv)}
         first = deploy(lab, DEPLOY, extra_env=env)
-        assert first.ok, first.output[-4000:]
+        assert first.ok, failure(first.output)
         second = deploy(lab, DEPLOY, extra_env=env)
         ca = tls.lab_ca_dir(inv) / "ca.pem"
         yield {"lab": lab, "inventory": load_inventory(inv), "inventory_path": inv, "env": env,
@@ -116,7 +125,7 @@ def get(web, node, path, method="GET", https=True, **kw):
 
 @pytest.mark.conv("CONV-IV.3")
 def test_second_deploy_changes_nothing(web):
-    assert web["second"].ok, web["second"].output[-3000:]
+    assert web["second"].ok, failure(web["second"].output)
     assert web["second"].changed == 0, [line for line in web["second"].output.splitlines()
                                         if re.search(r"\s[1-9]\d*\s+[-\d]+\s+[-\d]+\s*$", line)]
 
@@ -390,7 +399,7 @@ def test_bad_config_never_goes_live(web, cut):
     assert sudo(lab, node, "test -e /etc/nginx/prep-staging && echo yes || echo no").strip() == "no"
     assert get(web, node, "/")[0].status == 200
     again = deploy(lab, DEPLOY, limit=node, extra_env=web["env"])
-    assert again.ok and again.changed > 0, again.output[-2000:]
+    assert again.ok and again.changed > 0, failure(again.output)
     assert sudo(lab, node, "md5sum /etc/nginx/nginx.conf /etc/nginx/prep/sitio.conf") == before
 
 
@@ -406,7 +415,7 @@ def test_acme_mode_writes_its_config(web):
     sudo(lab, node, "rm -f /etc/ssl/prep/fullchain.pem /etc/ssl/prep/privkey.pem")
     result = deploy(lab, "tests/lab/web/web_only.py", limit=node,
                     extra_env={"PREP_INVENTORY": str(inv)})
-    assert result.ok, result.output[-3000:]
+    assert result.ok, failure(result.output)
     issue = sudo(lab, node, f"cat {tls.ACME_ISSUE}")
     assert "--webroot -w /var/lib/prep-web/acme" in issue
     assert "-d difusor-2.lab -d prep.lab" in issue and "--email sistemas@example.mx" in issue
