@@ -118,9 +118,13 @@ def rsync(lab: Lab, src: Path, name: str) -> float:
 
 
 def activation_seconds(lab: Lab, name: str, cut_id: str) -> tuple[float, int, int]:
-    log = lab.run(name, "sudo journalctl -q -t prep-activator -o cat --no-pager").stdout
-    m = re.search(rf"activated {cut_id} \((\d+) files, (\d+) new, ([\d.]+) s\)", log)
-    if not m:
+    for _ in range(20):  # the journal may be a moment behind the verdict
+        log = lab.run(name, "sudo journalctl -q -t prep-activator -o cat --no-pager").stdout
+        m = re.search(rf"activated {cut_id} \((\d+) files, (\d+) new, ([\d.]+) s\)", log)
+        if m:
+            break
+        time.sleep(0.5)
+    else:
         raise SystemExit(f"{name}: no activation of {cut_id} in the journal")
     return float(m.group(3)), int(m.group(1)), int(m.group(2))
 

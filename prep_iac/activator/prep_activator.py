@@ -554,11 +554,11 @@ def handle(cfg, cut_id, request):
     lap("jail")
     result.update(resultado="activado", motivo=None, hora=activated, archivos=files, nuevos=new,
                   segundos=round(elapsed, 3), fases=dict(LAPS))
+    log(f"activated {cut_id} ({files} files, {new} new, {elapsed:.2f} s)")
     publish_to_jail(cfg, {"ultimo.json": result})  # last: the publisher waits for it
+    start_watchdog(cfg)
     remove_upload(cfg, cut_id)
     prune(cfg, served, cut_id)
-    log(f"activated {cut_id} ({files} files, {new} new, {elapsed:.2f} s)")
-    start_watchdog(cfg)
     return True
 
 
