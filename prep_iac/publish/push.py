@@ -15,12 +15,10 @@ from dataclasses import dataclass, field
 
 import paramiko
 
-from prep_iac.publish import delta
+from prep_iac.publish import delta, pipelined
 from prep_iac.publish.connect import PushError, connect, sftp
 from prep_iac.publish.manifest import Manifest
 from prep_iac.publish.registry import DifusorEntry
-
-CHUNK = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -59,21 +57,12 @@ def mkdirs(client, dirs):
             pass  # exists (from an earlier, cut-off push): files in it are overwritten
 
 
-def put(client, local, remote) -> int:
-    sent = 0
-    with open(local, "rb") as src, client.open(remote, "wb") as dst:
-        dst.set_pipelined(True)
-        while chunk := src.read(CHUNK):
-            dst.write(chunk)
-            sent += len(chunk)
-    return sent
-
-
 def upload_many(transport, entries, folder, base, sessions, timeout, counter, stop):
-    """Upload over several SFTP channels of one connection: small files are latency-bound."""
+    """Batches of files over several SFTP channels of one connection, each batch pipelined
+    (pipelined.py): small files are latency-bound, not bandwidth-bound."""
     work = queue.Queue()
-    for e in entries:
-        work.put(e)
+    for i in range(0, len(entries), pipelined.BATCH):
+        work.put(entries[i:i + pipelined.BATCH])
     errors = []
 
     def worker():
@@ -83,15 +72,17 @@ def upload_many(transport, entries, folder, base, sessions, timeout, counter, st
             errors.append(exc)
             return
         try:
+            up = pipelined.Uploader(client)
             while not stop.is_set():
                 try:
-                    e = work.get_nowait()
+                    batch = work.get_nowait()
                 except queue.Empty:
                     return
-                n = put(client, folder / e.path, posixpath.join(base, e.path))
+                items = [(folder / e.path, posixpath.join(base, e.path)) for e in batch]
+                n = up.batch(items)
                 with counter["lock"]:
                     counter["bytes"] += n
-                    counter["files"] += 1
+                    counter["files"] += len(items)
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
             stop.set()
@@ -99,7 +90,7 @@ def upload_many(transport, entries, folder, base, sessions, timeout, counter, st
             client.close()
 
     threads = [threading.Thread(target=worker, daemon=True)
-               for _ in range(max(1, min(sessions, len(entries))))]
+               for _ in range(max(1, min(sessions, work.qsize())))]
     for t in threads:
         t.start()
     for t in threads:
