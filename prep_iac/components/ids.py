@@ -15,6 +15,7 @@ ERROR_LOG = "/var/log/nginx/error.log"
 ACTION = "/etc/fail2ban/action.d/prep-nftables.conf"
 FILTER = "/etc/fail2ban/filter.d/prep-nginx-blocked.conf"
 JAILS = "/etc/fail2ban/jail.d/prep.local"
+SERVER = "/etc/fail2ban/fail2ban.d/prep.local"
 
 
 def jails(cfg, ssh_service: str, ports: list[int]) -> str:
@@ -25,7 +26,8 @@ def jails(cfg, ssh_service: str, ports: list[int]) -> str:
 
 
 def contents(cfg, ssh_service: str, ports: list[int]) -> dict[str, str]:
-    return {ACTION: render("fail2ban", "prep-nftables.conf.j2"),
+    return {SERVER: render("fail2ban", "fail2ban-prep.local.j2"),
+            ACTION: render("fail2ban", "prep-nftables.conf.j2"),
             FILTER: render("fail2ban", "prep-nginx-blocked.conf.j2"),
             JAILS: jails(cfg, ssh_service, ports)}
 
