@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from prep_iac.errors import PrepError
-from prep_iac.lab import aptproxy, base, cgroups, host, keys, network, rootfs
+from prep_iac.lab import aptproxy, base, cgroups, host, keys, limits, network, rootfs
 from prep_iac.lab import inventory as lab_inventory
 from prep_iac.lab.layout import lab_dir
 from prep_iac.lab.spec import LabSpec
@@ -180,6 +180,7 @@ class Lab:
         wanted = self.spec.host_names(difusores, publishers)
         names = sorted(set(self.state.hosts) | set(wanted), key=_host_order)
         network.check_free(self.spec.subnet, self.spec.bridge)
+        limits.raise_limits()
         report("lab", f"base image ({self.spec.release})")
         lower = base.ensure(self.spec.release, log=lambda msg: report("lab", msg))
         if self.state.memory_cgroup is None:
