@@ -130,7 +130,7 @@ class RateLimits(Strict):
 
     requests_per_s: int = Field(50, ge=1)
     burst: int = Field(200, ge=0)
-    connections: int = Field(100, ge=1)
+    connections: int = Field(100, ge=1, le=65535)  # nginx refuses more
     new_connections_per_s: int = Field(100, ge=1)  # firewall, per source
 
 
