@@ -19,9 +19,13 @@ from paramiko.sftp import (
     SFTP_FLAG_TRUNC,
     SFTP_FLAG_WRITE,
     SFTP_OK,
-    int64,
 )
 from paramiko.sftp_attr import SFTPAttributes
+
+try:
+    from paramiko.sftp import int64
+except ImportError:  # paramiko 2.x (Debian 12): the 64-bit int marker is py3compat.long
+    from paramiko.py3compat import long as int64
 
 CHUNK = 32 * 1024  # the SFTP write size servers take without splitting
 BATCH = 64
