@@ -1,8 +1,9 @@
 """The status ledger (CONV-III.2): every period's outcome per difusor, in SQLite.
 
 Three consecutive failed periods suspend a difusor; its first confirmed activation makes it
-active again. A period is `period_s` of wall time: several pushes within one period (the
-timer and a new cut) count as one outcome, the last one.
+active again. Outcomes are stamped with the start of their publication round (the timer
+starts one every `period_s`); a failed round that starts less than half a period after the
+last failed one (a new cut right after the timer) is the same period, not another strike.
 """
 
 import sqlite3
@@ -20,7 +21,7 @@ CREATE TABLE IF NOT EXISTS outcomes (
   PRIMARY KEY (difusor, period));
 CREATE TABLE IF NOT EXISTS difusores (
   difusor TEXT PRIMARY KEY, state TEXT NOT NULL DEFAULT 'active',
-  failures INTEGER NOT NULL DEFAULT 0, last_failed_period INTEGER,
+  failures INTEGER NOT NULL DEFAULT 0, last_failed_at REAL,
   confirmed_cut TEXT, confirmed_at REAL, last_result TEXT, last_reason TEXT, updated REAL);
 """
 
@@ -65,7 +66,7 @@ class Ledger:
 
     def record(self, name, result, *, cut=None, reason=None, sent_bytes=0, seconds=0.0,
                now=None) -> Change:
-        """result: activated | refused | failed."""
+        """result: activated | refused | failed; `now`: when the round started."""
         with self.lock:
             return self._record(name, result, cut, reason, sent_bytes, seconds,
                                 time.time() if now is None else now)
@@ -78,24 +79,26 @@ class Ledger:
                             (name, period, now, cut, result, reason, sent_bytes, seconds))
             self.db.execute("INSERT OR IGNORE INTO difusores (difusor) VALUES (?)", (name,))
             row = self._row(name)
-            last_failed = self.db.execute("SELECT last_failed_period FROM difusores "
+            last_failed = self.db.execute("SELECT last_failed_at FROM difusores "
                                           "WHERE difusor=?", (name,)).fetchone()[0]
+            same_period = last_failed is not None and now - last_failed < self.period_s / 2
             change = Change()
             if result == "activated":
                 state = "active"
                 change = Change(reactivated=row.state == "suspended")
                 self.db.execute("UPDATE difusores SET state='active', failures=0, "
-                                "last_failed_period=NULL, confirmed_cut=?, confirmed_at=?, "
+                                "last_failed_at=NULL, confirmed_cut=?, confirmed_at=?, "
                                 "last_result=?, last_reason=?, updated=? WHERE difusor=?",
                                 (cut, now, result, reason, now, name))
             else:
-                failures = row.failures + (0 if last_failed == period else 1)
+                failures = row.failures + (0 if same_period else 1)
                 state = "suspended" if failures >= SUSPEND_AFTER else row.state
                 change = Change(first_failure=row.failures == 0 and failures == 1,
                                 suspended=state == "suspended" and row.state != "suspended")
-                self.db.execute("UPDATE difusores SET state=?, failures=?, last_failed_period=?, "
+                self.db.execute("UPDATE difusores SET state=?, failures=?, last_failed_at=?, "
                                 "last_result=?, last_reason=?, updated=? WHERE difusor=?",
-                                (state, failures, period, result, reason, now, name))
+                                (state, failures, last_failed if same_period else now, result,
+                                 reason, now, name))
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
 from prep_iac.publish import listpage, manifest, notify, signing
@@ -54,13 +55,14 @@ def publish(registry, signed: Signed, ledger: Ledger, *, list_dir=None, sessions
             timeout=10.0, activation_timeout=60.0, deadline_s=None, hooks=None, on_result=None):
     key = load_private_key(registry.sftp_identity)
     by_name = {d.name: d for d in registry.difusores}
+    round_start = time.time()  # every outcome of this round counts for the same period
 
     def record(r):
         notify.journal(f"pushed {r.cut} to {r.difusor}: {r.result}"
                        + (f" ({r.reason})" if r.reason else "")
                        + f" [{r.sent_bytes} bytes, {r.seconds:.1f} s]")
         change = ledger.record(r.difusor, r.result, cut=r.cut, reason=r.reason,
-                               sent_bytes=r.sent_bytes, seconds=r.seconds)
+                               sent_bytes=r.sent_bytes, seconds=r.seconds, now=round_start)
         if change.first_failure:
             notify.first_failure(by_name[r.difusor], r, registry.notify_webhook,
                                  registry.notify_mail)

@@ -257,7 +257,7 @@ def test_symlink_to_shadow_is_refused(pipe):
 def test_push_killed_mid_upload_changes_nothing(pipe):
     lab, name = pipe.lab, "difusor-1"
     cut = "20210606_2020_PREP_AYUN_COAH"
-    files = site(n_actas=400, seed=b"3", size=100_000)  # ~40 MB: long enough to cut off
+    files = site(n_actas=800, seed=b"3", size=100_000)  # ~80 MB: long enough to cut off
     folder = make_cut(pipe.dir, cut, files)
     before = served_digests(lab, name)
     proc = subprocess.Popen([str(Path(sys.executable).with_name("prep-iac")), "publish",
@@ -267,13 +267,13 @@ def test_push_killed_mid_upload_changes_nothing(pipe):
     jail = Jail(pipe.registry, name)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline:  # kill as soon as the first files arrive
             try:
-                if len(jail.sftp.listdir(f"/incoming/{cut}/actas")) > 20:
+                if jail.sftp.listdir(f"/incoming/{cut}/actas"):
                     break
             except OSError:
                 pass
-            time.sleep(0.05)
+            time.sleep(0.01)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         assert not any(n.endswith(".listo") for n in jail.sftp.listdir("/incoming"))

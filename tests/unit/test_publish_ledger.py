@@ -8,7 +8,7 @@ def test_three_periods_suspend_and_return(tmp_path):
     assert led.record("d1", "activated", cut="A", now=100).reactivated is False
     c1 = led.record("d1", "failed", reason="timeout", now=110)
     assert c1.first_failure and not c1.suspended
-    assert not led.record("d1", "failed", reason="timeout", now=115).first_failure  # same period
+    assert not led.record("d1", "failed", reason="timeout", now=114).first_failure  # same period
     assert led.rows(["d1"])[0].failures == 1
     assert not led.record("d1", "refused", reason="bad signature", now=120).suspended
     c3 = led.record("d1", "failed", reason="timeout", now=130)
