@@ -83,10 +83,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench" / "ansible"))
 
-import render  # noqa: E402  bench/ansible/render.py
+import render
 
-from prep_iac.lab import Lab  # noqa: E402
-from prep_iac.pyinfra_run import run_deploy  # noqa: E402
+from prep_iac.lab import Lab
+from prep_iac.pyinfra_run import run_deploy
 
 WORK = Path(os.environ.get("PREP_BENCH_DIR", "/var/lib/prep-iac/bench"))
 VENV = WORK / "ansible-venv"
@@ -102,24 +102,24 @@ WARM_PACKAGES = ["procps", "unattended-upgrades", "nftables", "python3", "openss
                  "nut-client"]
 
 DIFFERENCES = [
-    "validation: ours stages, validates, then swaps in with rollback; the playbook uses "
-    "validate: for visudo/sysctl/nft (same guarantee), a check after the copy without "
-    "rollback for sshd -t, nginx -t (WAF), fail2ban-client -t; nginx site and SFTP jail "
-    "use our staging scripts on both sides",
-    "directories pyinfra makes inside an upload are separate Ansible tasks "
-    "(journald.conf.d, /etc/prep-iac/staged, nginx staging subfolders)",
-    "admin account + exclusive keys: 1 pyinfra operation, 2 Ansible tasks "
-    "(user, ansible.posix.authorized_key)",
-    "weak host keys: pyinfra fact vs Ansible find; RSA<3072 regeneration not in the "
-    "playbook (none in the image); moduli filter is a shell task with changed_when",
-    "no-module commands (nft -f, prep-nginx-apply, prep-sshd-apply, NUT restart) are "
-    "command/shell tasks with when: <files> is changed, like our _if=",
-    "upsmon password: Ansible password lookup on the controller; ours made on the host "
-    "and read back",
-    "files rendered and host facts probed on the controller before Ansible's clock "
-    "(our deploy does both inside its timed run)",
-    "Ansible gathers its min fact subset on every run; no HA pair in the lab (no items "
-    "either side)",
+    ("validation: ours stages, validates, then swaps in with rollback; the playbook uses "
+     "validate: for visudo/sysctl/nft (same guarantee), a check after the copy without "
+     "rollback for sshd -t, nginx -t (WAF), fail2ban-client -t; nginx site and SFTP jail "
+     "use our staging scripts on both sides"),
+    ("directories pyinfra makes inside an upload are separate Ansible tasks "
+     "(journald.conf.d, /etc/prep-iac/staged, nginx staging subfolders)"),
+    ("admin account + exclusive keys: 1 pyinfra operation, 2 Ansible tasks "
+     "(user, ansible.posix.authorized_key)"),
+    ("weak host keys: pyinfra fact vs Ansible find; RSA<3072 regeneration not in the "
+     "playbook (none in the image); moduli filter is a shell task with changed_when"),
+    ("no-module commands (nft -f, prep-nginx-apply, prep-sshd-apply, NUT restart) are "
+     "command/shell tasks with when: <files> is changed, like our _if="),
+    ("upsmon password: Ansible password lookup on the controller; ours made on the host "
+     "and read back"),
+    ("files rendered and host facts probed on the controller before Ansible's clock "
+     "(our deploy does both inside its timed run)"),
+    ("Ansible gathers its min fact subset on every run; no HA pair in the lab (no items "
+     "either side)"),
 ]
 
 

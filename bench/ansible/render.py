@@ -28,18 +28,29 @@ import jinja2
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from prep_iac import paths  # noqa: E402
-from prep_iac.activator import SCRIPT  # noqa: E402
-from prep_iac.components import (  # noqa: E402
-    activator, distro, firewall, hardening, ids, logs, nginx, sftp_jail, ssh, tls, ups, waf,
+from prep_iac import paths
+from prep_iac.activator import SCRIPT
+from prep_iac.components import (
+    activator,
+    distro,
+    firewall,
+    hardening,
+    ids,
+    logs,
+    nginx,
+    sftp_jail,
+    ssh,
+    tls,
+    ups,
+    waf,
     watchdog,
 )
-from prep_iac.components.admins import ADMIN_GROUP, SUDOERS, render  # noqa: E402
-from prep_iac.facts import container as container_fact  # noqa: E402
-from prep_iac.facts import sshd as sshd_facts  # noqa: E402
-from prep_iac.inventory.hostconfig import HostConfig  # noqa: E402
-from prep_iac.inventory.loader import load_inventory  # noqa: E402
-from prep_iac.publish.signing import allowed_signers  # noqa: E402
+from prep_iac.components.admins import ADMIN_GROUP, SUDOERS, render
+from prep_iac.facts import container as container_fact
+from prep_iac.facts import sshd as sshd_facts
+from prep_iac.inventory.hostconfig import HostConfig
+from prep_iac.inventory.loader import load_inventory
+from prep_iac.publish.signing import allowed_signers
 
 PASSWORD_PLACEHOLDER = "{{ ups_password }}"
 
