@@ -30,7 +30,7 @@ print(json.dumps({"status": r.status, "headers": {k.lower(): v for k, v in r.hea
 
 
 @pytest.fixture(scope="module")
-def nginx_t(host):
+def nginx_t(host, difusor):  # difusores only: a publisher has no nginx ("no aplica")
     """The full running config as nginx reads it (`nginx -T`)."""
     out = host.run("nginx -T 2>/dev/null")
     assert out.rc == 0, "nginx -T failed: the config does not load"
