@@ -9,6 +9,7 @@ import json
 import random
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -128,6 +129,10 @@ class Drill:
         times = night_times(self.opts.desde, self.opts.hasta)
         tz = _zone(self.inventory.iec.window.timezone)
         self.observer.start()
+        sampler = threading.Thread(target=self._sample_publisher_until_stopped, daemon=True,
+                                   name="publisher-list")
+        self._sampling = threading.Event()
+        sampler.start()
         started = time.time()
         try:
             for period, night_at in enumerate(times):
@@ -154,7 +159,6 @@ class Drill:
                     for inj in self.injectors:
                         if isinstance(inj, F.PublisherRestart) and inj.fault.at == period:
                             inj.guarded("restart", inj.during_push)
-                self.sample_publisher()
                 if period == 1:
                     self.visitors.start()  # once there is a cut to visit
                 if at_period and period in at_period:
@@ -168,6 +172,8 @@ class Drill:
             _sleep_until(time.time() + self.period_s)  # the last cut's period
             self.sample_publisher()
         finally:
+            self._sampling.set()
+            sampler.join(timeout=30)
             self.visitors.stop()
             self.observer.stop()
         self.measure_delays()
@@ -185,6 +191,12 @@ class Drill:
         subprocess.run(self.ssh_command(self.publisher, remote), stdin=tar.stdout,
                        capture_output=True, check=True, timeout=120)
         tar.wait()
+
+    def _sample_publisher_until_stopped(self) -> None:
+        """The IEC's public list, four times a period: a suspension that lasts one period
+        (three strikes, then the first push after the network returns) is still seen."""
+        while not self._sampling.wait(max(1.0, self.period_s / 4)):
+            self.sample_publisher()
 
     def sample_publisher(self) -> None:
         state_dir = self.inventory.publishers[self.publisher].state_dir

@@ -245,8 +245,9 @@ class HaFailover(Injector):
         super().stop()
 
     def excuses(self, difusor, period):
-        # The stopped node still activates cuts (only its web server is down).
-        return False
+        # The stopped node still activates cuts, but with its web server down nobody can
+        # see them: its own delivery is judged again once nginx is back.
+        return difusor == getattr(self, "master", None) and self.fault.at <= period <= self.end_period
 
     def judge(self):
         rows = self.drill.observer.states_between("flotante", self.started_at,
