@@ -11,7 +11,19 @@ from prep_iac.publish.push import Result, Signed, push_one
 from prep_iac.publish.registry import Registry
 
 
+def _die_with_parent():
+    """A killed publisher takes its pushes with it (Linux prctl PR_SET_PDEATHSIG)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _child(results, difusor, signed, user, key, kw):
+    _die_with_parent()
     try:
         r = push_one(difusor, signed, user=user, key=key, **kw)
     except BaseException as exc:  # noqa: BLE001 - reported, never lost

@@ -263,7 +263,8 @@ def test_push_killed_mid_upload_changes_nothing(pipe):
     proc = subprocess.Popen([str(Path(sys.executable).with_name("prep-iac")), "publish",
                              str(folder), "-i", str(lab.inventory_path), "-d", name,
                              "--sessions", "1", "--ledger", str(pipe.dir / "killed.sqlite")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
     jail = Jail(pipe.registry, name)
     try:
         deadline = time.monotonic() + 60
@@ -274,7 +275,7 @@ def test_push_killed_mid_upload_changes_nothing(pipe):
             except OSError:
                 pass
             time.sleep(0.01)
-        proc.send_signal(signal.SIGKILL)
+        os.killpg(proc.pid, signal.SIGKILL)  # the publisher and its per-difusor pushes
         proc.wait(timeout=10)
         assert not any(n.endswith(".listo") for n in jail.sftp.listdir("/incoming"))
     finally:
