@@ -175,7 +175,9 @@ def test_conv_II_d_2_ssh_bruteforce_banned_then_unbanned(sec):
     wait_for(lambda: not banned(lab, "difusor-1", d2), 60, what=f"{d2} unbanned")
     wait_for(lambda: probe(lab, "difusor-2", "tcp", d1, "22")["state"] == "open", 20,
              what="SSH open again after the ban")
-    log = sudo(lab, "difusor-1", "grep -E '\\[sshd\\] (Ban|Unban) ' /var/log/fail2ban.log").stdout
+    # fail2ban logs to the journal (the memoria reads bans there).
+    log = sudo(lab, "difusor-1", "journalctl -q -o cat -u fail2ban --since -15min "
+                                 "| grep -E '\\[sshd\\] (Ban|Unban) '").stdout
     assert f"Ban {d2}" in log and f"Unban {d2}" in log
 
 
