@@ -6,14 +6,14 @@ inventory, so there is one path to a configured server, not two.
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import click
 
 from prep_iac.errors import PrepError
 from prep_iac.inventory.loader import load_inventory
-from prep_iac.paths import DEPLOYS_DIR, INVENTORIES_DIR
+from prep_iac.paths import DEPLOYS_DIR
+from prep_iac.pyinfra_run import ENV_SHIM, PYINFRA
 
 ROLE_GROUPS = {"difusor": "difusores", "publisher": "publishers"}
 
@@ -29,9 +29,7 @@ def deploy_command(role: str, inventory: str, *, dry=False, limit=None, yes=True
     if group and not getattr(inv, group):
         raise PrepError(f"{inventory} has no {group}: nothing for the {role} deploy to do",
                         f"add hosts under '{group}:' or choose another inventory")
-    pyinfra = Path(sys.executable).with_name("pyinfra")
-    cmd = [str(pyinfra) if pyinfra.exists() else "pyinfra", str(INVENTORIES_DIR / "env.py"),
-           str(deploy_file)]
+    cmd = [PYINFRA if Path(PYINFRA).exists() else "pyinfra", str(ENV_SHIM), str(deploy_file)]
     cmd += ["--limit", limit or group] if (limit or group) else []
     cmd += ["--dry"] if dry else []
     cmd += ["-y"] if yes else []
