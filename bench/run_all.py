@@ -21,7 +21,8 @@ def main(names: list[str]) -> int:
     for script in scripts:
         print(f"== {script.name}", flush=True)
         started = time.monotonic()
-        proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+        proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                              check=False)
         print(proc.stdout, end="")
         if proc.returncode:
             failed += 1
@@ -44,8 +45,8 @@ def write_readme(rows) -> None:
             lines.append(f"| {name} | ({status}, {seconds:.0f} s) | |")
         for key, value in figures:
             lines.append(f"| {name} | {key} | {value} |")
-    lines += ["", f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-              f"{subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores."]
+    cores = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout.strip()
+    lines += ["", f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {cores} cores."]
     (HERE / "README.md").write_text("\n".join(lines) + "\n")
 
 

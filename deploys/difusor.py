@@ -8,7 +8,19 @@ the requirement it serves is in the comment (../REQUIREMENTS.md ids).
 """
 
 from prep_iac.components import (
-    activator, admins, firewall, ha, hardening, ids, logs, nginx, sftp_jail, ssh, tls, ups, waf,
+    activator,
+    admins,
+    firewall,
+    ha,
+    hardening,
+    ids,
+    logs,
+    nginx,
+    sftp_jail,
+    ssh,
+    tls,
+    ups,
+    waf,
     watchdog,
 )
 from prep_iac.components.common import has_role

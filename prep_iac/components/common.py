@@ -2,6 +2,7 @@
 
 from pyinfra import host, logger
 
+from prep_iac.errors import PrepError
 from prep_iac.inventory.hostconfig import HostConfig
 
 
@@ -9,8 +10,9 @@ def config() -> HostConfig:
     """The typed inventory view of the host being deployed (``host.data.prep``)."""
     cfg = host.data.get("prep")
     if not isinstance(cfg, HostConfig):
-        raise RuntimeError(f"{host.name}: no prep-iac data; use a prep-iac inventory "
-                           "(inventories/*.py shim or prep-iac deploy -i FILE.yml)")
+        raise PrepError(f"{host.name}: no prep-iac data in this inventory",
+                        "use a prep-iac inventory: an inventories/*.py shim, or "
+                        "prep-iac deploy ROLE -i FILE.yml")
     return cfg
 
 

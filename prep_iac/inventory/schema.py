@@ -11,8 +11,17 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from prep_iac.inventory.types import (
-    AbsPath, Address, Cidr, DnsName, HostName, HttpUrl, LocalTime, Origin, SshPublicKey,
-    TimeZoneName, UnixName,
+    AbsPath,
+    Address,
+    Cidr,
+    DnsName,
+    HostName,
+    HttpUrl,
+    LocalTime,
+    Origin,
+    SshPublicKey,
+    TimeZoneName,
+    UnixName,
 )
 
 

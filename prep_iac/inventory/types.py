@@ -2,6 +2,7 @@
 the example of a right value comes from EXAMPLES in messages.py."""
 
 import base64
+import binascii
 import ipaddress
 import re
 import struct
@@ -26,7 +27,8 @@ MIN_RSA_BITS = 3072
 
 def _str(value):
     if not isinstance(value, str):
-        raise ValueError(f"expected text, got {type(value).__name__} {value!r}")
+        # pydantic turns ValueError, not TypeError, into a field error with this message
+        raise ValueError(f"expected text, got {type(value).__name__} {value!r}")  # noqa: TRY004
     return value
 
 
@@ -41,8 +43,8 @@ def _ssh_public_key(value: str) -> str:
         raw = base64.b64decode(blob, validate=True)
         (length,) = struct.unpack(">I", raw[:4])
         inner = raw[4:4 + length].decode("ascii")
-    except Exception:
-        raise ValueError("not an SSH public key: its base64 part does not decode")
+    except (binascii.Error, struct.error, UnicodeDecodeError):
+        raise ValueError("not an SSH public key: its base64 part does not decode") from None
     if inner != kind:
         raise ValueError(f"corrupt SSH public key: it says {kind!r} but holds a {inner!r} key")
     if kind == "ssh-rsa":

@@ -1,6 +1,7 @@
 """The drill's pure logic: night times, fault plans, the schedule, delays, summaries."""
 
 import json
+from itertools import pairwise
 from types import SimpleNamespace
 
 import pytest
@@ -18,7 +19,7 @@ def test_night_runs_past_midnight_every_ten_minutes():
     assert len(times) == 49
     assert times[0].strftime("%d %H:%M") == "06 18:00"
     assert times[-1].strftime("%d %H:%M") == "07 02:00"
-    assert all((b - a).seconds == 600 for a, b in zip(times, times[1:]))
+    assert all((b - a).seconds == 600 for a, b in pairwise(times))
 
 
 def test_conformance_periods_cover_the_run():
