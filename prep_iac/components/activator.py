@@ -9,12 +9,10 @@ import json
 from io import StringIO
 
 from pyinfra.api import deploy
-from pyinfra.operations import apt, files, systemd
-from pyinfra.operations.util import any_changed
+from pyinfra.operations import apt, files
 
-from prep_iac import paths
 from prep_iac.activator import SCRIPT
-from prep_iac.components.common import config
+from prep_iac.components.common import config, install_units
 from prep_iac.components.sftp_jail import JAIL
 from prep_iac.publish.signing import IDENTITY, NAMESPACE, allowed_signers
 
@@ -57,11 +55,6 @@ def installed():
               src=StringIO(allowed_signers(list(iec.signers))),
               dest=f"{ETC}/allowed_signers", user="root", group="root", mode="644")
 
-    ctx = {"jail": JAIL, "period_s": iec.period_s}
-    units = [files.template(name=f"unit {u}", src=paths.template("activator", u),
-                            dest=f"/etc/systemd/system/{u}", user="root", group="root",
-                            mode="644", **ctx) for u in UNITS]
-    systemd.daemon_reload(name="systemd reads the activator's units", _if=any_changed(*units))
-    for unit in ("prep-activator.path", "prep-activator-sweep.timer"):
-        systemd.service(name=f"{unit} enabled and running", service=unit, running=True,
-                        enabled=True)
+    install_units("activator", {u: u for u in UNITS},
+                  ["prep-activator.path", "prep-activator-sweep.timer"],
+                  jail=JAIL, period_s=iec.period_s)

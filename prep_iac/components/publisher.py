@@ -15,11 +15,9 @@ from pathlib import Path
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.files import File
-from pyinfra.operations import apt, files, pip, server, systemd
-from pyinfra.operations.util import any_changed
+from pyinfra.operations import apt, files, pip, server
 
-from prep_iac import paths
-from prep_iac.components.common import config
+from prep_iac.components.common import config, install_units
 from prep_iac.publish import wheel
 from prep_iac.publish.registry import from_inventory
 
@@ -87,13 +85,8 @@ def service():
                     src=StringIO(registry.dumps()), dest=REGISTRY, user="root", group=USER,
                     mode="640")
 
-    ctx = {"service_user": USER, "venv": VENV, "registry": REGISTRY, "period_s": period,
-           "state_dir": pub.state_dir, "drop_dir": pub.drop_dir}
-    units = [files.template(name=f"unit {u}", src=paths.template("publisher", f"{u}.j2"),
-                            dest=f"/etc/systemd/system/{u}", user="root", group="root",
-                            mode="644", **ctx) for u in UNITS]
-    systemd.daemon_reload(name="systemd reads the publisher's units", _if=any_changed(*units))
-    for unit in ("prep-publisher.timer", "prep-publisher.path"):
-        systemd.service(name=f"{unit} enabled and running", service=unit, running=True,
-                        enabled=True)
+    install_units("publisher", {u: f"{u}.j2" for u in UNITS},
+                  ["prep-publisher.timer", "prep-publisher.path"],
+                  service_user=USER, venv=VENV, registry=REGISTRY, period_s=period,
+                  state_dir=pub.state_dir, drop_dir=pub.drop_dir)
     # Keys and registry are read afresh by each run of the oneshot service: no restart.

@@ -81,3 +81,11 @@ def difusor(prep):
         pytest.skip(f"no aplica: {prep.name} es un publicador del IEC; esta comprobación es "
                     "para difusores")
     return prep
+
+
+@pytest.fixture(scope="module")
+def publisher(prep):
+    if prep.role != "publisher":
+        pytest.skip(f"no aplica: {prep.name} es un difusor; esta comprobación es para "
+                    "publicadores del IEC")
+    return prep

@@ -17,14 +17,6 @@ from prep_iac.conformance.suites.checks import not_applicable
 from prep_iac.publish.signing import allowed_signers
 
 
-@pytest.fixture(scope="module")
-def publisher(prep):
-    if prep.role != "publisher":
-        pytest.skip(f"no aplica: {prep.name} es un difusor; esta comprobación es para "
-                    "publicadores del IEC")
-    return prep
-
-
 def sshd_for(host, user, addr):
     out = host.check_output(f"sshd -T -C user={user},host=prep-check,addr={addr}")
     conf = {}
