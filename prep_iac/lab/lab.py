@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from prep_iac.errors import PrepError
-from prep_iac.lab import aptproxy, base, cgroups, host, keys, limits, network, rootfs
+from prep_iac.lab import aptlists, aptproxy, base, cgroups, host, keys, limits, network, rootfs
 from prep_iac.lab import inventory as lab_inventory
 from prep_iac.lab.layout import lab_dir
 from prep_iac.lab.spec import LabSpec
@@ -190,6 +190,11 @@ class Lab:
         self.state.save(self.dir / "lab.json")  # before the proxy: see aptproxy.stop_if_unused
         report("lab", "apt proxy")
         proxy = aptproxy.ensure()
+        try:
+            lists = aptlists.fresh(self.spec.release, lower)
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+            lists = None  # each host then runs its own apt-get update
+            report("lab", f"package lists not prefetched ({exc}); hosts will fetch their own")
         keys.ensure_lab_keys(self.ssh_dir)
         self.control_dir.mkdir(mode=0o700, exist_ok=True)
 
@@ -199,7 +204,7 @@ class Lab:
                                   self.spec.network.prefixlen)
             to_boot = [n for n in names if not self.is_running(n)]
             report("lab", f"booting {len(to_boot)} of {len(names)} hosts")
-            self._prepare(to_boot, lower, proxy, report)
+            self._prepare(to_boot, lower, proxy, lists, report)
             for n in names:
                 rootfs.write_hosts(self.host_paths(n), n, self.hosts)
             self._write_ssh_files()
@@ -218,12 +223,15 @@ class Lab:
             raise
         return self.hosts
 
-    def _prepare(self, names: list[str], lower: Path, proxy: str, report: Report) -> None:
+    def _prepare(self, names: list[str], lower: Path, proxy: str, lists: Path | None,
+                 report: Report) -> None:
         """Mount every host's overlay and give new hosts their identity (keys in parallel)."""
         jobs: list[tuple[str, list[subprocess.Popen]]] = []
         admin_pub = keys.public_key(self.private_key)
         for n in names:
             paths = self.host_paths(n)
+            if lists is not None and not paths.marker.exists() and not paths.upper.exists():
+                aptlists.install(lists, paths.upper)
             rootfs.mount(paths, lower)
             if not paths.marker.exists():
                 report(n, "customizing")

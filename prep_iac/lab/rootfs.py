@@ -100,8 +100,7 @@ def start_customize(paths: HostPaths, host: str, address: str, subnet: str, gate
     _write(r, "etc/hostname", host + "\n")
     _write(r, "etc/machine-id", uuid.uuid4().hex + "\n", 0o444)
     _write(r, "etc/resolv.conf", "nameserver 127.0.0.1\n")  # no DNS in the lab
-    # A shared proxy can stall one request when several labs fetch the same index at once:
-    # time out and retry rather than hang a deploy.
+    # Lists come prefetched (aptlists); for the .deb files, time out and retry on a stall.
     _write(r, APT_PROXY_CONF, f'Acquire::http::Proxy "{proxy}";\n'
            'Acquire::http::Timeout "30";\nAcquire::Retries "5";\n')
     _write(r, NETWORK_FILE, network_file(address, subnet, gateway))

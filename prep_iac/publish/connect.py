@@ -38,12 +38,15 @@ def load_private_key(path: str) -> paramiko.PKey:
 
 
 def connect(difusor: DifusorEntry, user: str, key: paramiko.PKey,
-            timeout: float = 10.0) -> paramiko.Transport:
-    """An authenticated transport to the difusor's jail, or PushError saying why not."""
+            timeout: float = 10.0, connect_timeout: float | None = None) -> paramiko.Transport:
+    """An authenticated transport to the difusor's jail, or PushError saying why not.
+    `connect_timeout` bounds the TCP connect alone (what a host that is down costs);
+    `timeout` bounds the SSH handshake."""
     kind, blob64 = difusor.host_key.split()[:2]
     pinned = base64.b64decode(blob64)
     try:
-        sock = socket.create_connection((difusor.address, difusor.ssh_port), timeout=timeout)
+        sock = socket.create_connection((difusor.address, difusor.ssh_port),
+                                        timeout=connect_timeout or timeout)
     except OSError as exc:
         raise PushError(f"cannot connect to {difusor.address}:{difusor.ssh_port}: "
                         f"{exc.strerror or exc}") from None

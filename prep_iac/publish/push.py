@@ -100,7 +100,8 @@ def upload_many(transport, entries, folder, base, sessions, timeout, counter, st
 
 
 def push_one(difusor: DifusorEntry, signed: Signed, *, user: str, key, sessions: int = 4,
-             timeout: float = 10.0, activation_timeout: float = 60.0, hooks=None) -> Result:
+             timeout: float = 10.0, activation_timeout: float = 60.0,
+             connect_timeout: float | None = None, hooks=None) -> Result:
     start = time.monotonic()
     m = signed.manifest
     res = Result(difusor.name, m.cut_id, "failed")
@@ -113,7 +114,7 @@ def push_one(difusor: DifusorEntry, signed: Signed, *, user: str, key, sessions:
         res.phases[phase] = round(now - mark[0], 3)
         mark[0] = now
     try:
-        transport = connect(difusor, user, key, timeout)
+        transport = connect(difusor, user, key, timeout, connect_timeout)
         client = sftp(transport, timeout)
         lap("connect")
         served = read_json(client, "/estado/manifiesto.json")

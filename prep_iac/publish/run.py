@@ -52,7 +52,8 @@ def prepare(folder: Path, cut_id: str, registry, cache_dir: Path | None = None) 
 
 
 def publish(registry, signed: Signed, ledger: Ledger, *, list_dir=None, sessions=4,
-            timeout=10.0, activation_timeout=60.0, deadline_s=None, hooks=None, on_result=None):
+            timeout=10.0, activation_timeout=60.0, connect_timeout=None, deadline_s=None,
+            hooks=None, on_result=None):
     key = load_private_key(registry.sftp_identity)
     by_name = {d.name: d for d in registry.difusores}
     round_start = time.time()  # every outcome of this round counts for the same period
@@ -74,8 +75,8 @@ def publish(registry, signed: Signed, ledger: Ledger, *, list_dir=None, sessions
             on_result(r)
 
     results = push_all(registry, signed, key, sessions=sessions, timeout=timeout,
-                       activation_timeout=activation_timeout, deadline_s=deadline_s,
-                       hooks=hooks, on_result=record)
+                       activation_timeout=activation_timeout, connect_timeout=connect_timeout,
+                       deadline_s=deadline_s, hooks=hooks, on_result=record)
     if list_dir:
         listpage.render(registry, ledger, list_dir)
     return results

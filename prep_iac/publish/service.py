@@ -35,6 +35,16 @@ def unpacked(cut: Path, state: Path) -> tuple[Path, str]:
     return target, cut.stem
 
 
+def round_limits(period_s: float) -> dict:
+    """How long one round may wait, from the period. A difusor that is down costs each round
+    its TCP connect timeout, so that timeout must stay well inside the period, or a dead host
+    would stretch every round past its period (and the three-strike count with it). With the
+    convocatoria's 600 s these are the plain defaults; a drill's 6 s periods get 2 s."""
+    return {"connect_timeout": min(10.0, max(2.0, period_s / 3)),
+            "activation_timeout": min(120.0, max(5.0, period_s / 2)),
+            "deadline_s": max(30.0, period_s * 0.9)}
+
+
 def once(registry: Registry, list_dir: Path) -> str | None:
     state = Path(registry.state_dir)
     cut = newest_cut(Path(registry.drop_dir))
@@ -48,9 +58,7 @@ def once(registry: Registry, list_dir: Path) -> str | None:
     signed = prepare(folder, cut_id, registry, cache_dir=state / "firmados")
     ledger = Ledger(state / "ledger.sqlite", registry.period_s)
     try:
-        publish(registry, signed, ledger, list_dir=list_dir,
-                activation_timeout=min(120.0, registry.period_s / 2),
-                deadline_s=max(30.0, registry.period_s * 0.9))
+        publish(registry, signed, ledger, list_dir=list_dir, **round_limits(registry.period_s))
     finally:
         ledger.close()
     return cut_id
