@@ -41,10 +41,23 @@ class Result:
     phases: dict = field(default_factory=dict)  # connect, delta, upload, manifest, verdict (s)
 
 
+READ_LIMIT = 64 * 1024 * 1024
+READ_HEAD = 32 * 1024  # one read request; estado/ultimo.json fits, the manifest does not
+
+
 def read_json(client: paramiko.SFTPClient, path: str):
+    """The JSON file, or None. A large one (the served manifest) is read with all its reads
+    in flight at once (prefetch), not one round trip per 32 KiB."""
     try:
         with client.open(path, "rb") as f:
-            return json.loads(f.read(64 * 1024 * 1024))
+            data = f.read(READ_HEAD)
+            if len(data) == READ_HEAD:  # more to come
+                size = f.stat().st_size
+                if size > READ_LIMIT:
+                    return None
+                f.prefetch(size)
+                data += f.read(READ_LIMIT - len(data))
+            return json.loads(data)
     except (OSError, ValueError):
         return None
 
@@ -57,40 +70,49 @@ def mkdirs(client, dirs):
             pass  # exists (from an earlier, cut-off push): files in it are overwritten
 
 
-def upload_many(transport, entries, folder, base, sessions, timeout, counter, stop):
-    """Batches of files over several SFTP channels of one connection, each batch pipelined
-    (pipelined.py): small files are latency-bound, not bandwidth-bound."""
+def upload_many(transport, entries, folder, base, sessions, timeout, counter, stop,
+                client=None):
+    """The files over up to `sessions` SFTP channels of one connection, each a pipeline of
+    requests (pipelined.py): small files are latency-bound, not bandwidth-bound. Channels
+    take batches of files from a common queue and go on to the next without a pause.
+    `client`, the push's own channel, is one of them (it stays open)."""
     work = queue.Queue()
     for i in range(0, len(entries), pipelined.BATCH):
         work.put(entries[i:i + pipelined.BATCH])
     errors = []
 
-    def worker():
+    def files():
+        while not stop.is_set():
+            try:
+                batch = work.get_nowait()
+            except queue.Empty:
+                return
+            for e in batch:
+                yield folder / e.path, posixpath.join(base, e.path)
+
+    def sent(n):
+        with counter["lock"]:
+            counter["bytes"] += n
+            counter["files"] += 1
+
+    def worker(own=None):
         try:
-            client = sftp(transport, timeout)
+            channel = own or sftp(transport, timeout)
         except Exception as exc:  # noqa: BLE001 - reported as the push's reason
             errors.append(exc)
             return
         try:
-            up = pipelined.Uploader(client)
-            while not stop.is_set():
-                try:
-                    batch = work.get_nowait()
-                except queue.Empty:
-                    return
-                items = [(folder / e.path, posixpath.join(base, e.path)) for e in batch]
-                n = up.batch(items)
-                with counter["lock"]:
-                    counter["bytes"] += n
-                    counter["files"] += len(items)
+            pipelined.Uploader(channel).upload(files(), on_file=sent)
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
             stop.set()
         finally:
-            client.close()
+            if own is None:
+                channel.close()
 
-    threads = [threading.Thread(target=worker, daemon=True)
-               for _ in range(max(1, min(sessions, work.qsize())))]
+    n = max(1, min(sessions, work.qsize()))
+    threads = [threading.Thread(target=worker, args=(client if i == 0 else None,), daemon=True)
+               for i in range(n)]
     for t in threads:
         t.start()
     for t in threads:
@@ -134,7 +156,8 @@ def push_one(difusor: DifusorEntry, signed: Signed, *, user: str, key, sessions:
                 d = posixpath.dirname(d)
         mkdirs(client, parents)
         stop = threading.Event()
-        upload_many(transport, send, signed.folder, base, sessions, timeout, counter, stop)
+        upload_many(transport, send, signed.folder, base, sessions, timeout, counter, stop,
+                    client)
         lap("upload")
         if hooks and "after_files" in hooks:
             hooks["after_files"]()
@@ -175,5 +198,5 @@ def wait_result(client, cut_id, nonce, last, timeout):
                 return "activated", None
             return "refused", u.get("motivo") or "refused"
         time.sleep(delay)
-        delay = min(delay * 1.5, 0.2)
+        delay = min(delay * 1.5, 0.1)
     return "failed", f"no answer from the activator within {timeout:.0f} s"

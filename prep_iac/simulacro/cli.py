@@ -28,7 +28,7 @@ def _seconds(text: str) -> int:
 @click.command()
 @click.option("--difusores", default=2, show_default=True, type=click.IntRange(1, 10))
 @click.option("--ha", is_flag=True, help="difusor-1 and difusor-2 as an HA pair (keepalived)")
-@click.option("--periodo", default="10s", show_default=True,
+@click.option("--periodo", default="6s", show_default=True,
               help="wall-clock length of one 10-minute period of the night")
 @click.option("--desde", default="18:00", show_default=True, help="first cut of the night")
 @click.option("--hasta", default="02:00", show_default=True, help="last cut of the night")

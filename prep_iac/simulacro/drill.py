@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import random
 import subprocess
@@ -16,8 +17,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from prep_iac.errors import PrepError
 from prep_iac.inventory import load_inventory
 from prep_iac.simulacro import faults as F
+from prep_iac.simulacro import handover
 from prep_iac.simulacro.http import Client, Target
 from prep_iac.simulacro.observer import Observer
 from prep_iac.simulacro.plan import Plan
@@ -36,7 +39,7 @@ def conformance_periods(period_s: int) -> int:
 class Options:
     difusores: int = 2
     ha: bool = False
-    period_s: int = 10
+    period_s: int = 6
     desde: str = "18:00"
     hasta: str = "02:00"
     plan: Plan = field(default_factory=Plan)
@@ -92,6 +95,7 @@ class Drill:
         self.registry = from_inventory(self.inventory, state_dir=str(self.out / "iec-estado"))
         self.injectors = [F.injector_for(self, f) for f in options.plan.faults]
         self.integrity: list[dict] = []
+        self._handed_over: Path | None = None  # the last cut the publisher received
 
     # ---- helpers the injectors use ------------------------------------------------------
     def ssh_command(self, host: str, command: str) -> list[str]:
@@ -180,17 +184,21 @@ class Drill:
 
     def drop(self, folder: Path) -> None:
         """Hand a cut to the publisher as the PREP system would: copied in under a dot
-        name, then renamed, so the publisher never sees half a cut."""
+        name, then renamed, so the publisher never sees half a cut. Only what changed since
+        the last cut handed over travels (handover.py)."""
         drop = self.inventory.publishers[self.publisher].drop_dir
-        name = folder.name
-        tar = subprocess.Popen(["tar", "-C", str(folder.parent), "-cf", "-", name],
-                               stdout=subprocess.PIPE)
-        remote = (f"sudo mkdir -p {drop}/.{name} && sudo tar -C {drop}/.{name} -xf - "
-                  f"--strip-components=1 --no-same-owner && sudo chmod -R a+rX {drop}/.{name} && "
-                  f"sudo mv -T {drop}/.{name} {drop}/{name}")
-        subprocess.run(self.ssh_command(self.publisher, remote), stdin=tar.stdout,
-                       capture_output=True, check=True, timeout=120)
-        tar.wait()
+        previous = self._handed_over
+        send, remove = handover.delta(previous, folder)
+        script = handover.remote_script(drop, folder.name, previous and previous.name, remove)
+        tar = io.BytesIO()
+        handover.write_tar(folder, send, tar)
+        proc = subprocess.run(self.ssh_command(self.publisher, script), input=tar.getvalue(),
+                              capture_output=True, timeout=120, check=False)
+        if proc.returncode != 0:
+            raise PrepError(f"handing cut {folder.name} to {self.publisher} failed: "
+                            f"{proc.stderr.decode(errors='replace').strip()[-500:]}",
+                            "check the publisher's drop folder and disk (prep-iac lab ssh)")
+        self._handed_over = folder
 
     def _sample_publisher_until_stopped(self) -> None:
         """The IEC's public list, four times a period: a suspension that lasts one period

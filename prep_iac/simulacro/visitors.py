@@ -37,7 +37,8 @@ class Visitors:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=10)
+        if self._thread.ident is not None:  # a night that failed early never started them
+            self._thread.join(timeout=10)
 
     def _run(self) -> None:
         clients = {t.name: Client(t, timeout=2.0) for t in self.targets}

@@ -132,14 +132,21 @@ def test_activador_instalado(host, difusor):
 @pytest.mark.conv("CONV-I.3", "CONV-I.9")
 def test_corte_servido_identico_al_manifiesto(host, difusor):
     """El corte servido es idéntico, archivo por archivo, a su manifiesto firmado"""
-    link = host.run("readlink /srv/prep/current")
-    if link.rc != 0:
-        not_applicable("aún no se ha activado ningún corte")
-    cut = link.stdout.strip().split("/")[-1]
+    # One script resolves `current` once and checks that cut's own directory: a new cut may
+    # be switched in while the files are hashed (every few seconds in a drill), and the
+    # directory of a cut never changes. estado.json is written just after a switch, so it is
+    # read between two resolutions that agree.
     script = (
-        "import hashlib,json,os,sys\n"
-        f"m=json.load(open('{act.STATE_DIR}/manifiestos/{cut}.json'))\n"
-        "base='/srv/prep/current'\n"
+        "import hashlib,json,os,sys,time\n"
+        "for _ in range(5):\n"
+        "  if not os.path.islink('/srv/prep/current'): print('NONE'); sys.exit()\n"
+        "  base=os.path.realpath('/srv/prep/current')\n"
+        "  estado=json.load(open('/srv/prep/estado.json')).get('corte')\n"
+        "  if base==os.path.realpath('/srv/prep/current') and estado==os.path.basename(base):\n"
+        "    break\n"
+        "  time.sleep(0.5)\n"
+        "cut=os.path.basename(base)\n"
+        f"m=json.load(open('{act.STATE_DIR}/manifiestos/'+cut+'.json'))\n"
         "want={a['ruta']:a['sha256'] for a in m['archivos']}\n"
         "have={}\n"
         "for d,_,fs in os.walk(base):\n"
@@ -149,12 +156,13 @@ def test_corte_servido_identico_al_manifiesto(host, difusor):
         "      for c in iter(lambda:x.read(1<<20),b''): h.update(c)\n"
         "    have[os.path.relpath(p,base)]=h.hexdigest()\n"
         "bad=sorted(k for k in set(want)|set(have) if want.get(k)!=have.get(k))\n"
-        "print(len(want), json.dumps(bad[:20]))\n")
+        "print(cut, estado, json.dumps(bad[:20]))\n")
     out = host.check_output(f"python3 -c {shlex.quote(script)}")
-    _count, bad = out.split(" ", 1)
+    if out.strip() == "NONE":
+        not_applicable("aún no se ha activado ningún corte")
+    cut, estado, bad = out.split(" ", 2)
     assert json.loads(bad) == [], f"{cut}: archivos distintos del manifiesto: {bad}"
-    estado = json.loads(host.file("/srv/prep/estado.json").content_string)
-    assert estado["corte"] == cut, f"estado.json dice {estado['corte']}, se sirve {cut}"
+    assert estado == cut, f"estado.json dice {estado}, se sirve {cut}"
 
 
 # ---- publisher (CONV-III.1, CONV-III.2) --------------------------------------------------
