@@ -2,6 +2,8 @@
 
     ./dev bench                 every script, in ORDER
     ./dev bench deploy.py ...   only those; the others keep their last figures
+    ./dev bench "deploy.py --sizes 1 10"   a script with its own arguments (kept beside
+                                the figures, so the table says what was run)
 
 Each bench script prints its own table and ends with lines `FIGURE name: value` that this
 runner collects into bench/figures.json (per script: when, how long, the machine's load
@@ -11,6 +13,7 @@ live here, as ratios against a baseline measured in the same run — never in ti
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -22,12 +25,12 @@ ORDER = ["corte.py", "memoria.py", "lab_boot.py", "web.py", "publish.py", "verif
          "deploy.py", "night.py"]
 
 
-def run_one(script: Path) -> dict:
-    print(f"== {script.name}", flush=True)
+def run_one(script: Path, args: list[str]) -> dict:
+    print(f"== {script.name} {' '.join(args)}", flush=True)
     load_before = os.getloadavg()[0]
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-u", str(script)], capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run([sys.executable, "-u", str(script), *args], capture_output=True,
+                          text=True, check=False)
     print(proc.stdout, end="")
     if proc.returncode:
         print(proc.stderr[-3000:], end="", file=sys.stderr)
@@ -37,18 +40,20 @@ def run_one(script: Path) -> dict:
             "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "seconds": round(time.monotonic() - started),
             "load": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+            "args": args,
             "figures": figures}
 
 
-def main(names: list[str]) -> int:
-    unknown = [n for n in names if not (HERE / n).exists()]
+def main(specs: list[str]) -> int:
+    runs = [shlex.split(spec) for spec in specs] or [[name] for name in ORDER]
+    unknown = [run[0] for run in runs if not (HERE / run[0]).is_file()]
     if unknown:
         print(f"no such bench: {', '.join(unknown)} (have: {', '.join(ORDER)})", file=sys.stderr)
         return 2
     known = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
     failed = 0
-    for name in names or ORDER:
-        known[name] = run_one(HERE / name)
+    for name, *args in runs:
+        known[name] = run_one(HERE / name, args)
         failed += known[name]["status"] != "ok"
         FIGURES.write_text(json.dumps(known, indent=1, ensure_ascii=False) + "\n")
         write_readme(known)  # after each script: a long run interrupted keeps what it has
@@ -69,6 +74,8 @@ def write_readme(known: dict) -> None:
         if run is None:
             continue
         when = f"{run['when']} ({run['seconds']} s)"
+        if run.get("args"):
+            when += f" `{' '.join(run['args'])}`"
         load = "–".join(str(x) for x in run["load"])
         if not run["figures"]:
             lines.append(f"| {name} | {when} | {load} | {run['status']} | |")

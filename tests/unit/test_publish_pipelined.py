@@ -343,3 +343,44 @@ def test_write_header_matches_paramiko_framing():
     msg.add_string(b"")
     framed = struct.pack(">I", len(msg.asbytes()) + 1) + b"\x06" + msg.asbytes()
     assert len(framed) == pipelined.WRITE_HEADER + len(handle)
+
+
+def test_upload_keeps_the_unanswered_writes_under_the_cap(server, tmp_path):
+    entry, user_key, root, _ = server
+    sizes = [70000, 5, 200000, 1000, 64000] * 4  # some writes larger than the cap
+    files = _files(tmp_path, sizes)
+    (root / "in").mkdir()
+    t = connect.connect(entry, USER, user_key, timeout=10)
+    try:
+        up = pipelined.Uploader(connect.sftp(t, 10), in_flight=50000)
+        most = []
+        send = up._send
+
+        def spy(kind, *args):
+            most.append(up.unanswered)
+            return send(kind, *args)
+
+        up._send = spy
+        assert up.upload([(p, f"/in/{p.name}") for p in files]) == sum(sizes)
+        write = pipelined.write_size(None, up.packet_room, 4)
+        assert max(most) <= 50000 + write
+        assert up.unanswered == 0
+        for p in files:
+            assert (root / "in" / p.name).read_bytes() == p.read_bytes()
+    finally:
+        t.close()
+
+
+@pytest.mark.parametrize("size", [10, push.READ_HEAD - 1, push.READ_HEAD, push.READ_HEAD + 1,
+                                  5 * push.READ_HEAD + 7])
+def test_read_json_at_the_edges_of_the_first_read(server, size):
+    entry, user_key, root, _ = server
+    (root / "estado").mkdir()
+    text = '{"x": "' + "a" * (size - 9) + '"}'
+    assert len(text) == size
+    (root / "estado" / "f.json").write_text(text)
+    t = connect.connect(entry, USER, user_key, timeout=10)
+    try:
+        assert push.read_json(connect.sftp(t, 10), "/estado/f.json") == json.loads(text)
+    finally:
+        t.close()
