@@ -230,6 +230,11 @@ def main() -> int:
               "not split by day: the report's headline number)")
         if not ok:
             print("definitions differ where marked: see docs/memoria.md (GoAccess comparison)")
+        print(f"FIGURE lines/s prep-iac / GoAccess, same log: {ga_s / our_s:.1f}x "
+              f"({n / our_s:,.0f} / {n / ga_s:,.0f}; aim >= 10x)")
+        if not args.no_report:
+            print(f"FIGURE full memoria report / GoAccess: {ga_s / rep_s:.1f}x ({rep_s:.1f} s)")
+        print(f"FIGURE hits, visitors, bytes agree with GoAccess: {'yes' if ok else 'no'}")
         return 0
     finally:
         if args.keep is None:

@@ -89,7 +89,7 @@ def main() -> int:
                 figures.append((f"verify_{size}_hosts_s", f"{seconds:.1f}"))
     finally:
         if not args.keep:
-            lab.down()
+            lab.destroy()  # nothing left behind; the next run deploys anew anyway
 
     table = Table(title="prep-iac verify")
     for col in ("hosts", "seconds", "checks", "exit", "aim"):
