@@ -188,7 +188,3 @@ class Uploader:
         if num not in self.answers.got:
             self.client._read_response()
         self._check()
-
-    def batch(self, items):
-        """items: [(local path, remote path)]; returns bytes sent. Raises OSError."""
-        return self.upload(items)

@@ -75,17 +75,19 @@ def evidencia(request):
     return record
 
 
+def _only(prep, role: str, is_instead: str, meant_for: str):
+    """The host's data when it has `role`; otherwise the check is "no aplica", with why."""
+    if prep.role != role:
+        pytest.skip(f"no aplica: {prep.name} es {is_instead}; esta comprobación es para "
+                    f"{meant_for}")
+    return prep
+
+
 @pytest.fixture(scope="module")
 def difusor(prep):
-    if prep.role != "difusor":
-        pytest.skip(f"no aplica: {prep.name} es un publicador del IEC; esta comprobación es "
-                    "para difusores")
-    return prep
+    return _only(prep, "difusor", "un publicador del IEC", "difusores")
 
 
 @pytest.fixture(scope="module")
 def publisher(prep):
-    if prep.role != "publisher":
-        pytest.skip(f"no aplica: {prep.name} es un difusor; esta comprobación es para "
-                    "publicadores del IEC")
-    return prep
+    return _only(prep, "publisher", "un difusor", "publicadores del IEC")
