@@ -31,12 +31,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 FORMAT = "prep-iac-manifiesto/1"
 CUT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 MANIFEST_MAX_BYTES = 32 * 1024 * 1024
 CHUNK = 1024 * 1024
+SYNC_THREADS = 8  # fsyncs in flight at once (sync_tree)
 
 DEFAULTS = {
     "jail": "/srv/sftp/iec",
@@ -292,10 +294,10 @@ def copy_hashing(src_fd, dst_path, size, path):
 
 
 def build_tree(cfg, manifest, upload_dir, staging, reusable):
-    """Fill `staging` with the cut; returns how many files were new (copied)."""
+    """Fill `staging` with the cut; returns the paths copied (new) and the folders made."""
     os.mkdir(staging, 0o755)
     made = {""}
-    new = 0
+    new = []
     try:
         root_fd = os.open(upload_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except FileNotFoundError:
@@ -329,27 +331,33 @@ def build_tree(cfg, manifest, upload_dir, staging, reusable):
                 os.close(src)
             if got != digest:
                 raise Refused(f"hash mismatch for {path!r}")
-            new += 1
+            new.append(path)
     finally:
         if root_fd is not None:
             os.close(root_fd)
-    return new
+    return new, made
 
 
-def sync_fs(path):
-    """syncfs(2) of the filesystem holding `path` (os.sync would flush every disk)."""
-    import ctypes
+def fsync_path(path):
+    fd = os.open(path, os.O_RDONLY)
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            if libc.syncfs(fd) == 0:
-                return
-        finally:
-            os.close(fd)
-    except (OSError, AttributeError):
-        pass
-    os.sync()
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sync_tree(staging, new_files, folders):
+    """The cut's new files and its folders on disk, before anything points at them.
+
+    Only what this cut wrote: the reused files were synced when their cut was activated,
+    and the uploads in the jail are deleted afterwards, so flushing the whole filesystem
+    (syncfs) would write them for nothing, and on a disk shared with others wait for their
+    writes too. Several fsyncs in flight share the filesystem's journal commits."""
+    files = [os.path.join(staging, p) for p in new_files]
+    with ThreadPoolExecutor(SYNC_THREADS) as pool:
+        list(pool.map(fsync_path, files))  # list(): re-raise the first error
+    for folder in sorted(folders, key=len, reverse=True):  # entries before their parents
+        fsync_path(os.path.join(staging, folder) if folder else staging)
 
 
 def link_reused(old_path, dst):
@@ -504,9 +512,10 @@ def activate(cfg, cut_id):
     lap("space")
     staging = os.path.join(served.cortes, f".tmp-{cut_id}")
     try:
-        new = build_tree(cfg, manifest, os.path.join(incoming, cut_id), staging, reusable)
+        new, folders = build_tree(cfg, manifest, os.path.join(incoming, cut_id), staging,
+                                  reusable)
         lap("tree")
-        sync_fs(staging)  # the new tree is on disk before anything points at it
+        sync_tree(staging, new, folders)  # on disk before anything points at it
         lap("sync")
         final = os.path.join(served.cortes, cut_id)
         if os.path.lexists(final):
@@ -524,7 +533,7 @@ def activate(cfg, cut_id):
     write_json(os.path.join(served.manifests, cut_id + ".json"), stored, 0o600)
     switch_current(cfg, cut_id)
     lap("switch")
-    return manifest, new
+    return manifest, len(new)
 
 
 def handle(cfg, cut_id, request):

@@ -10,12 +10,14 @@ and reads ``NAME.yml`` beside it; ``inventories/env.py`` reads the file named by
 import os
 from pathlib import Path
 
+from prep_iac import pyinfra_nodelay
 from prep_iac.errors import PrepError
 from prep_iac.inventory.loader import load_inventory
 from prep_iac.inventory.to_pyinfra import pyinfra_groups
 
 
 def groups_for(shim_file: str) -> dict:
+    pyinfra_nodelay.install()  # this runs inside pyinfra: its SSH connections, Nagle off
     shim = Path(shim_file).resolve()
     if shim.stem == "env":
         name = os.environ.get("PREP_INVENTORY")

@@ -13,7 +13,7 @@ class Crash(BaseException):
     """Stands for a kill -9 / power cut: nothing of the activator's handling runs after it."""
 
 
-STEPS = ["copy_hashing", "link_reused", "sync_fs", "rename", "write_json", "switch_current",
+STEPS = ["copy_hashing", "link_reused", "sync_tree", "rename", "write_json", "switch_current",
          "write_estado", "publish_to_jail", "remove_upload", "prune"]
 
 

@@ -46,6 +46,20 @@ def test_first_and_following_cut(env):
     assert list(env.incoming.iterdir()) == []  # the upload is cleaned away
 
 
+def test_only_the_new_files_and_the_folders_are_synced(env, monkeypatch):
+    activate_first(env)
+    env.upload(env.make_cut("20210606_2010_PREP", SECOND))
+    synced = []
+    real = act.fsync_path
+    monkeypatch.setattr(act, "fsync_path", lambda p: (synced.append(p), real(p)))
+    assert env.run()
+    staging = str(env.root / "cortes/.tmp-20210606_2010_PREP")
+    got = sorted(os.path.relpath(p, staging) for p in synced)
+    # the two files this cut brought, then every folder of the tree; not the reused files
+    assert got == sorted(["index.html", "actas/0002.jpg", "actas", "datos", "."])
+    assert synced[-1] == staging  # the top folder last, after what is in it
+
+
 def refused(env, reason):
     assert env.run() is False
     assert env.current() == "cortes/20210606_2000_PREP"
