@@ -11,6 +11,8 @@ to 4).
 """
 
 import errno
+import io
+import weakref
 from collections import deque
 
 from paramiko.sftp import (
@@ -63,6 +65,20 @@ def server_max_write(client) -> int | None:
     return max_write or None
 
 
+_MAX_WRITE_OF = weakref.WeakKeyDictionary()  # SFTPClient -> its server's limit (or None)
+
+
+def _known_max_write(client):
+    """server_max_write, asked once per channel (each Uploader on it would ask again)."""
+    try:
+        return _MAX_WRITE_OF[client]
+    except KeyError:
+        limit = _MAX_WRITE_OF[client] = server_max_write(client)
+        return limit
+    except TypeError:  # not weak-referenceable (a test double): just ask
+        return server_max_write(client)
+
+
 def write_size(max_write: int | None, packet_room: int, handle_len: int) -> int:
     """Data bytes per write: as large as the server allows (fewer requests and answers),
     and sized so that the write fills whole SSH packets (`packet_room` bytes each):
@@ -93,6 +109,11 @@ def _status_error(msg, what):
     return OSError(errno.EIO, f"{what}: {text} (SFTP status {code})")
 
 
+def _source(local):
+    """A file to read from: the local file, or the bytes themselves."""
+    return io.BytesIO(local) if isinstance(local, bytes) else open(local, "rb")
+
+
 class Uploader:
     def __init__(self, client, depth=BATCH, in_flight=IN_FLIGHT):
         self.client = client
@@ -100,7 +121,7 @@ class Uploader:
         self.in_flight = in_flight  # bytes of writes sent and not answered, at most
         self.unanswered = 0
         self.answers = _Answers()  # strong reference: SFTPClient keeps only a weak one
-        self.max_write = server_max_write(client)
+        self.max_write = _known_max_write(client)
         max_packet = getattr(client.sock, "out_max_packet_size", 0) or 32 * 1024
         self.packet_room = max_packet - CHANNEL_MARGIN
         # request number -> (remote path, bytes written if a close, bytes if a write)
@@ -136,7 +157,8 @@ class Uploader:
         self._check()
 
     def upload(self, items, on_file=None):
-        """items: iterable of (local path, remote path); returns bytes sent. Raises OSError.
+        """items: iterable of (local path or bytes, remote path); returns bytes sent.
+        Raises OSError.
 
         The opens run `depth` files ahead: while one file's writes go out, the next files'
         handles are already on their way back, so the channel never waits for an answer
@@ -166,7 +188,7 @@ class Uploader:
                 raise OSError(f"open {remote}: unexpected SFTP answer {t}")
             handle = msg.get_binary()
             size = write_size(self.max_write, self.packet_room, len(handle))
-            with open(local, "rb") as f:
+            with _source(local) as f:
                 offset = 0
                 while chunk := f.read(size):
                     while self.unanswered and self.unanswered + len(chunk) > self.in_flight:

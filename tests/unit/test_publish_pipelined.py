@@ -254,6 +254,29 @@ def test_upload_sends_every_file_whole_and_checks_every_answer(server, tmp_path)
         t.close()
 
 
+def test_upload_takes_bytes_and_asks_the_server_limit_once_per_channel(server, monkeypatch):
+    entry, user_key, root, _state = server
+    (root / "in").mkdir()
+    manifest = os.urandom(100 * 1024)  # several writes
+    t = connect.connect(entry, USER, user_key, timeout=10)
+    try:
+        client = connect.sftp(t, 10)
+        asked = []
+        real = pipelined.server_max_write
+        monkeypatch.setattr(pipelined, "server_max_write", lambda c: asked.append(c) or real(c))
+        sent = pipelined.Uploader(client).upload([(manifest, "/in/m.json"),
+                                                  (b"", "/in/empty"), (b"n\n", "/in/.x")])
+        pipelined.Uploader(client).upload([(b"again", "/in/again")])
+        assert sent == len(manifest) + 2
+        assert (root / "in/m.json").read_bytes() == manifest
+        assert (root / "in/empty").read_bytes() == b""
+        assert (root / "in/.x").read_bytes() == b"n\n"
+        assert (root / "in/again").read_bytes() == b"again"
+        assert asked == [client]
+    finally:
+        t.close()
+
+
 @pytest.mark.parametrize("failing", ["open", "write", "close"])
 def test_upload_raises_on_a_refused_request(server, tmp_path, failing):
     entry, user_key, root, state = server
