@@ -1,8 +1,8 @@
 """Benchmark of the cut pipeline: our delta push against `rsync -a --delete` over SSH.
 
     .venv/bin/python bench/publish.py [--difusores 10] [--actas 4400] [--image-kb 100]
-                                      [--rounds 3] [--name pipe] [--subnet 10.85.0.0/24]
-                                      [--keep]
+                                      [--rounds 3] [--sessions 4] [--name pipe]
+                                      [--subnet 10.85.0.0/24] [--keep]
 
 On a lab of N difusores (root; the lab is destroyed at the end, also on failure):
   1. a generated cut of ~4,000 files (~400 MB, prep-iac corte generate) is pushed to every
@@ -143,10 +143,11 @@ def step(i: int) -> str:
     return f"{2 + minutes // 60:02d}{minutes % 60:02d}"
 
 
-def push_round(lab: Lab, names, registry, signed, ledger) -> dict:
+def push_round(lab: Lab, names, registry, signed, ledger, sessions: int) -> dict:
     before = rx_bytes(lab, names)
     t = time.monotonic()
-    results = publish(registry, signed, ledger, activation_timeout=300, timeout=30)
+    results = publish(registry, signed, ledger, activation_timeout=300, timeout=30,
+                      sessions=sessions)
     ours_s = time.monotonic() - t
     wire = {n: v - before[n] for n, v in rx_bytes(lab, names).items()}
     if any(r.result != "activated" for r in results):
@@ -192,6 +193,8 @@ def main() -> int:
     ap.add_argument("--subnet", default=os.environ.get("PREP_LAB_SUBNET", "10.85.0.0/24"))
     ap.add_argument("--rounds", type=int, default=3, choices=range(1, 6),
                     help="following cuts pushed by both sides (medians reported)")
+    ap.add_argument("--sessions", type=int, default=4,
+                    help="SFTP channels per difusor (prep-iac publish --sessions)")
     ap.add_argument("--keep", action="store_true", help="keep the lab afterwards")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -243,7 +246,7 @@ def main() -> int:
         for i in range(args.rounds):
             cut = second if i == 0 else following(prev, args.image_kb, step(i))
             signed = prepare(cut, cut.name, registry)
-            sides = [(push_round, (lab, names, registry, signed, ledger)),
+            sides = [(push_round, (lab, names, registry, signed, ledger, args.sessions)),
                      (rsync_round, (lab, names, cut))]
             got = {}
             for side, side_args in (sides if i % 2 == 0 else sides[::-1]):
