@@ -100,9 +100,9 @@ AIM_RERUN, AIM_FIRST = 0.2, 0.5
 RUN_TIMEOUT = 3600
 # Every package either side installs (for the warm-up): hardening, firewall, activator,
 # nginx, fail2ban, logrotate, NUT.
-WARM_PACKAGES = ["python3-apt", "procps", "unattended-upgrades", "nftables", "python3", "openssh-client",
-                 "nginx", "fail2ban", "python3-systemd", "logrotate", "nut-server",
-                 "nut-client"]
+WARM_PACKAGES = ["python3-apt", "procps", "unattended-upgrades", "nftables", "python3",
+                 "openssh-client", "nginx", "fail2ban", "python3-systemd", "logrotate",
+                 "nut-server", "nut-client"]
 
 DIFFERENCES = [
     ("validation: ours stages, validates, then swaps in with rollback; the playbook uses "

@@ -310,9 +310,10 @@ def main() -> int:
     print(f"activation: {act_delta[0][1]} files ({act_delta[0][2]} new) worst {worst_delta:.2f} s;"
           f" first cut ({act_full[0][1]} files, all new, copied and hashed) worst "
           f"{worst_full:.2f} s")
-    print("push phases (mean s): " + ", ".join(f"{k} {v:.2f}" for k, v in phases.items()))
-    print(f"push transfer (connect..manifest) per difusor: mean "
-          f"{sum(transfer) / len(transfer):.2f} s, slowest {ours_transfer_s:.2f} s")
+    print("push phases, first round (mean s): "
+          + ", ".join(f"{k} {v:.2f}" for k, v in phases.items()))
+    print(f"push transfer (connect..manifest) per difusor, first round: mean "
+          f"{sum(transfer) / len(transfer):.2f} s, slowest {max(transfer):.2f} s")
     print("activator phases (worst s): " + ", ".join(
         f"{k} {max(p.get(k, 0) for p in act_phases):.2f}" for k in act_phases[0]))
     print(f"one difusor alone: push of the next cut {alone_s:.1f} s, activation of "
