@@ -576,7 +576,8 @@ def pending(cfg):
     incoming = os.path.join(cfg["jail"], "incoming")
     markers = []
     for name in os.listdir(incoming):
-        if name.endswith(".listo"):
+        # A dot name is a marker still being written: the push renames it when complete.
+        if name.endswith(".listo") and not name.startswith("."):
             try:
                 markers.append((os.lstat(os.path.join(incoming, name)).st_mtime, name[:-6]))
             except FileNotFoundError:

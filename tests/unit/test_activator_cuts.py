@@ -214,6 +214,19 @@ def test_incomplete_upload_waits_then_is_swept(env):
     assert env.current() == "cortes/20210606_2000_PREP"
 
 
+def test_a_marker_still_being_written_is_left_alone(env):
+    """The push writes `.<cut>.listo` and renames it once complete; an activator run in
+    between (another cut's, or the sweep) must neither take nor delete it."""
+    activate_first(env)
+    m = env.upload(env.make_cut("20210606_2010_PREP", SECOND), marker=False)
+    writing = env.incoming / f".{m.cut_id}.listo"
+    writing.write_text("nonce-2\n")
+    assert env.run(sweep=True) is True
+    assert writing.exists() and env.current() == "cortes/20210606_2000_PREP"
+    writing.rename(env.incoming / f"{m.cut_id}.listo")
+    assert env.run() and env.current() == "cortes/20210606_2010_PREP"
+
+
 def test_same_cut_twice_is_confirmed(env):
     activate_first(env)
     env.upload(env.make_cut("20210606_2000_PREP", FIRST), full=True)
