@@ -22,6 +22,7 @@ from prep_iac.inventory.types import (
     SshPublicKey,
     TimeZoneName,
     UnixName,
+    parse_local_time,
 )
 
 
@@ -43,7 +44,7 @@ class Window(Strict):
         return self
 
     def _at(self, text: str) -> datetime:
-        return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(self.timezone))
+        return parse_local_time(text).replace(tzinfo=ZoneInfo(self.timezone))
 
     @property
     def opens_at(self) -> datetime:

@@ -126,14 +126,24 @@ def _timezone(value: str) -> str:
     return value
 
 
+LOCAL_TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")  # seconds: for drills
+
+
+def parse_local_time(value: str) -> datetime:
+    """'YYYY-MM-DD HH:MM' (or with :SS) -> naive datetime; ValueError otherwise."""
+    for fmt in LOCAL_TIME_FORMATS:
+        try:
+            return datetime.strptime(value, fmt)
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not a local time 'YYYY-MM-DD HH:MM'")
+
+
 def _local_time(value) -> str:
     if isinstance(value, datetime):  # YAML may already have parsed an unquoted timestamp
-        value = value.strftime("%Y-%m-%d %H:%M")
+        value = value.strftime("%Y-%m-%d %H:%M:%S" if value.second else "%Y-%m-%d %H:%M")
     value = _str(value)
-    try:
-        datetime.strptime(value, "%Y-%m-%d %H:%M")
-    except ValueError:
-        raise ValueError(f"{value!r} is not a local time 'YYYY-MM-DD HH:MM'") from None
+    parse_local_time(value)
     return value
 
 

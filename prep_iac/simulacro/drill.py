@@ -96,6 +96,7 @@ class Drill:
         self.injectors = [F.injector_for(self, f) for f in options.plan.faults]
         self.integrity: list[dict] = []
         self._handed_over: Path | None = None  # the last cut the publisher received
+        self._election = None  # made by prepare()
 
     # ---- helpers the injectors use ------------------------------------------------------
     def ssh_command(self, host: str, command: str) -> list[str]:
@@ -122,14 +123,23 @@ class Drill:
         return next((c for c in self.cuts if c["period"] == period), None)
 
     # ---- the night ----------------------------------------------------------------------
-    def night(self, progress=None, at_period: dict | None = None) -> None:
-        """Every cut at its time. `at_period[k]` is called right after period k's cut is
-        handed over (the conformance runs start there, while cuts keep flowing)."""
-        from prep_iac.corte import Election, prepare_images, write_cut
+    def prepare(self) -> None:
+        """The night's images, made before the clock starts."""
+        from prep_iac.corte import Election, prepare_images
 
-        election = Election(seed=self.opts.seed, actas=self.opts.actas)
-        cuts_dir = self.out / "cortes"
-        prepare_images(election, cuts_dir)  # the night's images, before the clock starts
+        self._election = Election(seed=self.opts.seed, actas=self.opts.actas)
+        prepare_images(self._election, self.out / "cortes")
+
+    def night(self, start_at: float | None = None, progress=None,
+              at_period: dict | None = None) -> None:
+        """Every cut at its time, the first at `start_at` (wall clock; now by default).
+        `at_period[k]` is called right after period k's cut is handed over (the conformance
+        runs start there, while cuts keep flowing)."""
+        from prep_iac.corte import write_cut
+
+        if self._election is None:
+            self.prepare()
+        election, cuts_dir = self._election, self.out / "cortes"
         times = night_times(self.opts.desde, self.opts.hasta)
         tz = _zone(self.inventory.iec.window.timezone)
         self.observer.start()
@@ -137,7 +147,7 @@ class Drill:
                                    name="publisher-list")
         self._sampling = threading.Event()
         sampler.start()
-        started = time.time()
+        started = start_at or time.time()
         try:
             for period, night_at in enumerate(times):
                 wall = started + period * self.period_s

@@ -60,7 +60,10 @@ def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
                    "detail": f"cambios en la segunda corrida: {changed}; "
                              f"{time.monotonic() - t0:.0f} s las dos"})
     drill = Drill(lab, inventory, opts, log=log)
+    drill.prepare()
     periods = len(night_times(opts.desde, opts.hasta))
+    log("la ventana de publicación: abre con el primer corte, cierra un periodo después del último")
+    start_at = setup.open_window(inventory, periods, opts.period_s, opts.out)
     quiet = conformance_periods(opts.period_s)
     runs: dict[str, Future] = {}
     pool = ThreadPoolExecutor(max_workers=2)
@@ -72,7 +75,7 @@ def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
         return start
 
     log(f"la noche: {opts.desde}–{opts.hasta}, {periods} cortes, uno cada {opts.period_s} s")
-    drill.night(progress=progress, at_period={
+    drill.night(start_at, progress=progress, at_period={
         1: conformance("apertura", "conformidad a la apertura (sin fallas hasta que termine)"),
         periods - quiet: conformance("cierre", "conformidad al cierre (sin fallas)")})
     for tag, title in (("apertura", "conformidad a la apertura"), ("cierre", "conformidad al cierre")):

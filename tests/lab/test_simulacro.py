@@ -90,8 +90,22 @@ def test_the_nights_incidents_are_in_the_memoria(drill):
     kinds = {(i["kind"], i["host"]) for i in report["incidents"]}
     cut = next(f for f in results["faults"] if f["kind"] == "network_cut")
     assert ("aviso", cut["target"]) in kinds
+    # ...and nothing else showed the notice: not before the first cut, not after the last
+    assert {host for kind, host in kinds if kind == "aviso"} == {cut["target"]}, kinds
     assert {("corte_rechazado", f"difusor-{n}") for n in range(1, DIFUSORES + 1)} <= kinds
     assert ("bateria", "difusor-1") in kinds
     totals = report["window"]["totals"]
     assert totals["pages"] > 0 and totals["s429"] > 0  # the visitors, and the flood's 429s
     assert (out / "memoria-logs" / "bitacoras.tar.gz").exists()
+
+
+def test_the_window_fits_the_night(drill):
+    """Every difusor waits closed (por-abrir) until the first cut and ends closed (cerrado)
+    while its logs are collected; the notice shows only on the network cut's target."""
+    _, results, _ = drill
+    cut = next(f for f in results["faults"] if f["kind"] == "network_cut")
+    for name in results["config"]["difusor_names"]:
+        states = [o["estado"] for o in results["timeline"]
+                  if o["difusor"] == name and o["estado"]]
+        assert states[0] == "por-abrir" and states[-1] == "cerrado", (name, states)
+        assert ("aviso" in states) == (name == cut["target"]), (name, states)
