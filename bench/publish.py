@@ -25,9 +25,16 @@ Wall time, ours against rsync (all N done), two ways:
   each period does (rsync gets `ControlMaster=no`: the lab's ssh_config would otherwise
   lend it an open master connection, an SSH handshake for free). rsync through that open
   master is measured too, on a copy, and printed for reference.
+  Ours computes the delta as the publisher service does: from its own copy of the
+  manifest the difusor names as served (by the signed bytes' SHA-256 in its estado.json),
+  as rsync's sender reads its side from its own disk; rsync still has to fetch the
+  receiver's file list.
 - end to end: ours until every difusor's activator has answered: it verified the signature
   and every new file's hash, built the cut and switched to it. rsync does none of that; the
   activation has its own aim (under 2 s for a ~4,000-file cut, one difusor alone).
+Rounds alternate which side goes first, and each side starts after a `sync`: the lab hosts
+share this machine's disk, and the writeback of the other side's files would otherwise be
+charged to whichever side comes second.
 """
 
 from __future__ import annotations
@@ -55,7 +62,7 @@ from prep_iac.lab import Lab
 from prep_iac.publish import delta, manifest
 from prep_iac.publish.ledger import Ledger
 from prep_iac.publish.registry import from_inventory
-from prep_iac.publish.run import prepare, publish
+from prep_iac.publish.run import prepare, publish, signed_before
 
 DEPLOY = REPO / "tests/lab/pipeline/deploy_pipeline.py"
 AIM_BYTES = 1.10
@@ -143,17 +150,25 @@ def step(i: int) -> str:
     return f"{2 + minutes // 60:02d}{minutes % 60:02d}"
 
 
-def push_round(lab: Lab, names, registry, signed, ledger, sessions: int) -> dict:
+def push_round(lab: Lab, names, registry, signed, ledger, sessions: int, known) -> dict:
     before = rx_bytes(lab, names)
     t = time.monotonic()
     results = publish(registry, signed, ledger, activation_timeout=300, timeout=30,
-                      sessions=sessions)
+                      sessions=sessions, known=known)
     ours_s = time.monotonic() - t
     wire = {n: v - before[n] for n, v in rx_bytes(lab, names).items()}
     if any(r.result != "activated" for r in results):
         raise SystemExit(f"delta push failed: {[r for r in results if r.result != 'activated']}")
     transfer = max(sum(r.phases.get(k, 0) for k in TRANSFER_PHASES) for r in results)
     return {"results": results, "ours_s": ours_s, "transfer_s": transfer, "ours_wire": wire}
+
+
+def slowest_phases(got: dict) -> str:
+    """The transfer phases of the difusor that set the round's transfer time."""
+    worst = max(got["results"], key=lambda r: sum(r.phases.get(k, 0) for k in TRANSFER_PHASES))
+    return (f"{worst.difusor} " + " ".join(f"{k} {worst.phases.get(k, 0):.2f}"
+                                           for k in TRANSFER_PHASES)
+            + f" (delta base: the {worst.delta_base}'s copy)")
 
 
 def rsync_round(lab: Lab, names, cut: Path) -> dict:
@@ -218,7 +233,7 @@ def main() -> int:
         first = generate(work / "cortes", args.actas, args.image_kb)
         second = following(first, args.image_kb)
         m1, m2 = manifest.build(first), manifest.build(second)
-        changed = delta.missing(m2, json.loads(m1.to_bytes()))
+        changed = delta.missing(m2, delta.have_of_manifest(m1))
         changed_bytes = sum(e.size for e in changed)
         print(f"cut 1 {first.name}: {len(m1.entries)} files, {mb(m1.total_bytes)}")
         print(f"cut 2 {second.name}: {len(m2.entries)} files, {len(changed)} new or changed, "
@@ -230,7 +245,8 @@ def main() -> int:
         ledger = Ledger(work / "ledger.sqlite", registry.period_s)
 
         # 1. the first, full push (reference) — and the same cut as rsync's starting point
-        s1 = prepare(first, first.name, registry)
+        signed_dir = work / "firmados"  # prepare's cache, as the publisher service keeps it
+        s1 = prepare(first, first.name, registry, cache_dir=signed_dir)
         t = time.monotonic()
         r1 = publish(registry, s1, ledger, activation_timeout=300, timeout=30)
         full_s = time.monotonic() - t
@@ -245,17 +261,21 @@ def main() -> int:
         rounds, prev = [], first
         for i in range(args.rounds):
             cut = second if i == 0 else following(prev, args.image_kb, step(i))
-            signed = prepare(cut, cut.name, registry)
-            sides = [(push_round, (lab, names, registry, signed, ledger, args.sessions)),
+            signed = prepare(cut, cut.name, registry, cache_dir=signed_dir)
+            known = signed_before(signed_dir, but=cut.name)  # what the service passes
+            sides = [(push_round, (lab, names, registry, signed, ledger, args.sessions, known)),
                      (rsync_round, (lab, names, cut))]
             got = {}
             for side, side_args in (sides if i % 2 == 0 else sides[::-1]):
+                # Each side starts with the disk clean: rsync leaves ~0.5 GB unwritten (its
+                # two copies to 10 hosts, no fsync), which the next side would pay for.
+                os.sync()
                 got.update(side(*side_args))
             rounds.append(got)
             print(f"round {i + 1} ({cut.name}): ours {got['ours_s']:.2f} s end to end, "
                   f"{got['transfer_s']:.2f} s transfer; rsync {got['rsync_s']:.2f} s, via "
                   f"master {got['master_s']:.2f} s"
-                  f"{' (rsync first)' if i % 2 else ''}")
+                  f"{' (rsync first)' if i % 2 else ''}; slowest push {slowest_phases(got)}")
             prev = cut
         r2 = rounds[0]["results"]
         ours_wire, rsync_wire = rounds[0]["ours_wire"], rounds[0]["rsync_wire"]
@@ -280,7 +300,8 @@ def main() -> int:
         third = following(prev, args.image_kb, step(args.rounds))
         one = dataclasses.replace(registry, difusores=registry.difusores[:1])
         t = time.monotonic()
-        r3 = publish(one, prepare(third, third.name, one), ledger, activation_timeout=300)
+        r3 = publish(one, prepare(third, third.name, one, cache_dir=signed_dir), ledger,
+                     activation_timeout=300, known=signed_before(signed_dir, but=third.name))
         alone_s = time.monotonic() - t
         if r3[0].result != "activated":
             raise SystemExit(f"third push failed: {r3[0]}")

@@ -393,6 +393,8 @@ def switch_current(cfg, cut_id):
 def write_estado(cfg, manifest, activated):
     estado = {"corte": manifest["corte"], "corte_fecha_hora": manifest["fecha_hora"],
               "activado": activated, "periodo_s": cfg["period_s"], "estado": "publicando"}
+    if manifest.get("manifiesto_sha256"):
+        estado["manifiesto_sha256"] = manifest["manifiesto_sha256"]
     lock_path = os.path.join(cfg["root"], ".estado.lock")
     with open(lock_path, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -496,11 +498,14 @@ def activate(cfg, cut_id):
     verify_signature(cfg, manifest_bytes, sig_bytes)
     lap("signature")
     manifest = parse_manifest(cfg, manifest_bytes, cut_id)
+    # Named in estado.json: a publisher holding the same signed bytes computes the next
+    # delta from its own copy instead of downloading the served manifest.
+    manifest["manifiesto_sha256"] = hashlib.sha256(manifest_bytes).hexdigest()
     lap("manifest")
 
     current = served.current_id()
-    if current == cut_id:
-        return manifest, 0
+    if current == cut_id:  # confirmed as served: its record, not this upload, describes it
+        return served.manifest(cut_id) or manifest, 0
     if current:
         old = served.manifest(current)
         if old and datetime.fromisoformat(old["fecha_hora"]) > \

@@ -2,14 +2,39 @@
 
 The activator reuses any unchanged content of the served cut by hash (a renamed file is not
 sent again), so the delta is by SHA-256 and size, not by path.
+
+The base is the served cut's manifest. The difusor names it in its estado.json by the
+SHA-256 of the signed bytes; when the publisher holds those same bytes (it signed them), it
+uses its own copy, and downloads the difusor's (`estado/manifiesto.json`, ~600 KB for a
+4,000-file cut) only otherwise.
 """
+
+import hashlib
+from collections.abc import Iterable
 
 from prep_iac.publish.manifest import Entry, Manifest
 
+Have = frozenset  # of (sha256, size)
 
-def missing(new: Manifest, served: dict | None) -> list[Entry]:
-    """Entries to upload, given the difusor's last activated manifest (JSON) or None."""
-    have = set()
+
+def have_of_manifest(m: Manifest) -> Have:
+    return frozenset((e.sha256, e.size) for e in m.entries)
+
+
+def have_of_served(served: dict | None) -> Have:
+    """From the difusor's stored manifest (JSON), or nothing."""
     if served and isinstance(served.get("archivos"), list):
-        have = {(a.get("sha256"), a.get("bytes")) for a in served["archivos"]}
+        return frozenset((a.get("sha256"), a.get("bytes")) for a in served["archivos"]
+                         if isinstance(a, dict))
+    return frozenset()
+
+
+def known_bases(signed: Iterable) -> dict[str, Have]:
+    """SHA-256 of each signed manifest's bytes -> its content, for the cuts a difusor may be
+    serving (objects with .data, the signed bytes, and .manifest)."""
+    return {hashlib.sha256(s.data).hexdigest(): have_of_manifest(s.manifest) for s in signed}
+
+
+def missing(new: Manifest, have: Have) -> list[Entry]:
+    """Entries to upload, given what the difusor's served cut holds."""
     return [e for e in new.entries if (e.sha256, e.size) not in have]

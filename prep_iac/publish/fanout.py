@@ -36,7 +36,7 @@ def _child(results, difusor, signed, user, key, kw):
 
 def push_all(registry: Registry, signed: Signed, key, *, sessions=4, timeout=10.0,
              activation_timeout=60.0, connect_timeout=None, deadline_s=None, hooks=None,
-             on_result=None):
+             on_result=None, known=None):
     deadline_s = deadline_s or (timeout * 3 + activation_timeout + 600)
     cut = signed.manifest.cut_id
     ctx = mp.get_context("fork")  # the key and the cut are inherited, not pickled
@@ -44,7 +44,8 @@ def push_all(registry: Registry, signed: Signed, key, *, sessions=4, timeout=10.
     procs = {}
     for d in registry.difusores:
         kw = {"sessions": sessions, "timeout": timeout, "activation_timeout": activation_timeout,
-              "connect_timeout": connect_timeout, "hooks": (hooks or {}).get(d.name)}
+              "connect_timeout": connect_timeout, "hooks": (hooks or {}).get(d.name),
+              "known": known}
         p = ctx.Process(target=_child, args=(results_q, d, signed, registry.jail_user, key, kw),
                         name=f"push-{d.name}", daemon=True)
         p.start()

@@ -39,6 +39,7 @@ class Result:
     sent_files: int = 0
     seconds: float = 0.0
     phases: dict = field(default_factory=dict)  # connect, delta, upload, manifest, verdict (s)
+    delta_base: str | None = None  # whose copy of the served manifest: publisher | difusor
 
 
 READ_LIMIT = 64 * 1024 * 1024
@@ -121,9 +122,22 @@ def upload_many(transport, entries, folder, base, sessions, timeout, counter, st
         raise PushError(f"upload failed: {errors[0] or type(errors[0]).__name__}")
 
 
+def delta_base(client, known: dict[str, delta.Have]) -> tuple[str | None, delta.Have, str]:
+    """(served cut id, what it holds, where that came from): the publisher's own copy of the
+    served manifest when the difusor names one it holds, else the difusor's."""
+    estado = read_json(client, "/estado/estado.json") or {}
+    have = known.get(estado.get("manifiesto_sha256"))
+    if have is not None:
+        return estado.get("corte"), have, "publisher"
+    served = read_json(client, "/estado/manifiesto.json")
+    return (served or {}).get("corte"), delta.have_of_served(served), "difusor"
+
+
 def push_one(difusor: DifusorEntry, signed: Signed, *, user: str, key, sessions: int = 4,
              timeout: float = 10.0, activation_timeout: float = 60.0,
-             connect_timeout: float | None = None, hooks=None) -> Result:
+             connect_timeout: float | None = None, hooks=None,
+             known: dict[str, delta.Have] | None = None) -> Result:
+    """`known`: the manifests this publisher signed before (delta.known_bases)."""
     start = time.monotonic()
     m = signed.manifest
     res = Result(difusor.name, m.cut_id, "failed")
@@ -139,13 +153,13 @@ def push_one(difusor: DifusorEntry, signed: Signed, *, user: str, key, sessions:
         transport = connect(difusor, user, key, timeout, connect_timeout)
         client = sftp(transport, timeout)
         lap("connect")
-        served = read_json(client, "/estado/manifiesto.json")
+        served_cut, have, res.delta_base = delta_base(client, known or {})
         last = read_json(client, "/estado/ultimo.json") or {}
         lap("delta")
-        if served and served.get("corte") == m.cut_id:
+        if served_cut == m.cut_id:
             res.result, res.reason = "activated", "already served"
             return res
-        send = delta.missing(m, served)
+        send = delta.missing(m, have)
         base = f"/incoming/{m.cut_id}"
         dirs = {base} | {posixpath.join(base, posixpath.dirname(e.path))
                          for e in send if "/" in e.path}

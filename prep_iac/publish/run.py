@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from prep_iac.publish import listpage, manifest, notify, signing
+from prep_iac.publish import delta, listpage, manifest, notify, signing
 from prep_iac.publish.connect import load_private_key
 from prep_iac.publish.fanout import push_all
 from prep_iac.publish.ledger import Ledger
@@ -51,9 +51,41 @@ def prepare(folder: Path, cut_id: str, registry, cache_dir: Path | None = None) 
     return Signed(m, data, sig, folder)
 
 
+def signed_before(cache_dir: Path, newest: int = 2, but: str | None = None) -> list[Signed]:
+    """The newest cuts this publisher signed (prepare's cache), the one named `but` aside:
+    what the difusores most likely serve, so the next delta needs no download."""
+    found = []
+    for path in Path(cache_dir).glob("*.json"):
+        if path.stem != but:
+            try:
+                found.append((path.stat().st_mtime, path))
+            except OSError:
+                continue
+    signed = []
+    for _, path in sorted(found, reverse=True):
+        try:
+            data = path.read_bytes()
+            signed.append(Signed(manifest.Manifest.from_json(json.loads(data)), data, b"", None))
+        except (OSError, ValueError, KeyError):
+            continue  # a damaged cache entry: the next one, or the difusor's copy, serves
+        if len(signed) == newest:
+            break
+    return signed
+
+
+def prune_signed(cache_dir: Path, keep: int = 8) -> None:
+    """prepare's cache keeps the newest `keep` cuts (a night adds one each period)."""
+    cuts = sorted(Path(cache_dir).glob("*.json"), key=lambda p: p.stat().st_mtime)
+    for path in cuts[:-keep]:
+        for suffix in (".json", ".sig", ".stamp"):
+            path.with_suffix(suffix).unlink(missing_ok=True)
+
+
 def publish(registry, signed: Signed, ledger: Ledger, *, list_dir=None, sessions=4,
             timeout=10.0, activation_timeout=60.0, connect_timeout=None, deadline_s=None,
-            hooks=None, on_result=None):
+            hooks=None, on_result=None, known=()):
+    """`known`: Signed cuts published before; a difusor serving one of them gets its delta
+    from this copy instead of sending its served manifest (delta.py)."""
     key = load_private_key(registry.sftp_identity)
     by_name = {d.name: d for d in registry.difusores}
     round_start = time.time()  # every outcome of this round counts for the same period
@@ -76,7 +108,8 @@ def publish(registry, signed: Signed, ledger: Ledger, *, list_dir=None, sessions
 
     results = push_all(registry, signed, key, sessions=sessions, timeout=timeout,
                        activation_timeout=activation_timeout, connect_timeout=connect_timeout,
-                       deadline_s=deadline_s, hooks=hooks, on_result=record)
+                       deadline_s=deadline_s, hooks=hooks, on_result=record,
+                       known=delta.known_bases(known))
     if list_dir:
         listpage.render(registry, ledger, list_dir)
     return results

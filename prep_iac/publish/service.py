@@ -16,7 +16,7 @@ from pathlib import Path
 from prep_iac.publish import notify, source
 from prep_iac.publish.ledger import Ledger
 from prep_iac.publish.registry import Registry
-from prep_iac.publish.run import newest_cut, prepare, publish
+from prep_iac.publish.run import newest_cut, prepare, prune_signed, publish, signed_before
 
 
 def unpacked(cut: Path, state: Path) -> tuple[Path, str]:
@@ -56,9 +56,12 @@ def once(registry: Registry, list_dir: Path) -> str | None:
         return None
     folder, cut_id = unpacked(cut, state)
     signed = prepare(folder, cut_id, registry, cache_dir=state / "firmados")
+    prune_signed(state / "firmados")
+    known = signed_before(state / "firmados", but=cut_id)
     ledger = Ledger(state / "ledger.sqlite", registry.period_s)
     try:
-        publish(registry, signed, ledger, list_dir=list_dir, **round_limits(registry.period_s))
+        publish(registry, signed, ledger, list_dir=list_dir, known=known,
+                **round_limits(registry.period_s))
     finally:
         ledger.close()
     return cut_id

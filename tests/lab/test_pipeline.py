@@ -45,6 +45,7 @@ from helpers import (
 )
 
 from prep_iac.publish import listpage
+from prep_iac.publish.run import prepare
 
 pytestmark = pytest.mark.lab
 A, B = "20210606_2000_PREP_AYUN_COAH", "20210606_2010_PREP_AYUN_COAH"
@@ -100,6 +101,7 @@ def test_first_cut_reaches_every_difusor(pipe):
         assert current(pipe.lab, name) == f"cortes/{A}"
         assert served_digests(pipe.lab, name) == local_digests(folder)
         assert f"activated {A}" in journal(pipe.lab, name, "prep-activator")
+        assert r.delta_base == "difusor"  # no cut of ours known: its served state was read
 
 
 def test_following_cut_sends_only_what_changed(pipe):
@@ -112,10 +114,14 @@ def test_following_cut_sends_only_what_changed(pipe):
     pipe.cuts[B] = folder
     changed = {"index.html", "datos/AYUN_COAH.csv"} | {f"actas/{i:04d}.jpg" for i in range(60, 65)}
     changed_bytes = sum(len(files[p]) for p in changed)
-    results = push(pipe.registry, folder, pipe.ledger)
+    # As the publisher service does: the cut it signed before is the delta's base, used
+    # because each difusor names those exact signed bytes as served.
+    known = [prepare(pipe.cuts[A], A, pipe.registry)]
+    results = push(pipe.registry, folder, pipe.ledger, known=known)
     for name in difusores(pipe):
         r = results[name]
         assert r.result == "activated", r
+        assert r.delta_base == "publisher", r
         assert r.sent_files == len(changed)
         # What went beyond the changed files is the signed manifest alone (a few KB).
         assert changed_bytes <= r.sent_bytes <= changed_bytes + 20_000, r

@@ -1,5 +1,6 @@
 """The activator on a fake difusor: good cuts switch `current`, bad ones change nothing."""
 
+import hashlib
 import json
 import os
 
@@ -42,7 +43,10 @@ def test_first_and_following_cut(env):
     assert os.stat(old).st_ino == os.stat(new).st_ino  # hard link, not a copy
     u = env.ultimo()
     assert u["resultado"] == "activado" and u["nuevos"] == 2 and u["solicitud"] == "nonce-1"
-    assert json.loads((env.jail / "estado/estado.json").read_text())["corte"] == m.cut_id
+    jail_estado = json.loads((env.jail / "estado/estado.json").read_text())
+    assert jail_estado["corte"] == m.cut_id
+    # names the signed bytes it verified: the publisher's own copy is the next delta's base
+    assert jail_estado["manifiesto_sha256"] == hashlib.sha256(m.to_bytes()).hexdigest()
     assert list(env.incoming.iterdir()) == []  # the upload is cleaned away
 
 
@@ -229,9 +233,13 @@ def test_a_marker_still_being_written_is_left_alone(env):
 
 def test_same_cut_twice_is_confirmed(env):
     activate_first(env)
-    env.upload(env.make_cut("20210606_2000_PREP", FIRST), full=True)
+    served = json.loads((env.root / "estado.json").read_text())["manifiesto_sha256"]
+    env.upload(env.make_cut("20210606_2000_PREP", FIRST), full=True,
+               mutate=lambda doc: doc.update(fecha_hora=doc["fecha_hora"]))  # re-serialized
     assert env.run()
     assert env.ultimo()["resultado"] == "activado"
+    # the served cut is still described by the manifest it was built from
+    assert json.loads((env.root / "estado.json").read_text())["manifiesto_sha256"] == served
 
 
 def test_prune_keeps_k(env):

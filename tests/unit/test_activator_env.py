@@ -47,7 +47,7 @@ class Env:
                sign=True, full=False) -> manifest.Manifest:
         """What the push engine does, on a local disk: missing files, manifest, sig, marker."""
         m = manifest.build(folder)
-        send = m.entries if full else delta.missing(m, self.served_manifest())
+        send = m.entries if full else delta.missing(m, delta.have_of_served(self.served_manifest()))
         for e in send:
             dst = self.incoming / m.cut_id / e.path
             dst.parent.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,11 @@
 """Manifests, signatures, delta, cut sources, the list page."""
 
+import hashlib
 import json
+import os
 import subprocess
 import zipfile
+from types import SimpleNamespace
 
 import pytest
 
@@ -54,12 +57,42 @@ def test_sign_verify(tmp_path):
 
 def test_delta_by_content(cut):
     m = manifest.build(cut)
-    served = json.loads(m.to_bytes())
+    served = delta.have_of_served(json.loads(m.to_bytes()))
+    assert served == delta.have_of_manifest(m)
     assert delta.missing(m, served) == []
-    assert len(delta.missing(m, None)) == 2
+    assert len(delta.missing(m, delta.have_of_served(None))) == 2
     (cut / "index.html").write_text("adios")
     (cut / "renamed.jpg").write_bytes(b"\xff" * 1000)  # same content, new name: not sent
     assert [e.path for e in delta.missing(manifest.build(cut), served)] == ["index.html"]
+
+
+def test_known_bases_are_keyed_by_the_signed_bytes(cut):
+    """The difusor names its served manifest by the SHA-256 of the bytes it verified; the
+    publisher's copy is used only for those exact bytes."""
+    m = manifest.build(cut)
+    data = m.to_bytes()
+    known = delta.known_bases([SimpleNamespace(data=data, manifest=m)])
+    assert known == {hashlib.sha256(data).hexdigest(): delta.have_of_manifest(m)}
+    assert hashlib.sha256(data + b" ").hexdigest() not in known
+
+
+def test_signed_before_reads_the_newest_cached_cuts_and_prune_keeps_them(cut, tmp_path):
+    from prep_iac.publish.run import prune_signed, signed_before
+
+    cache = tmp_path / "firmados"
+    cache.mkdir()
+    for i, cut_id in enumerate(["20210606_2000_PREP", "20210606_2010_PREP", "20210606_2020_PREP"]):
+        data = manifest.build(cut, cut_id).to_bytes()
+        (cache / f"{cut_id}.json").write_bytes(data)
+        os.utime(cache / f"{cut_id}.json", (1000 + i, 1000 + i))
+    (cache / "20210606_1950_PREP.json").write_text("{broken")
+    got = signed_before(cache, newest=2, but="20210606_2020_PREP")
+    assert [s.manifest.cut_id for s in got] == ["20210606_2010_PREP", "20210606_2000_PREP"]
+    assert signed_before(tmp_path / "missing") == []
+    (cache / "20210606_2010_PREP.sig").write_bytes(b"sig")
+    prune_signed(cache, keep=2)
+    assert sorted(p.name for p in cache.iterdir()) == ["20210606_1950_PREP.json",
+                                                       "20210606_2020_PREP.json"]
 
 
 def test_zip_source(cut, tmp_path):
