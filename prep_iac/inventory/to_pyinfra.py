@@ -3,6 +3,7 @@ typed ``prep`` view; the same groups feed the API (tests, verify) and the .py sh
 
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 from prep_iac.inventory.hostconfig import HostConfig
@@ -67,7 +68,10 @@ def write_known_hosts(inventory: Inventory, path: Path) -> Path:
     target = cache / f"known_hosts-{tag}"
     text = "".join(f"{line}\n" for line in known_hosts_lines(inventory))
     if not target.exists() or target.read_text() != text:
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(text)
-        tmp.replace(target)
+        # A name of its own: the drill deploys difusores and publishers at once, and two
+        # processes sharing one temp name lost the race (one renamed the other's file away).
+        fd, tmp = tempfile.mkstemp(dir=cache, prefix=f".{target.name}.")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, target)
     return target

@@ -231,6 +231,37 @@ def test_example_loads_into_pyinfra():
     assert pins == known_hosts_lines(load_inventory(EXAMPLE_IEC))
 
 
+def test_processes_loading_one_inventory_at_once_share_its_known_hosts(tmp_path, monkeypatch):
+    """The drill deploys difusores and publishers at once: two pyinfra processes write the
+    same inventory's known_hosts for the first time together, and neither may fail."""
+    import multiprocessing as mp
+
+    from prep_iac.inventory.to_pyinfra import write_known_hosts
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    inventory = load_inventory(EXAMPLE_IEC)
+    ctx = mp.get_context("fork")
+    for attempt in range(10):  # each attempt a new path: a first write every time
+        path = tmp_path / f"inv-{attempt}.yml"
+        start = ctx.Barrier(6)
+
+        def write(start=start, path=path):
+            start.wait()
+            write_known_hosts(inventory, path)
+
+        procs = [ctx.Process(target=write) for _ in range(6)]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join(30)
+        assert [proc.exitcode for proc in procs] == [0] * 6
+        written = write_known_hosts(inventory, path).read_text().splitlines()
+        assert written == known_hosts_lines(inventory)
+    leftovers = [p.name for p in (tmp_path / "cache" / "prep-iac").iterdir()
+                 if not p.name.startswith("known_hosts-")]
+    assert leftovers == []
+
+
 def test_plain_pyinfra_reads_the_shim():
     """`pyinfra inventories/example-iec.py ...` sees the YAML's hosts and data."""
     pyinfra = Path(sys.executable).with_name("pyinfra")
