@@ -102,7 +102,7 @@ def open_window(inventory: Path, cuts: int, period_s: int, out: Path) -> float:
     if time.time() > opens.timestamp():
         raise PrepError(f"deploying the night's window took {time.time() - started:.0f} s, "
                         f"more than the {lead} s the drill allows for it",
-                        "check the lab hosts' load (prep-iac lab status) and run the drill again")
+                        "check the difusores' load and network, then run the drill again")
     return opens.timestamp()
 
 
