@@ -25,7 +25,7 @@ Wall time, ours against rsync (all N done), two ways:
   each period does (rsync gets `ControlMaster=no`: the lab's ssh_config would otherwise
   lend it an open master connection, an SSH handshake for free). rsync through that open
   master is measured too, on a copy, and printed for reference.
-  Ours computes the delta as the publisher service does: from its own copy of the
+  Ours computes the delta as the publisher service does (`known_from_cache`): from its own copy of the
   manifest the difusor names as served (by the signed bytes' SHA-256 in its estado.json),
   as rsync's sender reads its side from its own disk; rsync still has to fetch the
   receiver's file list.
@@ -62,7 +62,7 @@ from prep_iac.lab import Lab
 from prep_iac.publish import delta, manifest
 from prep_iac.publish.ledger import Ledger
 from prep_iac.publish.registry import from_inventory
-from prep_iac.publish.run import prepare, publish, signed_before
+from prep_iac.publish.run import known_from_cache, prepare, publish
 
 DEPLOY = REPO / "tests/lab/pipeline/deploy_pipeline.py"
 AIM_BYTES = 1.10
@@ -262,7 +262,7 @@ def main() -> int:
         for i in range(args.rounds):
             cut = second if i == 0 else following(prev, args.image_kb, step(i))
             signed = prepare(cut, cut.name, registry, cache_dir=signed_dir)
-            known = signed_before(signed_dir, but=cut.name)  # what the service passes
+            known = known_from_cache(signed_dir, but=cut.name)  # what the service passes
             sides = [(push_round, (lab, names, registry, signed, ledger, args.sessions, known)),
                      (rsync_round, (lab, names, cut))]
             got = {}
@@ -301,7 +301,7 @@ def main() -> int:
         one = dataclasses.replace(registry, difusores=registry.difusores[:1])
         t = time.monotonic()
         r3 = publish(one, prepare(third, third.name, one, cache_dir=signed_dir), ledger,
-                     activation_timeout=300, known=signed_before(signed_dir, but=third.name))
+                     activation_timeout=300, known=known_from_cache(signed_dir, but=third.name))
         alone_s = time.monotonic() - t
         if r3[0].result != "activated":
             raise SystemExit(f"third push failed: {r3[0]}")

@@ -10,6 +10,7 @@ uses its own copy, and downloads the difusor's (`estado/manifiesto.json`, ~600 K
 """
 
 import hashlib
+import json
 from collections.abc import Iterable
 
 from prep_iac.publish.manifest import Entry, Manifest
@@ -29,10 +30,15 @@ def have_of_served(served: dict | None) -> Have:
     return frozenset()
 
 
-def known_bases(signed: Iterable) -> dict[str, Have]:
-    """SHA-256 of each signed manifest's bytes -> its content, for the cuts a difusor may be
-    serving (objects with .data, the signed bytes, and .manifest)."""
-    return {hashlib.sha256(s.data).hexdigest(): have_of_manifest(s.manifest) for s in signed}
+def base_of(signed_manifest: bytes) -> tuple[str, Have]:
+    """(SHA-256 of a signed manifest's bytes, its content): how a difusor names the manifest
+    its served cut was verified against. ValueError or KeyError for bytes that are not one."""
+    m = Manifest.from_json(json.loads(signed_manifest))
+    return hashlib.sha256(signed_manifest).hexdigest(), have_of_manifest(m)
+
+
+def known_bases(signed_manifests: Iterable[bytes]) -> dict[str, Have]:
+    return dict(base_of(data) for data in signed_manifests)
 
 
 def missing(new: Manifest, have: Have) -> list[Entry]:

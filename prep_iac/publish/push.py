@@ -137,7 +137,7 @@ def push_one(difusor: DifusorEntry, signed: Signed, *, user: str, key, sessions:
              timeout: float = 10.0, activation_timeout: float = 60.0,
              connect_timeout: float | None = None, hooks=None,
              known: dict[str, delta.Have] | None = None) -> Result:
-    """`known`: the manifests this publisher signed before (delta.known_bases)."""
+    """`known`: delta bases of cuts this publisher signed before (run.known_from_cache)."""
     start = time.monotonic()
     m = signed.manifest
     res = Result(difusor.name, m.cut_id, "failed")

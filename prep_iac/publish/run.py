@@ -51,41 +51,46 @@ def prepare(folder: Path, cut_id: str, registry, cache_dir: Path | None = None) 
     return Signed(m, data, sig, folder)
 
 
-def signed_before(cache_dir: Path, newest: int = 2, but: str | None = None) -> list[Signed]:
-    """The newest cuts this publisher signed (prepare's cache), the one named `but` aside:
-    what the difusores most likely serve, so the next delta needs no download."""
+def _cached_newest_first(cache_dir: Path) -> list[Path]:
+    """prepare's cached manifests (`<cut>.json`), the newest first."""
     found = []
     for path in Path(cache_dir).glob("*.json"):
-        if path.stem != but:
-            try:
-                found.append((path.stat().st_mtime, path))
-            except OSError:
-                continue
-    signed = []
-    for _, path in sorted(found, reverse=True):
         try:
-            data = path.read_bytes()
-            signed.append(Signed(manifest.Manifest.from_json(json.loads(data)), data, b"", None))
+            found.append((path.stat().st_mtime, path))
+        except OSError:
+            continue
+    return [path for _, path in sorted(found, reverse=True)]
+
+
+def known_from_cache(cache_dir: Path, but: str, newest: int = 2) -> dict[str, delta.Have]:
+    """The newest cuts this publisher signed, the one named `but` aside: what the difusores
+    most likely serve, so the next delta needs no download (delta.py)."""
+    known = {}
+    for path in _cached_newest_first(cache_dir):
+        if path.stem == but:
+            continue
+        try:
+            sha, have = delta.base_of(path.read_bytes())
         except (OSError, ValueError, KeyError):
             continue  # a damaged cache entry: the next one, or the difusor's copy, serves
-        if len(signed) == newest:
+        known[sha] = have
+        if len(known) == newest:
             break
-    return signed
+    return known
 
 
 def prune_signed(cache_dir: Path, keep: int = 8) -> None:
     """prepare's cache keeps the newest `keep` cuts (a night adds one each period)."""
-    cuts = sorted(Path(cache_dir).glob("*.json"), key=lambda p: p.stat().st_mtime)
-    for path in cuts[:-keep]:
+    for path in _cached_newest_first(cache_dir)[keep:]:
         for suffix in (".json", ".sig", ".stamp"):
             path.with_suffix(suffix).unlink(missing_ok=True)
 
 
 def publish(registry, signed: Signed, ledger: Ledger, *, list_dir=None, sessions=4,
             timeout=10.0, activation_timeout=60.0, connect_timeout=None, deadline_s=None,
-            hooks=None, on_result=None, known=()):
-    """`known`: Signed cuts published before; a difusor serving one of them gets its delta
-    from this copy instead of sending its served manifest (delta.py)."""
+            hooks=None, on_result=None, known=None):
+    """`known`: delta bases of cuts published before (known_from_cache); a difusor serving
+    one of them gets its delta from this copy instead of sending its served manifest."""
     key = load_private_key(registry.sftp_identity)
     by_name = {d.name: d for d in registry.difusores}
     round_start = time.time()  # every outcome of this round counts for the same period
@@ -109,7 +114,7 @@ def publish(registry, signed: Signed, ledger: Ledger, *, list_dir=None, sessions
     results = push_all(registry, signed, key, sessions=sessions, timeout=timeout,
                        activation_timeout=activation_timeout, connect_timeout=connect_timeout,
                        deadline_s=deadline_s, hooks=hooks, on_result=record,
-                       known=delta.known_bases(known))
+                       known=known)
     if list_dir:
         listpage.render(registry, ledger, list_dir)
     return results

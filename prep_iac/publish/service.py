@@ -16,7 +16,7 @@ from pathlib import Path
 from prep_iac.publish import notify, source
 from prep_iac.publish.ledger import Ledger
 from prep_iac.publish.registry import Registry
-from prep_iac.publish.run import newest_cut, prepare, prune_signed, publish, signed_before
+from prep_iac.publish.run import known_from_cache, newest_cut, prepare, prune_signed, publish
 
 
 def unpacked(cut: Path, state: Path) -> tuple[Path, str]:
@@ -57,7 +57,7 @@ def once(registry: Registry, list_dir: Path) -> str | None:
     folder, cut_id = unpacked(cut, state)
     signed = prepare(folder, cut_id, registry, cache_dir=state / "firmados")
     prune_signed(state / "firmados")
-    known = signed_before(state / "firmados", but=cut_id)
+    known = known_from_cache(state / "firmados", but=cut_id)
     ledger = Ledger(state / "ledger.sqlite", registry.period_s)
     try:
         publish(registry, signed, ledger, list_dir=list_dir, known=known,

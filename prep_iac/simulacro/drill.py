@@ -132,13 +132,11 @@ class Drill:
 
     def night(self, start_at: float | None = None, progress=None,
               at_period: dict | None = None) -> None:
-        """Every cut at its time, the first at `start_at` (wall clock; now by default).
-        `at_period[k]` is called right after period k's cut is handed over (the conformance
-        runs start there, while cuts keep flowing)."""
+        """Every cut at its time, the first at `start_at` (wall clock; now by default), after
+        prepare(). `at_period[k]` is called right after period k's cut is handed over (the
+        conformance runs start there, while cuts keep flowing)."""
         from prep_iac.corte import write_cut
 
-        if self._election is None:
-            self.prepare()
         election, cuts_dir = self._election, self.out / "cortes"
         times = night_times(self.opts.desde, self.opts.hasta)
         tz = _zone(self.inventory.iec.window.timezone)

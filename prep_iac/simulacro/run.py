@@ -63,7 +63,8 @@ def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
     drill.prepare()
     periods = len(night_times(opts.desde, opts.hasta))
     log("la ventana de publicación: abre con el primer corte, cierra un periodo después del último")
-    start_at = setup.open_window(inventory, periods, opts.period_s, opts.out)
+    start_at = setup.open_window(inventory, len(drill.difusor_names), periods, opts.period_s,
+                                 opts.out)
     quiet = conformance_periods(opts.period_s)
     runs: dict[str, Future] = {}
     pool = ThreadPoolExecutor(max_workers=2)

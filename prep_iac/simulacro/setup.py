@@ -90,11 +90,11 @@ def set_window(inventory: Path, opens: dt.datetime, closes: dt.datetime) -> None
     staged.replace(inventory)
 
 
-def open_window(inventory: Path, cuts: int, period_s: int, out: Path) -> float:
+def open_window(inventory: Path, difusores: int, cuts: int, period_s: int, out: Path) -> float:
     """Set the night's window and deploy it to the difusores (their watchdog and pages);
     returns the wall time of the first cut, when the window opens."""
     started = time.time()
-    lead = WINDOW_LEAD_S + WINDOW_LEAD_PER_HOST_S * len(load_inventory(inventory).difusores)
+    lead = WINDOW_LEAD_S + WINDOW_LEAD_PER_HOST_S * difusores
     opens, closes = night_window(dt.datetime.now(dt.UTC), cuts, period_s, lead)
     set_window(inventory, opens, closes)
     require_ok({"difusor": run_deploy(inventory, "deploys/difusor.py", limit="difusores")},

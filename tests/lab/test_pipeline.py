@@ -44,7 +44,7 @@ from helpers import (
     try_exec,
 )
 
-from prep_iac.publish import listpage
+from prep_iac.publish import delta, listpage
 from prep_iac.publish.run import prepare
 
 pytestmark = pytest.mark.lab
@@ -116,7 +116,7 @@ def test_following_cut_sends_only_what_changed(pipe):
     changed_bytes = sum(len(files[p]) for p in changed)
     # As the publisher service does: the cut it signed before is the delta's base, used
     # because each difusor names those exact signed bytes as served.
-    known = [prepare(pipe.cuts[A], A, pipe.registry)]
+    known = delta.known_bases([prepare(pipe.cuts[A], A, pipe.registry).data])
     results = push(pipe.registry, folder, pipe.ledger, known=known)
     for name in difusores(pipe):
         r = results[name]

@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import zipfile
-from types import SimpleNamespace
 
 import pytest
 
@@ -71,24 +70,28 @@ def test_known_bases_are_keyed_by_the_signed_bytes(cut):
     publisher's copy is used only for those exact bytes."""
     m = manifest.build(cut)
     data = m.to_bytes()
-    known = delta.known_bases([SimpleNamespace(data=data, manifest=m)])
+    known = delta.known_bases([data])
     assert known == {hashlib.sha256(data).hexdigest(): delta.have_of_manifest(m)}
     assert hashlib.sha256(data + b" ").hexdigest() not in known
+    with pytest.raises(ValueError):
+        delta.base_of(b"{broken")
 
 
-def test_signed_before_reads_the_newest_cached_cuts_and_prune_keeps_them(cut, tmp_path):
-    from prep_iac.publish.run import prune_signed, signed_before
+def test_known_from_cache_reads_the_newest_cached_cuts_and_prune_keeps_them(cut, tmp_path):
+    from prep_iac.publish.run import known_from_cache, prune_signed
 
     cache = tmp_path / "firmados"
     cache.mkdir()
+    digests = {}
     for i, cut_id in enumerate(["20210606_2000_PREP", "20210606_2010_PREP", "20210606_2020_PREP"]):
         data = manifest.build(cut, cut_id).to_bytes()
+        digests[cut_id] = hashlib.sha256(data).hexdigest()
         (cache / f"{cut_id}.json").write_bytes(data)
         os.utime(cache / f"{cut_id}.json", (1000 + i, 1000 + i))
     (cache / "20210606_1950_PREP.json").write_text("{broken")
-    got = signed_before(cache, newest=2, but="20210606_2020_PREP")
-    assert [s.manifest.cut_id for s in got] == ["20210606_2010_PREP", "20210606_2000_PREP"]
-    assert signed_before(tmp_path / "missing") == []
+    got = known_from_cache(cache, but="20210606_2020_PREP", newest=2)
+    assert list(got) == [digests["20210606_2010_PREP"], digests["20210606_2000_PREP"]]
+    assert known_from_cache(tmp_path / "missing", but="x") == {}
     (cache / "20210606_2010_PREP.sig").write_bytes(b"sig")
     prune_signed(cache, keep=2)
     assert sorted(p.name for p in cache.iterdir()) == ["20210606_1950_PREP.json",
