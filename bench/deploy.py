@@ -39,7 +39,7 @@ operation; Ansible reports the task skipped: shown separately).
 Differences between the sides (listed again in the output):
 - Validation before reload: our deploy stages each config, validates it (visudo, sysctl,
   nft -c, sshd -t, nginx -t, fail2ban-client -t) and only then swaps it in, restoring
-  the previous files on failure (admins.install_validated). The playbook uses `validate:`
+  the previous files on failure (common.install_validated). The playbook uses `validate:`
   where one file can be checked alone (visudo, sysctl -p, nft -c: same guarantee) and a
   check task after the copy (sshd -t, nginx -t for the WAF, fail2ban-client -t), without
   rollback; the nginx site and the SFTP jail use our own staging scripts on both sides.

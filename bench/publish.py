@@ -57,12 +57,13 @@ from statistics import median
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from prep_iac import contract
 from prep_iac.inventory import load_inventory
 from prep_iac.lab import Lab
-from prep_iac.publish import delta, manifest
-from prep_iac.publish.ledger import Ledger
+from prep_iac.onhost.publisher import delta, manifest
+from prep_iac.onhost.publisher.ledger import Ledger
+from prep_iac.onhost.publisher.run import known_from_cache, prepare, publish
 from prep_iac.publish.registry import from_inventory
-from prep_iac.publish.run import known_from_cache, prepare, publish
 
 DEPLOY = REPO / "tests/lab/pipeline/deploy_pipeline.py"
 AIM_BYTES = 1.10
@@ -70,6 +71,8 @@ AIM_ACTIVATION_S = 2.0
 LINK_MBPS = 10
 NEW_FILES = 200
 TRANSFER_PHASES = ("connect", "delta", "upload", "manifest")  # up to the .listo, not verdict
+# The activator's last result, as the host sees it (phase timings of the cut just activated).
+LAST_RESULT = f"{contract.JAIL_ROOT}/{contract.JAIL_ESTADO}/{contract.JAIL_LAST_RESULT}"
 
 
 def sh(cmd, **kw):
@@ -92,7 +95,7 @@ def generate(out: Path, actas: int, image_kb: int) -> Path:
     sh([str(Path(sys.executable).with_name("prep-iac")), "corte", "generate", "--out", str(out),
         "--at", "2021-06-07 02:00", "--actas", str(actas), "--image-kb", str(image_kb)],
        timeout=1800)
-    return next(p for p in out.iterdir() if p.is_dir() and manifest.CUT_TIME.match(p.name))
+    return next(p for p in out.iterdir() if p.is_dir() and contract.parse_cut_id(p.name))
 
 
 def following(cut: Path, image_kb: int, step: str = "0210") -> Path:
@@ -290,7 +293,7 @@ def main() -> int:
 
         phases = {k: sum(r.phases.get(k, 0) for r in r2) / len(r2) for k in r2[0].phases}
         transfer = [sum(r.phases.get(k, 0) for k in TRANSFER_PHASES) for r in r2]
-        act_phases = [json.loads(lab.run(n, "sudo cat /srv/sftp/iec/estado/ultimo.json")
+        act_phases = [json.loads(lab.run(n, f"sudo cat {LAST_RESULT}")
                                  .stdout).get("fases", {}) for n in names]
         act_full = [activation_seconds(lab, n, first.name) for n in names]
         act_delta = [activation_seconds(lab, n, second.name) for n in names]
@@ -306,7 +309,7 @@ def main() -> int:
         if r3[0].result != "activated":
             raise SystemExit(f"third push failed: {r3[0]}")
         act_alone = activation_seconds(lab, names[0], third.name)
-        alone_phases = json.loads(lab.run(names[0], "sudo cat /srv/sftp/iec/estado/ultimo.json")
+        alone_phases = json.loads(lab.run(names[0], f"sudo cat {LAST_RESULT}")
                                   .stdout).get("fases", {})
     finally:
         if not args.keep:

@@ -36,8 +36,8 @@ sys.path.insert(0, str(REPO / "tests" / "lab"))
 from web.inventory import write_variant
 from web.site import b64, make_cut
 
-from prep_iac.components import tls
 from prep_iac.lab import Lab
+from prep_iac.lab import ca as lab_ca
 
 PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
 NAME = os.environ.get("PREP_LAB_NAME", "web")
@@ -72,7 +72,7 @@ def plain_nginx(lab: Lab, ca_dir: Path) -> None:
     """Debian's nginx as installed, serving the same files from its default root; plus, as a
     second baseline, the same default site with TLS switched on (Debian's own TLS settings,
     the same kind of lab certificate), to tell TLS's cost from the rest of ours."""
-    cert, key = tls.ensure_lab_cert(ca_dir, PLAIN, [HOST_HEADER, lab.hosts[PLAIN]])
+    cert, key = lab_ca.ensure_cert(ca_dir, PLAIN, [HOST_HEADER, lab.hosts[PLAIN]])
     tls_site = ("server { listen 443 ssl default_server; root /var/www/html; "
                 "ssl_certificate /etc/ssl/bench.pem; ssl_certificate_key /etc/ssl/bench.key; }")
     script = ["set -e", "export DEBIAN_FRONTEND=noninteractive", "apt-get update -q",
@@ -163,7 +163,7 @@ def main() -> int:
         deploy(inv_fast)
         make_cut(lab, [DIFUSOR], "20210606_2000_PREP_BENCH", FILES)
         print(f"installing Debian's default nginx on {PLAIN}…", flush=True)
-        plain_nginx(lab, tls.lab_ca_dir(inv_fast))
+        plain_nginx(lab, lab_ca.ca_dir(inv_fast))
 
         results = {}
         targets = {"full": (DIFUSOR, f"https://{addr[DIFUSOR]}/"),
@@ -194,7 +194,7 @@ def main() -> int:
                                    suffix="bench")
         deploy(inv_normal)
         make_cut(lab, [DIFUSOR], "20210606_2010_PREP_BENCH", FILES)
-        ca = tls.lab_ca_dir(inv_normal) / "ca.pem"
+        ca = lab_ca.ca_dir(inv_normal) / "ca.pem"
         flood_s = 20
         flood_cmd = (f"wrk -t2 -c200 -d{flood_s}s -H 'Host: {HOST_HEADER}' "
                      f"https://{addr[DIFUSOR]}/index.html")

@@ -16,6 +16,7 @@ from prep_iac.components import (
     ids,
     logs,
     nginx,
+    onhost,
     sftp_jail,
     ssh,
     tls,
@@ -31,6 +32,7 @@ if has_role("difusor"):
     hardening.system()      # CONV-II.c.3 sysctls, upgrades, time, journal, audit
     firewall.nftables()     # CONV-II.d.1 default drop, SSH from admins/IEC, DoS limits
     sftp_jail.jail()        # CONV-II.a.1 chrooted SFTP-only account for the IEC
+    onhost.programs()       # CONV-I.3/I.9 the activator's and watchdog's code, one contract
     activator.installed()   # CONV-I.3/I.9 verify signed cuts, switch `current` atomically
     tls.certificates()      # TLS for the public site
     nginx.site()            # CONV-I.1/I.2/I.6/I.10 the PREP, the portal page, the cut time

@@ -59,7 +59,8 @@ def cli():
 
 def main():
     try:
-        cli.main(standalone_mode=False)
+        # Without standalone mode click returns an Exit's code instead of raising it.
+        code = cli.main(standalone_mode=False)
     except PrepError as err:
         from prep_iac.console import print_error
 
@@ -73,6 +74,7 @@ def main():
     except click.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -4,22 +4,19 @@ A thin wrapper on purpose: the CLI and plain pyinfra run the same deploy file on
 inventory, so there is one path to a configured server, not two.
 """
 
-import os
-import subprocess
 from pathlib import Path
 
 import click
 
+from prep_iac import pyinfra_run
 from prep_iac.errors import PrepError
 from prep_iac.inventory.loader import load_inventory
+from prep_iac.inventory.roles import ROLE_GROUPS
 from prep_iac.paths import DEPLOYS_DIR
-from prep_iac.pyinfra_run import ENV_SHIM, PYINFRA
-
-ROLE_GROUPS = {"difusor": "difusores", "publisher": "publishers"}
 
 
-def deploy_command(role: str, inventory: str, *, dry=False, limit=None, yes=True,
-                   extra: tuple[str, ...] = ()) -> list[str]:
+def _checked(role: str, inventory: str) -> tuple[Path, str | None]:
+    """(the role's deploy file, its inventory group), or PrepError before pyinfra starts."""
     deploy_file = DEPLOYS_DIR / f"{role}.py"
     if not deploy_file.is_file():
         known = ", ".join(sorted(p.stem for p in DEPLOYS_DIR.glob("*.py")))
@@ -29,17 +26,24 @@ def deploy_command(role: str, inventory: str, *, dry=False, limit=None, yes=True
     if group and not getattr(inv, group):
         raise PrepError(f"{inventory} has no {group}: nothing for the {role} deploy to do",
                         f"add hosts under '{group}:' or choose another inventory")
-    cmd = [PYINFRA if Path(PYINFRA).exists() else "pyinfra", str(ENV_SHIM), str(deploy_file)]
-    cmd += ["--limit", limit or group] if (limit or group) else []
-    cmd += ["--dry"] if dry else []
-    cmd += ["-y"] if yes else []
-    return cmd + list(extra)
+    return deploy_file, group
 
 
-def run_deploy(role: str, inventory: str, **kwargs) -> int:
-    cmd = deploy_command(role, inventory, **kwargs)
-    env = dict(os.environ, PREP_INVENTORY=str(Path(inventory).resolve()))
-    return subprocess.call(cmd, env=env)
+def deploy_command(role: str, inventory: str, *, dry=False, limit=None, yes=True,
+                   extra: tuple[str, ...] = ()) -> list[str]:
+    """The pyinfra command `prep-iac deploy` runs (pyinfra_run.pyinfra_command)."""
+    deploy_file, group = _checked(role, inventory)
+    return pyinfra_run.pyinfra_command(deploy_file, limit or group, dry=dry, yes=yes,
+                                       extra_args=extra)
+
+
+def deploy_role(role: str, inventory: str, *, dry=False, limit=None, yes=True,
+                extra: tuple[str, ...] = ()) -> int:
+    """Run the role's deploy through the one runner, pyinfra on the terminal; its exit code."""
+    deploy_file, group = _checked(role, inventory)
+    result = pyinfra_run.run_deploy(inventory, deploy_file, limit or group, dry=dry, yes=yes,
+                                    extra_args=extra, capture=False, cwd=None, timeout=None)
+    return result.returncode
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
@@ -51,5 +55,5 @@ def run_deploy(role: str, inventory: str, **kwargs) -> int:
 @click.argument("pyinfra_args", nargs=-1, type=click.UNPROCESSED)
 def deploy(role, inventory, dry, limit, yes, pyinfra_args):
     """Run deploys/ROLE.py (difusor, publisher) on an inventory with pyinfra."""
-    rc = run_deploy(role, inventory, dry=dry, limit=limit, yes=yes, extra=pyinfra_args)
+    rc = deploy_role(role, inventory, dry=dry, limit=limit, yes=yes, extra=pyinfra_args)
     raise SystemExit(rc)

@@ -5,7 +5,7 @@ way, one exchange after another. paramiko leaves Nagle's algorithm on, so each s
 that follows another waits for the host's delayed ACK (40 ms on Linux). Measured on a lab
 host: an empty command took 58 ms with Nagle and 11 ms without; a difusor deploy's re-run
 is about 240 such commands in a row. (The publisher's own connections do the same:
-publish/connect.py.)
+onhost/publisher/connect.py.)
 
 pyinfra has no setting for it, so the inventory shim (inventory/shim.py) wraps the SSH
 connector's connect once per process. If a pyinfra release renames what is wrapped, the

@@ -42,18 +42,37 @@ def parse_results(output: str) -> tuple[int, int, int]:
     return success, error, no_change
 
 
-def run_deploy(inventory: str | Path, deploy_file: str | Path, limit: str | None = None,
-               extra_env: dict | None = None, timeout: float = 900,
-               extra_args: list[str] | None = None) -> DeployResult:
+def pyinfra_command(deploy_file: str | Path, limit: str | None = None, *, dry: bool = False,
+                    yes: bool = True, extra_args: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The pyinfra command line for a deploy file on the inventory shim: the one way prep-iac
+    builds it (`prep-iac deploy`, the drill, the lab tests and the benches all run it)."""
     path = Path(deploy_file)
     if not path.is_absolute():
         path = REPO_DIR / path
-    cmd = [PYINFRA, "-y", str(ENV_SHIM), str(path)]
-    if limit:
-        cmd += ["--limit", limit]
-    cmd += extra_args or []
+    cmd = [PYINFRA if Path(PYINFRA).exists() else "pyinfra", str(ENV_SHIM), str(path)]
+    cmd += ["--limit", limit] if limit else []
+    cmd += ["--dry"] if dry else []
+    cmd += ["-y"] if yes else []
+    return cmd + list(extra_args)
+
+
+def run_deploy(inventory: str | Path, deploy_file: str | Path, limit: str | None = None,
+               extra_env: dict | None = None, timeout: float | None = 900,
+               extra_args: list[str] | tuple[str, ...] | None = None, *, dry: bool = False,
+               yes: bool = True, capture: bool = True,
+               cwd: str | Path | None = REPO_DIR) -> DeployResult:
+    """Run pyinfra_command() with PREP_INVENTORY set to `inventory`.
+
+    capture=True (the drill, the tests): pyinfra's output is kept and its results table read.
+    capture=False (`prep-iac deploy`): pyinfra talks to the terminal itself (live output,
+    its confirmation prompt without -y); only the exit code comes back, in `returncode`.
+    """
+    cmd = pyinfra_command(deploy_file, limit, dry=dry, yes=yes, extra_args=extra_args or ())
     env = {**os.environ, "PREP_INVENTORY": str(Path(inventory).resolve()), **(extra_env or {})}
-    proc = subprocess.run(cmd, cwd=REPO_DIR, env=env, capture_output=True, text=True,
+    if not capture:
+        proc = subprocess.run(cmd, cwd=cwd, env=env, timeout=timeout, check=False)
+        return DeployResult(proc.returncode, 0, 0, 0, "")
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=timeout, check=False)
     output = proc.stdout + proc.stderr
     changed, errors, unchanged = parse_results(output)

@@ -28,8 +28,7 @@ import jinja2
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from prep_iac import paths
-from prep_iac.activator import SCRIPT
+from prep_iac import contract, paths
 from prep_iac.components import (
     activator,
     distro,
@@ -38,6 +37,7 @@ from prep_iac.components import (
     ids,
     logs,
     nginx,
+    onhost,
     sftp_jail,
     ssh,
     tls,
@@ -45,12 +45,16 @@ from prep_iac.components import (
     waf,
     watchdog,
 )
-from prep_iac.components.admins import ADMIN_GROUP, SUDOERS, render
+from prep_iac.components.admins import SUDOERS
+from prep_iac.components.common import render
+from prep_iac.contract import ADMIN_GROUP
 from prep_iac.facts import container as container_fact
 from prep_iac.facts import sshd as sshd_facts
 from prep_iac.inventory.hostconfig import HostConfig
 from prep_iac.inventory.loader import load_inventory
-from prep_iac.publish.signing import allowed_signers
+from prep_iac.lab import ca as lab_ca
+from prep_iac.onhost.common import settings_json
+from prep_iac.onhost.publisher.signing import allowed_signers
 
 PASSWORD_PLACEHOLDER = "{{ ups_password }}"
 
@@ -128,24 +132,26 @@ def host_files(cfg: HostConfig, facts: dict) -> dict[str, str | bytes]:
     iec = cfg.iec
     out[f"{sftp_jail.KEYS_DIR}/{iec.jail_user}"] = sftp_jail.authorized_keys(iec.sftp_keys)
     out[sftp_jail.APPLY] = _file("sftp", "prep-sshd-apply.sh")
-    out[sftp_jail.STAGED] = _template("sftp", "50-prep-sftp-jail.conf.j2",
-                                      sftp_group=sftp_jail.GROUP, jail=sftp_jail.JAIL,
+    out[sftp_jail.STAGED] = _template("sftp", f"{sftp_jail.DROP_IN_NAME}.j2",
+                                      sftp_group=contract.SFTP_GROUP, jail=contract.JAIL_ROOT,
                                       keys_dir=sftp_jail.KEYS_DIR, sources=list(iec.sources))
 
-    # activator
-    out[activator.PROGRAM] = SCRIPT.read_bytes()
-    out[f"{activator.ETC}/config.json"] = json.dumps(activator.settings(iec), indent=1,
-                                                     sort_keys=True) + "\n"
-    out[f"{activator.ETC}/allowed_signers"] = allowed_signers(list(iec.signers))
+    # host programs (onhost) and the activator
+    for rel in onhost.library_files():
+        out[f"{contract.ONHOST_LIB}/prep_iac/{rel}"] = (paths.PACKAGE_DIR / rel).read_bytes()
+    for name, module in onhost.PROGRAMS.items():
+        out[f"{onhost.SBIN}/{name}"] = onhost.launcher(module)
+    out[contract.ACTIVATOR_CONFIG] = settings_json(activator.settings(iec))
+    out[contract.ACTIVATOR_SIGNERS] = allowed_signers(list(iec.signers))
     for unit in activator.UNITS:
-        out[f"/etc/systemd/system/{unit}"] = _template("activator", unit, jail=sftp_jail.JAIL,
-                                                       period_s=iec.period_s)
+        out[f"/etc/systemd/system/{unit}"] = _template("activator", f"{unit}.j2",
+                                                       **activator.unit_context(iec))
 
     # tls (lab-ca: the lab CA beside the inventory, as our deploy does)
     out[f"{tls.TLS_DIR}/ffdhe2048.pem"] = _file("tls", "ffdhe2048.pem")
     if cfg.host.tls is not None and cfg.host.tls.mode == "lab-ca":
-        cert, key = tls.ensure_lab_cert(tls.lab_ca_dir(cfg.inventory_path), cfg.name,
-                                        tls.cert_names(cfg))
+        cert, key = lab_ca.ensure_cert(lab_ca.ca_dir(cfg.inventory_path), cfg.name,
+                                       lab_ca.cert_names(cfg))
     elif cfg.host.tls is not None and cfg.host.tls.mode == "files":
         cert, key = Path(cfg.host.tls.cert), Path(cfg.host.tls.key)
     else:
@@ -156,7 +162,7 @@ def host_files(cfg: HostConfig, facts: dict) -> dict[str, str | bytes]:
     # nginx
     ctx = nginx.context(cfg, http2_on=d["nginx_http2_directive"])
     for tpl, rel in nginx.PAGES.items():
-        out[f"{nginx.WEB_ROOT}/{rel}"] = _template("portal", tpl, **ctx)
+        out[f"{contract.WEB_ROOT}/{rel}"] = _template("portal", tpl, **ctx)
     out[nginx.APPLY] = _file("nginx", "prep-nginx-apply.sh")
     for tpl, rel in nginx.CONFIG_FILES.items():
         out[f"{nginx.STAGING}/{rel}"] = _template("nginx", tpl, **ctx)
@@ -170,12 +176,11 @@ def host_files(cfg: HostConfig, facts: dict) -> dict[str, str | bytes]:
 
     # watchdog
     period = iec.period_s
-    out[watchdog.PROGRAM] = _file("watchdog", "prep-watchdog.py")
-    out[f"{watchdog.CONF_DIR}/config.json"] = json.dumps(watchdog.watchdog_config(cfg),
-                                                         indent=2) + "\n"
-    out[f"{watchdog.CONF_DIR}/aviso.html"] = _template("watchdog", "aviso.html.j2",
-                                                       **nginx.context(cfg))
-    out[f"{watchdog.UNIT_DIR}/prep-watchdog.service"] = _file("watchdog", "prep-watchdog.service")
+    settings = watchdog.watchdog_config(cfg)
+    out[contract.WATCHDOG_CONFIG] = settings_json(settings)
+    out[settings.notice_template] = _template("watchdog", "aviso.html.j2", **nginx.context(cfg))
+    out[f"{watchdog.UNIT_DIR}/prep-watchdog.service"] = _template(
+        "watchdog", "prep-watchdog.service.j2", **watchdog.SERVICE_CONTEXT)
     out[f"{watchdog.UNIT_DIR}/prep-watchdog.timer"] = _template(
         "watchdog", "prep-watchdog.timer.j2", interval_s=watchdog.interval_s(period),
         period_s=period)

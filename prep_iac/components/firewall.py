@@ -9,9 +9,9 @@ from pyinfra.api import deploy
 from pyinfra.operations import apt, files, server, systemd
 
 from prep_iac.components import distro
-from prep_iac.components.admins import install_validated, refuse_lockout, render
-from prep_iac.components.common import config
+from prep_iac.components.common import config, install_validated, refuse_lockout, render
 from prep_iac.facts.sshd import SshdConfig, SshSession
+from prep_iac.inventory.roles import DIFUSOR
 
 # ICMP echo answered per host, not per source: enough for monitoring and path tests.
 ICMP_RATE, ICMP_BURST = 20, 50
@@ -27,7 +27,7 @@ def split_networks(cidrs) -> tuple[list[str], list[str]]:
 
 def context(cfg, ssh_ports: list[int]) -> dict:
     """Everything the ruleset template needs, from the typed inventory."""
-    difusor = cfg.role == "difusor"
+    difusor = cfg.role == DIFUSOR
     ssh_sources = list(cfg.admins.networks) + (list(cfg.iec.sources) if difusor else [])
     ssh4, ssh6 = split_networks(ssh_sources)
     ctx = {"ssh_iec": difusor, "ssh4": ssh4, "ssh6": ssh6, "web": difusor,

@@ -2,6 +2,8 @@
 two difusores when nginx or a node fails. The firewall lets VRRP (protocol 112) in from the
 peer (docs/contracts.md); the publisher pushes every cut to both nodes."""
 
+import re
+
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.server import Command
@@ -14,6 +16,7 @@ from prep_iac.components.common import config
 from prep_iac.inventory.hostconfig import HostConfig
 
 CONF = "/etc/keepalived/keepalived.conf"
+_IFNAME = re.compile(r"[A-Za-z0-9_.:-]{1,15}")  # Linux: at most 15 bytes, no space or slash
 
 
 def context(cfg: HostConfig, interface: str) -> dict:
@@ -29,7 +32,11 @@ def interface_of(address: str) -> str:
     if not name:
         raise RuntimeError(f"{host.name}: no interface has address {address}; "
                            "the HA pair needs it for VRRP and the floating address")
-    return name.strip().split("@")[0]
+    name = name.strip().split("@")[0]
+    if not _IFNAME.fullmatch(name):
+        raise RuntimeError(f"{host.name}: interface name {name!r} of {address} is not one "
+                           "keepalived.conf can hold")
+    return name
 
 
 @deploy("ha: keepalived")

@@ -9,7 +9,7 @@ from pyinfra.api import deploy
 from pyinfra.operations import apt, files, server, systemd
 
 from prep_iac.components import distro
-from prep_iac.components.admins import install_validated, render
+from prep_iac.components.common import config, install_validated, render
 from prep_iac.facts.container import Container
 
 NET_SYSCTL = "60-prep-net.conf"
@@ -77,6 +77,42 @@ def system():
 
     apt.packages(name="remove needless servers", packages=d["unwanted_packages"],
                  present=False)
+    lynis_items()
+
+
+# Lynis's suggestions we follow (docs/security.md "Lynis", each with its reason). Packages
+# go in without their Recommends (apt-listchanges would otherwise pull in a mail server, a
+# listening daemon this host must not have). Not libpam-tmpdir (it breaks pyinfra's uploads
+# under sudo) nor needrestart (it depends on binutils: an assembler on the host).
+LYNIS_PACKAGES = ["libpam-pwquality", "apt-listchanges", "debsums"]
+TMOUT_S = 900
+LOGIN_DEFS = {"PASS_MIN_DAYS": "1", "SHA_CRYPT_MIN_ROUNDS": "65536",
+              "SHA_CRYPT_MAX_ROUNDS": "262144"}
+LYNIS_FILES = {  # destination -> (template, context)
+    "/etc/systemd/coredump.conf.d/60-prep.conf": ("coredump.conf.j2", {}),
+    "/etc/security/limits.d/60-prep-core.conf": ("limits-core.conf.j2", {}),
+    "/etc/profile.d/60-prep.sh": ("profile.sh.j2", {"tmout_s": TMOUT_S}),
+    "/etc/modprobe.d/60-prep-blacklist.conf": ("modprobe.conf.j2", {}),
+}
+
+
+def lynis_items():
+    apt.packages(name="Lynis: PAM password quality, apt-listchanges, debsums",
+                 packages=LYNIS_PACKAGES, extra_install_args="--no-install-recommends")
+    for dest, (template, context) in LYNIS_FILES.items():
+        files.put(name=dest, src=_text(render("hardening", template, **context)), dest=dest,
+                  create_remote_dir=True, user="root", group="root", mode="0644")
+    banner = render("hardening", "issue.j2", role=config().role)
+    for dest in ("/etc/issue", "/etc/issue.net"):
+        files.put(name=f"legal banner {dest}", src=_text(banner), dest=dest, user="root",
+                  group="root", mode="0644")
+    for key, value in LOGIN_DEFS.items():
+        files.line(name=f"login.defs {key}", path="/etc/login.defs", line=rf"^{key}\s",
+                   replace=f"{key}\t{value}")
+    # A stray Ctrl-Alt-Del on a console or a KVM must not reboot the host on election night
+    # (systemctl reboot still works).
+    files.link(name="ctrl-alt-del.target masked", path="/etc/systemd/system/ctrl-alt-del.target",
+               target="/dev/null")
 
 
 def _text(text: str) -> StringIO:

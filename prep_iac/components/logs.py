@@ -7,10 +7,13 @@ from pyinfra.operations import apt, files
 from prep_iac import paths
 from prep_iac.components import distro
 from prep_iac.components.common import config
+from prep_iac.components.nginx import ACCESS_LOG
+from prep_iac.components.waf import BLOCKED_LOG, VOLUME_LOG
 from prep_iac.inventory.hostconfig import HostConfig
 
-# docs/contracts.md: the site's log and the web-attack filter's log (fail2ban reads it).
-PREP_LOGS = ["/var/log/nginx/prep.access.log", "/var/log/nginx/prep.blocked.log"]
+# docs/contracts.md: the site's log, the web-attack filter's log and the volume log of
+# non-browser 429s (fail2ban reads the last).
+PREP_LOGS = [ACCESS_LOG, BLOCKED_LOG, VOLUME_LOG]
 ARCHIVE = "/var/log/prep-memoria"
 KEEP_SCRIPT = "/usr/local/sbin/prep-logs-keep"
 LOGROTATE_FILE = "/etc/logrotate.d/nginx"

@@ -4,32 +4,31 @@ Config goes to a staging copy first; `prep-nginx-apply` puts it live only if `ng
 accepts it (else the running config stays and the deploy fails with nginx's message).
 """
 
+import re
+
 from pyinfra.api import deploy
 from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
 
-from prep_iac import paths
+from prep_iac import contract, paths
 from prep_iac.components import distro
 from prep_iac.components.common import config
+from prep_iac.contract import ACME_WEBROOT, PREP_ROOT, WATCHDOG_STATE_DIR, WEB_ROOT
 from prep_iac.inventory.hostconfig import HostConfig
 
-# The on-disk contract (docs/contracts.md) and the web tier's own places.
-PREP_ROOT = "/srv/prep"
-WEB_ROOT = "/srv/prep-web"                  # our pages: portal, errors, not-open
-STATE_DIR = "/var/lib/prep-watchdog"        # watchdog's flag files and notice page
-ACME_WEBROOT = "/var/lib/prep-web/acme"     # HTTP-01 challenges
+# The web tier's own places (the shared ones are in prep_iac/contract.py).
 TLS_DIR = "/etc/ssl/prep"                   # fullchain.pem, privkey.pem, ffdhe2048.pem
 SNIPPETS_DIR = "/etc/nginx/prep.d"          # other components' server-level snippets
 STAGING = "/etc/nginx/prep-staging"
 APPLY = "/usr/local/sbin/prep-nginx-apply"
-ACCESS_LOG = "/var/log/nginx/prep.access.log"
+ACCESS_LOG = contract.ACCESS_LOG
 
 # template -> path under /etc/nginx
 CONFIG_FILES = {
     "nginx.conf.j2": "nginx.conf",
     "prep-http.conf.j2": "conf.d/prep-http.conf",
-    "prep-site.conf.j2": "sites-enabled/prep.conf",
-    "sitio.conf.j2": "prep/sitio.conf",
+    "prep-servers.conf.j2": "sites-enabled/prep.conf",     # the server blocks (80, 443)
+    "prep-server-body.conf.j2": "prep/sitio.conf",         # included in each of them
 }
 # template (templates/portal/) -> path under WEB_ROOT
 PAGES = {
@@ -47,8 +46,28 @@ MESES = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto
          "septiembre", "octubre", "noviembre", "diciembre"]
 
 
+# nginx has no escape for '$' (a variable) and ends a bare word at ';', '{' or a space.
+_NGINX_WORD = re.compile(r"[A-Za-z0-9._:*\[\]-]+")
+_NGINX_QUOTED_BAD = re.compile(r'["\\$\x00-\x1f\x7f]')
+
+
+def nginx_word(value: str) -> str:
+    """A value written bare in nginx's config (server_name): plain characters only."""
+    if not _NGINX_WORD.fullmatch(value):
+        raise ValueError(f"{value!r} cannot be written bare in nginx's config")
+    return value
+
+
+def nginx_in_quotes(value: str) -> str:
+    """A value written inside "..." in nginx's config: no quote, backslash, '$' or control
+    (the inventory's types refuse them already; this keeps a template honest)."""
+    if _NGINX_QUOTED_BAD.search(value):
+        raise ValueError(f"{value!r} cannot be written inside quotes in nginx's config")
+    return value
+
+
 def frame_ancestors(origins: list[str]) -> str:
-    return " ".join(["'self'", *origins])
+    return nginx_in_quotes(" ".join(["'self'", *origins]))
 
 
 def fecha_larga(dt) -> str:
@@ -60,13 +79,14 @@ def context(cfg: HostConfig, http2_on: bool = False) -> dict:
     """Everything the nginx and page templates need, from the typed inventory."""
     d, iec = cfg.host, cfg.iec
     return {
-        "server_names": d.server_names,
+        "access_log": ACCESS_LOG,
+        "server_names": [nginx_word(n) for n in d.server_names],
         "tls": d.tls is not None,
         "limits": d.rate_limits,
         "frame_ancestors": frame_ancestors(d.portal_origins),
         "retry_after": iec.period_s,
         "http2_on": http2_on,
-        "prep_root": PREP_ROOT, "web_root": WEB_ROOT, "state_dir": STATE_DIR,
+        "prep_root": PREP_ROOT, "web_root": WEB_ROOT, "state_dir": WATCHDOG_STATE_DIR,
         "acme_webroot": ACME_WEBROOT, "tls_dir": TLS_DIR,
         "organization": d.organization or d.server_names[0],
         "official_url": iec.official_url,

@@ -17,16 +17,17 @@ from pyinfra.api import deploy
 from pyinfra.facts.files import File
 from pyinfra.operations import apt, files, pip, server
 
+from prep_iac import contract
 from prep_iac.components.common import config, install_units
 from prep_iac.publish import wheel
 from prep_iac.publish.registry import from_inventory
 
-USER = "prep-publisher"
-BASE = "/opt/prep-publisher"
-VENV = f"{BASE}/venv"
-ETC = "/etc/prep-publisher"
+USER = contract.PUBLISHER_USER
+BASE = contract.PUBLISHER_HOME
+VENV = contract.PUBLISHER_VENV
+ETC = contract.PUBLISHER_ETC
 KEYS = f"{ETC}/keys"
-REGISTRY = f"{ETC}/registry.json"
+REGISTRY = contract.PUBLISHER_REGISTRY
 UNITS = ("prep-publisher.service", "prep-publisher.timer", "prep-publisher.path")
 DEBIAN_PACKAGES = ["python3", "python3-venv", "python3-paramiko", "python3-jinja2",
                    "python3-click", "python3-rich", "openssh-client"]

@@ -8,12 +8,11 @@ from pyinfra.api.exceptions import DeployError
 from pyinfra.operations import files, server, systemd
 
 from prep_iac.components import distro
-from prep_iac.components.admins import ADMIN_GROUP, install_validated, refuse_lockout, render
-from prep_iac.components.common import config
+from prep_iac.components.common import config, install_validated, refuse_lockout, render
+from prep_iac.contract import ADMIN_GROUP, SFTP_GROUP
 from prep_iac.facts.sshd import OpenSshVersion, SshHostKeys, SshSession, WeakModuli
 
 DROPIN = "10-prep-hardening.conf"  # docs/contracts.md; sorts before the jail's 50-…
-SFTP_GROUP = "prep-sftp"
 MIN_VERSION = (7, 4)
 MIN_RSA_BITS = 3072
 MIN_MODULI_BITS = 3072

@@ -17,12 +17,12 @@ from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from prep_iac.components import distro
-from prep_iac.components.admins import render
-from prep_iac.components.common import config
+from prep_iac.components.common import config, render
+from prep_iac.contract import ONHOST_LIB
 
 UPSMON_USER = "upsmon-prep"
 SECRET = "/etc/nut/prep-upsmon.secret"
-NOTIFY = "/usr/local/lib/prep-iac/prep-ups-notify"
+NOTIFY = f"{ONHOST_LIB}/prep-ups-notify"
 EVENTS = ["ONLINE", "ONBATT", "LOWBATT", "FSD", "COMMOK", "COMMBAD", "SHUTDOWN", "REPLBATT",
           "NOCOMM"]
 

@@ -1,7 +1,9 @@
 """Web-attack filter (CONV-II.d.2), cheap enough for election night: a few nginx `map`s on
 the raw request line and user agent, evaluated once per request (PCRE, JIT), answer 403 to
 SQL injection, path traversal, scanners and exploit probes, and log them to
-/var/log/nginx/prep.blocked.log, where fail2ban bans repeat offenders in nftables.
+/var/log/nginx/prep.blocked.log (for the memoria; no ban: a page on another site can make
+its visitors' browsers request probe URIs, docs/security.md). A second log, the volume log,
+gets the requests nginx refused for volume (429) that no browser sent: fail2ban bans those.
 
 ModSecurity + OWASP CRS is the explicit, opt-in heavy option (docs/security.md: it costs
 ~88% of throughput when inline on every request). The patterns live here, as data, so unit
@@ -11,11 +13,19 @@ tests can prove them against attacks and against the PREP's own URLs (no false p
 from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 
-from prep_iac.components.admins import install_validated, render
+from prep_iac import contract
+from prep_iac.components.common import install_validated, render
 
-BLOCKED_LOG = "/var/log/nginx/prep.blocked.log"  # docs/contracts.md
+BLOCKED_LOG = contract.BLOCKED_LOG
 MAPS = "/etc/nginx/conf.d/prep-waf.conf"  # http level (nginx.conf includes conf.d/*.conf)
 SNIPPET = "/etc/nginx/prep.d/waf.conf"  # server level (docs/contracts.md)
+# Refused for volume (429) and not sent by a browser: what fail2ban's prep-web-volume reads.
+VOLUME_LOG = "/var/log/nginx/prep.volume.log"
+# A request counts towards a volume ban only when its status is 429, it carries no Fetch
+# Metadata (`Sec-Fetch-Site`: every current browser sends it on HTTPS, and a page cannot
+# remove it) and its user agent is not a browser's (every browser's starts `Mozilla/`; a
+# page on another origin cannot change it). Matched against "$status:$sec_fetch_site:$ua".
+VOLUME_PATTERN = r"^429::(?!Mozilla/)"
 
 # (reason, pattern on $request_uri: raw, still percent-encoded, case-insensitive).
 # Encodings: %27 ', %22 ", %2e ., %2f /, %5c \, %20 and + space, %28 (, %3d =, %3c <.
@@ -75,11 +85,11 @@ def nginx_unquote(key: str) -> str:
 
 def maps() -> str:
     return render("waf", "prep-waf.conf.j2", uri=[(r, nginx_regex(p)) for r, p in URI_PATTERNS],
-                  ua=nginx_regex(UA_PATTERN))
+                  ua=nginx_regex(UA_PATTERN), volume='"~' + VOLUME_PATTERN + '"')
 
 
 def snippet() -> str:
-    return render("waf", "waf.conf.j2", blocked_log=BLOCKED_LOG)
+    return render("waf", "waf.conf.j2", blocked_log=BLOCKED_LOG, volume_log=VOLUME_LOG)
 
 
 @deploy("waf.filters")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from prep_iac.conformance.checkids import check_id, suite_requirements
+from prep_iac.conformance.checkids import check_id, marker_id, suite_checks
 from prep_iac.conformance.model import (
     CUMPLE,
     MANUAL,
@@ -93,10 +93,11 @@ class Collector:
         if not report.failed:
             return
         path = self.config.rootpath / report.nodeid.split("::")[0]
-        reqs = sorted({r for r, checks in suite_requirements(path.parent).items()
-                       for c in checks if c.startswith(path.stem.removeprefix("test_") + "::")})
+        suite = path.stem.removeprefix("test_")
+        reqs = sorted({r for c in suite_checks(path.parent) if c.suite == suite
+                       for r in c.requirements})
         self.results.append(CheckResult(
-            check=f"{path.stem.removeprefix('test_')}::importar", requirements=reqs,
+            check=f"{suite}::importar", requirements=reqs,
             host=self.host, status=NO_CUMPLE, title=f"La suite {path.name} se carga",
             detail="la suite no se pudo cargar: " + clip(str(report.longrepr), 600)))
 
@@ -115,8 +116,9 @@ def _readable(item) -> str:
 
 
 def item_check_id(item) -> str:
-    """The check id without the testinfra host parameter (the host is a column already)."""
-    base = check_id(item.nodeid.split("[")[0])
+    """The check's id: the one its conv marker names (derived from its name only while it
+    names none), with its parameters but not testinfra's host (the host is a column already)."""
+    base = marker_id(item.iter_markers("conv")) or check_id(item.nodeid.split("[")[0])
     callspec = getattr(item, "callspec", None)
     if callspec is None:
         return base

@@ -36,12 +36,44 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         evidencia_manual="El informe de `prep-iac audit URL --manifest MANIFIESTO-FIRMADO`: "
                          "cada archivo servido idéntico byte a byte al manifiesto del IEC."),
     Requirement(
+        "CONV-I.3b", "Formato propio solo con autorización del IEC",
+        "El difusor que presente los datos en un formato propio requiere la autorización "
+        "previa del IEC.",
+        proven_by=("fuera",),
+        evidencia_manual="El informe de `prep-iac audit URL --manifest MANIFIESTO-FIRMADO` "
+                         "(los archivos servidos son los del IEC) o, si el difusor presenta "
+                         "los datos en un formato propio, la autorización previa del IEC."),
+    Requirement(
+        "CONV-I.4", "Aviso de participación al IEC",
+        "Notificar por escrito a la Dirección Ejecutiva de Innovación Electoral, con copia al "
+        "Comité Técnico Asesor del PREP, a más tardar el 12 de mayo.",
+        evidencia_manual="El aviso de participación firmado, con su acuse de recibo fechado "
+                         "a más tardar el 12 de mayo."),
+    Requirement(
+        "CONV-I.5", "Infraestructura operando en fecha",
+        "Contar con la infraestructura mínima operando (conexión, instalación y configuración "
+        "incluidas) a más tardar el 14 de mayo.",
+        proven_by=("dentro",),
+        evidencia_manual="Un informe de `prep-iac verify` fechado a más tardar el 14 de mayo."),
+    Requirement(
         "CONV-I.6", "Marcos o pantalla completa en el portal del difusor",
         "El PREP puede mostrarse en el portal del difusor mediante marcos (frames) o de forma "
         "embebida o a pantalla completa.",
         proven_by=("fuera",),
         evidencia_manual="El informe de `prep-iac audit URL` (frame-ancestors con los orígenes "
                          "del portal) y una captura del portal mostrando el PREP enmarcado."),
+    Requirement(
+        "CONV-I.7", "Logotipo para la lista pública de difusores",
+        "La lista de difusores es pública desde el 1 de junio en el sitio del IEC; cada "
+        "difusor entrega el logotipo que liga a su sitio.",
+        evidencia_manual="El logotipo entregado al IEC (formato y tamaño que la lista usa) y "
+                         "la liga del difusor en la lista pública del IEC."),
+    Requirement(
+        "CONV-I.8", "Carta compromiso",
+        "Compromiso por escrito: cumplir los requisitos, ética y responsabilidad cívica del "
+        "personal, integridad de los datos, continuidad de la operación y confidencialidad de "
+        "lo que el IEC comparta.",
+        evidencia_manual="La carta compromiso firmada por el representante legal."),
     Requirement(
         "CONV-I.9", "Los datos publicados provienen del IEC",
         "El difusor asegura que la información publicada tiene como origen los datos del IEC.",
@@ -84,6 +116,13 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "CONV-II.c.3", "Sistema operativo Linux",
         "Servidor con sistema operativo Linux (Red Hat, CentOS, Debian, Ubuntu, etc.).",
         proven_by=("dentro",)),
+    Requirement(
+        "CONV-II.f", "Infraestructura distinta a la mínima, evaluada por el IEC",
+        "Si no se cumple algún requisito de la sección II, el difusor puede enviar las "
+        "características de su infraestructura para que la DEIE las evalúe.",
+        mandatory=False, proven_by=("dentro",),
+        evidencia_manual="La ficha de infraestructura enviada a la DEIE y la resolución "
+                         "firmada por el IEC sobre lo que no cumple la sección II."),
     Requirement(
         "CONV-II.d.1", "Firewall contra ataques de red y DoS",
         "Firewall capaz de detectar y filtrar ataques de red, con capacidad suficiente y capaz "

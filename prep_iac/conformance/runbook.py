@@ -9,6 +9,7 @@ from pathlib import Path
 import jinja2
 from markdown_it import MarkdownIt  # ships with rich, already a dependency
 
+from prep_iac import contract
 from prep_iac.inventory import load_inventory
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -38,6 +39,7 @@ def render_markdown(inventory_path: str | Path, now: dt.datetime | None = None) 
                              keep_trailing_newline=True)
     return env.get_template("runbook.md.j2").render(
         inventory_path=str(inventory_path), iec=inventory.iec, admins=inventory.admins,
+        missed=contract.MISSED_PERIODS,
         difusores=inventory.difusores, publishers=inventory.publishers,
         users={name: inventory.ssh_user(name) for name in inventory.hosts()},
         ssh_user=inventory.admins.accounts[0].name,

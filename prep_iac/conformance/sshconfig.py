@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from prep_iac import sshconf
 from prep_iac.inventory.schema import Inventory
 from prep_iac.inventory.to_pyinfra import write_known_hosts
 
@@ -26,26 +27,22 @@ def control_dir() -> Path:
 def render(inventory: Inventory, known_hosts: Path | None, cm_dir: Path) -> str:
     blocks = []
     for name, host in inventory.hosts().items():
-        lines = [f"# {name}", f"Host {host.address}", f"  HostName {host.address}",
-                 f"  Port {host.ssh_port}", f"  User {inventory.ssh_user(name)}"]
+        options = {"HostName": host.address, "Port": host.ssh_port,
+                   "User": inventory.ssh_user(name)}
         if host.ssh_key:
-            lines += [f"  IdentityFile {host.ssh_key}", "  IdentitiesOnly yes"]
+            options |= sshconf.identity(host.ssh_key)
         if host.host_key and known_hosts:
-            # Pinned keys only: a changed host key is an error, never a prompt.
-            lines += [f"  UserKnownHostsFile {known_hosts}", "  StrictHostKeyChecking yes"]
-        lines += ["  BatchMode yes", "  ControlMaster auto", f"  ControlPath {cm_dir}/%C",
-                  f"  ControlPersist {CONTROL_PERSIST_S}", f"  ConnectTimeout {CONNECT_TIMEOUT_S}",
-                  "  ServerAliveInterval 10", "  LogLevel ERROR"]
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks) + "\n"
+            options |= sshconf.pinned(known_hosts)
+        options |= sshconf.multiplexed(cm_dir, CONTROL_PERSIST_S,
+                                       connect_timeout=CONNECT_TIMEOUT_S, alive_interval=10)
+        blocks.append(sshconf.block([host.address], options, comment=name))
+    return sshconf.config(blocks)
 
 
 def write_ssh_config(inventory: Inventory, inventory_path: Path, target: Path) -> Path:
     known = write_known_hosts(inventory, Path(inventory_path).resolve())
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render(inventory, known, control_dir()))
-    target.chmod(0o600)
-    return target
+    return sshconf.write(target, render(inventory, known, control_dir()))
 
 
 def open_master(config: Path, address: str, timeout: float = 30) -> subprocess.CompletedProcess:

@@ -14,9 +14,9 @@ from prep_iac.corte import catalogue as cat
 from prep_iac.corte import csvreader, package, summary, timing
 from prep_iac.errors import PrepError
 
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
-STAMP = re.compile(r"^\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2}$")
-CUT_DIR = re.compile(r"^(\d{8})_(\d{4})_PREP_AYUN_COAH$")
+HEX64 = re.compile(r"[0-9a-f]{64}")  # these three are matched whole
+STAMP = re.compile(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2}")
+CUT_DIR = re.compile(r"(\d{8})_(\d{4})_PREP_AYUN_COAH")
 PENDING_KEEPS = {*cat.KEY_COLUMNS, "LISTA_NOMINAL"}
 MAX_ROW_FINDINGS = 200  # a wholly broken file should not print 4,000 lines
 
@@ -141,11 +141,11 @@ def _row_problems(r: dict[str, str], parts: list[str], width: int) -> list[str]:
         if total != int(calc):
             out.append(f"TOTAL_VOTOS_CALCULADO is {calc} but its parts add up to {total}")
     sha = r.get("SHA", "").strip()
-    if sha and not HEX64.match(sha.lower()):
+    if sha and not HEX64.fullmatch(sha.lower()):
         out.append(f"SHA {sha!r} is not a SHA-256")
     for col in ("FECHA_HORA_ACOPIO", "FECHA_HORA_CAPTURA", "FECHA_HORA_VERIFICACION"):
         v = r.get(col, "").strip()
-        if v and not STAMP.match(v):
+        if v and not STAMP.fullmatch(v):
             out.append(f"{col} {v!r} is not dd/mm/yyyy HH:MM:SS")
     if r.get("CONTABILIZADA", "").strip() not in (cat.CONTABILIZADA_SI, cat.CONTABILIZADA_NO):
         out.append(f"CONTABILIZADA {r.get('CONTABILIZADA')!r} is not 0, 1 or 2")
@@ -178,7 +178,7 @@ def _check_publishable(folder: Path, report: Report) -> None:
 def _check_folder(folder: Path, parsed: csvreader.ParsedCsv, report: Report) -> None:
     f = report.findings
     _check_publishable(folder, report)
-    m = CUT_DIR.match(folder.name)
+    m = CUT_DIR.fullmatch(folder.name)
     if m and parsed.cut_time is not None:
         expected = timing.cut_id(parsed.cut_time)
         if expected != folder.name:

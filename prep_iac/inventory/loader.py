@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from prep_iac.errors import PrepError
 from prep_iac.inventory.messages import Problem, duplicate_problems, problems_from
+from prep_iac.inventory.roles import GROUP_ROLES
 from prep_iac.inventory.schema import Inventory
 from prep_iac.inventory.yamlfile import read_yaml
 
@@ -53,7 +54,7 @@ def resolve_path(value: str, base: Path) -> str:
 
 def _resolve_paths(data: dict, base: Path) -> dict:
     data = dict(data)
-    for group in ("difusores", "publishers"):
+    for group in GROUP_ROLES:
         hosts = data.get(group)
         if not isinstance(hosts, dict):
             continue

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from prep_iac import contract
 from prep_iac.inventory.yamlfile import Loc, YamlDocument
 
 # An example of a right value, by field name (the last key of the error's path).
@@ -35,6 +36,18 @@ EXAMPLES = {
     "link_mbps": "link_mbps: 100",
     "contact": 'contact: {name: María García, role: Jefa de sistemas, phone: "+52 844 000 0000", hours: 24 h}',
     "tls": "tls: {mode: acme, email: sistemas@example.mx}",
+    "email": "email: sistemas@example.mx",
+    "cert": "cert: ~/tls/fullchain.pem",
+    "organization": "organization: Diario de Ejemplo",
+    "phone": 'phone: "+52 844 000 0000"',
+    "role": "role: Jefa de sistemas",
+    "hours": 'hours: "24 h del 6 al 7 de junio"',
+    "description": "description: UPS del difusor",
+    "driver": "driver: usbhid-ups",
+    "port": "port: auto   (or a device, like /dev/ttyS0)",
+    "notify_webhook": "notify_webhook: https://hooks.example.mx/prep",
+    "notify_mail": "notify_mail: guardia@example.mx",
+    "state_dir": f"state_dir: {contract.PUBLISHER_STATE_DIR}",
     "mode": "mode: acme   (or files, lab-ca)",
     "ups": "ups: {driver: usbhid-ups, port: auto}",
     "rate_limits": "rate_limits: {requests_per_s: 50, burst: 200, connections: 100}",
@@ -42,7 +55,7 @@ EXAMPLES = {
     "floating_address": "floating_address: 203.0.113.20/24",
     "sftp_identity": "sftp_identity: ~/iec-keys/iec-publisher",
     "signing_key": "signing_key: ~/iec-keys/iec-firma",
-    "drop_dir": "drop_dir: /srv/prep-publisher/entrada",
+    "drop_dir": f"drop_dir: {contract.PUBLISHER_DROP_DIR}",
     "difusores": "difusores: {difusor-1: {address: 203.0.113.10, server_names: [prep.example.mx]}}",
     "publishers": "publishers: {publisher-1: {address: 198.51.100.2, sftp_identity: ..., signing_key: ...}}",
 }

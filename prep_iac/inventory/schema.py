@@ -5,29 +5,46 @@ Unknown keys are errors (extra="forbid"): a misspelt key never passes silently.
 
 import ipaddress
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Self
 from zoneinfo import ZoneInfo
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from prep_iac import contract
 from prep_iac.inventory.types import (
     AbsPath,
     Address,
     Cidr,
     DnsName,
+    Email,
     HostName,
     HttpUrl,
+    Line,
+    LocalPath,
     LocalTime,
+    NutName,
+    NutText,
     Origin,
     SshPublicKey,
     TimeZoneName,
     UnixName,
+    UpsPort,
+    ip_interface_text,
     parse_local_time,
 )
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def with_changes(self, **changes) -> Self:
+        """A copy with `changes` (field name -> value, a model or plain data), validated again
+        as a whole, so a change the schema refuses raises its ValidationError. Fields that
+        were never set stay unset (dump() leaves them out, as the hand-written file did)."""
+        data = self.model_dump(exclude_unset=True, round_trip=True)
+        data.update(changes)
+        return self.model_validate(data)
 
 
 class Window(Strict):
@@ -62,7 +79,7 @@ class Iec(Strict):
     sources: list[Cidr] = Field(min_length=1)
     sftp_keys: list[SshPublicKey] = Field(min_length=1)
     signers: list[SshPublicKey] = Field(min_length=1)
-    period_s: int = Field(600, ge=5, le=3600)
+    period_s: int = Field(contract.DEFAULT_PERIOD_S, ge=5, le=3600)
     window: Window
     keep_cuts: int = Field(6, ge=2, le=100)
     jail_user: UnixName = "iec"
@@ -99,18 +116,18 @@ class Admins(Strict):
 class Contact(Strict):
     """Whom the Institute calls when a push fails (base V of the convocatoria)."""
 
-    name: str
-    role: str
-    phone: str
-    hours: str
-    email: str | None = None
+    name: Line
+    role: Line
+    phone: Line
+    hours: Line
+    email: Email | None = None
 
 
 class Tls(Strict):
     mode: Literal["acme", "files", "lab-ca"]
-    email: str | None = None  # acme account contact
-    cert: str | None = None  # files: full chain, on the machine that runs the deploy
-    key: str | None = None
+    email: Email | None = None  # acme account contact (lands in a root shell script)
+    cert: LocalPath | None = None  # files: full chain, on the machine that runs the deploy
+    key: LocalPath | None = None
 
     @model_validator(mode="after")
     def _mode_fields(self):
@@ -126,13 +143,21 @@ class Tls(Strict):
 class Ups(Strict):
     """The UPS the server hangs on, monitored with NUT (CONV-II.e)."""
 
-    driver: str = Field("usbhid-ups", pattern=r"^[a-z0-9_-]+$")
-    port: str = "auto"
-    name: str = Field("ups", pattern=r"^[a-z0-9_-]+$")
-    description: str = "UPS del difusor"
+    driver: NutName = "usbhid-ups"
+    port: UpsPort = "auto"
+    name: NutName = "ups"
+    description: NutText = "UPS del difusor"
     shutdown_on_low_battery: bool = True
     notify_webhook: HttpUrl | None = None
-    notify_mail: str | None = None
+    notify_mail: Email | None = None
+
+    @model_validator(mode="after")
+    def _dummy_port(self):
+        # dummy-ups reads its port as a file in NUT's folder: a plain file name there.
+        if self.driver == "dummy-ups" and ("/" in self.port or self.port.startswith(".")):
+            raise ValueError(f"dummy-ups reads port {self.port!r} as a file in NUT's folder: "
+                             "give a plain file name, like ups.seq")
+        return self
 
 
 class RateLimits(Strict):
@@ -152,31 +177,35 @@ class Ha(Strict):
     router_id: int = Field(51, ge=1, le=255)
     priority: int = Field(100, ge=1, le=254)
 
-    @model_validator(mode="after")
-    def _interface(self):
+    @model_validator(mode="before")
+    @classmethod
+    def _interface(cls, data):
+        if not isinstance(data, dict) or not isinstance(data.get("floating_address"), str):
+            return data
+        floating = data["floating_address"]
         try:
-            ipaddress.ip_interface(self.floating_address)
+            normal = ip_interface_text(floating)
         except ValueError:
-            raise ValueError(f"floating_address {self.floating_address!r} is not an address "
+            raise ValueError(f"floating_address {floating!r} is not an address "
                              "with its prefix, like 203.0.113.20/24") from None
-        if "/" not in self.floating_address:
-            raise ValueError(f"floating_address {self.floating_address!r} needs its prefix, "
+        if "/" not in floating:
+            raise ValueError(f"floating_address {floating!r} needs its prefix, "
                              "like 203.0.113.20/24")
-        return self
+        return {**data, "floating_address": normal}
 
 
 class HostBase(Strict):
     address: Address
     ssh_port: int = Field(22, ge=1, le=65535)
     ssh_user: UnixName | None = None  # default: the first admin account
-    ssh_key: str | None = None
+    ssh_key: LocalPath | None = None
     host_key: SshPublicKey | None = None  # pinned; the publisher never trusts on first use
 
 
 class Difusor(HostBase):
     server_names: list[DnsName] = Field(min_length=1)
     portal_origins: list[Origin] = []
-    organization: str | None = None
+    organization: Line | None = None
     public_url: HttpUrl | None = None
     contact: Contact | None = None
     link_mbps: int = Field(10, ge=1)
@@ -187,12 +216,12 @@ class Difusor(HostBase):
 
 
 class Publisher(HostBase):
-    sftp_identity: str  # private key for the difusores' jails, on the deploying machine
-    signing_key: str  # private key that signs manifests, on the deploying machine
-    drop_dir: AbsPath = "/srv/prep-publisher/entrada"
-    state_dir: AbsPath = "/var/lib/prep-publisher"
+    sftp_identity: LocalPath  # private key for the difusores' jails, on the deploying machine
+    signing_key: LocalPath  # private key that signs manifests, on the deploying machine
+    drop_dir: AbsPath = contract.PUBLISHER_DROP_DIR
+    state_dir: AbsPath = contract.PUBLISHER_STATE_DIR
     notify_webhook: HttpUrl | None = None
-    notify_mail: str | None = None
+    notify_mail: Email | None = None
 
 
 class Inventory(Strict):
@@ -253,3 +282,11 @@ class Inventory(Strict):
 
     def ssh_user(self, name: str) -> str:
         return self.hosts()[name].ssh_user or self.admins.accounts[0].name
+
+    def dump(self) -> str:
+        """The inventory as YAML, in the schema's field names: load_inventory reads it back
+        into an equal Inventory. Only what was set is written; paths are the loaded ones
+        (absolute), so the file may live anywhere. with_changes() is the way to change it."""
+        data = self.model_dump(mode="json", by_alias=True, exclude_unset=True, round_trip=True)
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False,
+                              width=200)

@@ -3,21 +3,20 @@ typed ``prep`` view; the same groups feed the API (tests, verify) and the .py sh
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
+from prep_iac import sshconf
 from prep_iac.inventory.hostconfig import HostConfig
 from prep_iac.inventory.loader import load_inventory
+from prep_iac.inventory.roles import GROUP_ROLES
 from prep_iac.inventory.schema import Inventory
-
-GROUPS = {"difusores": "difusor", "publishers": "publisher"}
 
 
 def pyinfra_groups(inventory: Inventory, path: Path) -> dict[str, tuple[list, dict]]:
     """``{"difusores": ([(name, data), ...], group_data), "publishers": ...}``"""
     known_hosts = write_known_hosts(inventory, path)
     groups = {}
-    for group, role in GROUPS.items():
+    for group, role in GROUP_ROLES.items():
         hosts = []
         for name, host in getattr(inventory, group).items():
             user = inventory.ssh_user(name)
@@ -54,9 +53,7 @@ def known_hosts_lines(inventory: Inventory) -> list[str]:
     lines = []
     for host in inventory.hosts().values():
         if host.host_key:
-            target = host.address if host.ssh_port == 22 else f"[{host.address}]:{host.ssh_port}"
-            kind, blob = host.host_key.split()[:2]
-            lines.append(f"{target} {kind} {blob}")
+            lines += sshconf.known_host_lines([host.address], host.ssh_port, [host.host_key])
     return lines
 
 
@@ -65,13 +62,4 @@ def write_known_hosts(inventory: Inventory, path: Path) -> Path:
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "prep-iac"
     cache.mkdir(parents=True, exist_ok=True)
     tag = hashlib.sha256(str(path).encode()).hexdigest()[:16]
-    target = cache / f"known_hosts-{tag}"
-    text = "".join(f"{line}\n" for line in known_hosts_lines(inventory))
-    if not target.exists() or target.read_text() != text:
-        # A name of its own: the drill deploys difusores and publishers at once, and two
-        # processes sharing one temp name lost the race (one renamed the other's file away).
-        fd, tmp = tempfile.mkstemp(dir=cache, prefix=f".{target.name}.")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, target)
-    return target
+    return sshconf.write(cache / f"known_hosts-{tag}", sshconf.text(known_hosts_lines(inventory)))

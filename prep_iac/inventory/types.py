@@ -1,21 +1,43 @@
 """Value types of an inventory. Each validator says what is wrong in words a sysadmin uses;
-the example of a right value comes from EXAMPLES in messages.py."""
+the example of a right value comes from EXAMPLES in messages.py.
+
+Every value may end up in a root shell script, a daemon's config or a public page, so each
+type accepts only what its landing places accept, matched against the whole string
+(re.fullmatch: `$` would let a trailing newline through). Quoting where a value lands
+(shell, nginx, NUT, HTML) is the second line of defence, in the components and templates;
+docs/inventory.md has the table.
+"""
 
 import base64
 import binascii
 import ipaddress
 import re
 import struct
+import unicodedata
 from datetime import datetime
 from typing import Annotated
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator
 
-_UNIX_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-_DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.IGNORECASE)
-_HOST_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+# All matched with fullmatch (whole string).
+_UNIX_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+_DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.IGNORECASE | re.ASCII)
+_HOST_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+_LOCAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?::\d{2})?", re.ASCII)
+_TZ_NAME = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+){0,2}")
+_ABS_PATH = re.compile(r"(?:/[A-Za-z0-9._@+-]+)+/?|/")
+# RFC 3986 characters of a path, query and fragment (percent escapes checked apart).
+_URL_REST = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
+_URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<host>\[[0-9A-Fa-f:.]+\]|[^/?#:\[\]@]+)"
+                  r"(?::(?P<port>[0-9]{1,5}))?(?P<rest>[/?#].*)?", re.DOTALL)
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# Mail addresses: the plain form every MTA, certbot and mail(1) take unquoted.
+_EMAIL_LOCAL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._+-]{0,63})")
+# NUT driver and UPS names; a UPS port: a device, a network address or a driver's URL.
+NUT_NAME = re.compile(r"[a-z0-9_-]{1,32}")
+_UPS_PORT = re.compile(r"[A-Za-z0-9/][A-Za-z0-9._:@/+=-]{0,199}")
+TEXT_MAX = 200
 
 # Key types OpenSSH accepts today; DSA is gone, RSA below 3072 bits is refused below.
 _KEY_TYPES = {
@@ -32,7 +54,54 @@ def _str(value):
     return value
 
 
+def _control_chars(value: str) -> list[str]:
+    """Control, format (bidi, zero-width), surrogate and line/paragraph separator characters:
+    none of them has a place in a config file, a script or a page."""
+    return [c for c in value if unicodedata.category(c)[0] == "C"
+            or unicodedata.category(c) in ("Zl", "Zp")]
+
+
+def _no_controls(value: str) -> str:
+    bad = _control_chars(value)
+    if bad:
+        raise ValueError(f"{value!r} contains control or invisible characters "
+                         f"({', '.join(sorted({f'U+{ord(c):04X}' for c in bad}))}); "
+                         "write it on one line, with visible characters only")
+    return value
+
+
+def _line(value: str) -> str:
+    """One line of visible text (names, roles, phone numbers, descriptions)."""
+    _no_controls(value)
+    if value != value.strip():
+        raise ValueError(f"{value!r} starts or ends with spaces")
+    if not value:
+        raise ValueError("empty text")
+    if len(value) > TEXT_MAX:
+        raise ValueError(f"text of {len(value)} characters is too long (at most {TEXT_MAX})")
+    return value
+
+
+def _nut_text(value: str) -> str:
+    """A NUT description: a line of text without the quote and backslash NUT escapes."""
+    _line(value)
+    if '"' in value or "\\" in value:
+        raise ValueError(f"{value!r}: a UPS description cannot hold '\"' or '\\'")
+    return value
+
+
+def _email(value: str) -> str:
+    _no_controls(value)
+    local, at, domain = value.rpartition("@")
+    if (not at or len(value) > 254 or not _EMAIL_LOCAL.fullmatch(local)
+            or "." not in domain or not _dns_name_ok(domain)):
+        raise ValueError(f"{value!r} is not a plain mail address (letters, digits and . _ + - "
+                         "before the @, a DNS name after it)")
+    return value
+
+
 def _ssh_public_key(value: str) -> str:
+    _no_controls(value)
     parts = value.split()
     if len(parts) < 2:
         raise ValueError("not an SSH public key: expected '<type> <base64> [comment]'")
@@ -64,7 +133,15 @@ def _rsa_bits(raw: bytes) -> int:
     return int.from_bytes(fields[2], "big").bit_length()
 
 
+def _no_scope(value: str) -> str:
+    """ipaddress takes an IPv6 zone (fe80::1%eth0) with any text after the '%': none here."""
+    if "%" in value:
+        raise ValueError(f"{value!r}: a zone ('%...') has no place in an inventory address")
+    return value
+
+
 def _cidr(value: str) -> str:
+    _no_scope(value)
     try:
         return str(ipaddress.ip_network(value, strict=True))
     except ValueError as exc:
@@ -76,6 +153,7 @@ def _cidr(value: str) -> str:
 
 
 def _address(value: str) -> str:
+    _no_scope(value)
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
@@ -87,7 +165,12 @@ def _address(value: str) -> str:
 
 def _dns_name_ok(value: str) -> bool:
     labels = value.rstrip(".").split(".")
-    return len(value) <= 253 and all(_DNS_LABEL.match(label) for label in labels)
+    return 0 < len(value) <= 253 and all(_DNS_LABEL.fullmatch(label) for label in labels)
+
+
+def ip_interface_text(value: str) -> str:
+    """'203.0.113.20/24' normalized; ValueError for anything else (zones included)."""
+    return str(ipaddress.ip_interface(_no_scope(value)))
 
 
 def _dns_name(value: str) -> str:
@@ -96,29 +179,47 @@ def _dns_name(value: str) -> str:
     return value.lower().rstrip(".")
 
 
-def _origin(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{value!r} is not an origin: expected scheme://host[:port]")
-    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
-        raise ValueError(f"{value!r} is not an origin: it has a path, query or user; "
-                         f"keep only {parts.scheme}://{parts.netloc}")
-    if not _dns_name_ok(parts.hostname):
+def _url_parts(value: str, what: str) -> re.Match:
+    """scheme, host, port and the rest of an http(s) URL, each checked whole."""
+    _no_controls(value)
+    m = _URL.fullmatch(value)
+    if not m or m["scheme"].lower() not in ("http", "https"):
+        raise ValueError(f"{value!r} is not {what}")
+    host = m["host"]
+    if host.startswith("["):
         try:
-            ipaddress.ip_address(parts.hostname)
+            ipaddress.IPv6Address(host[1:-1])
         except ValueError:
-            raise ValueError(f"{value!r}: {parts.hostname!r} is not a host name") from None
-    return f"{parts.scheme}://{parts.netloc.lower()}"
+            raise ValueError(f"{value!r}: {host!r} is not an IPv6 address") from None
+    elif not _dns_name_ok(host):
+        raise ValueError(f"{value!r}: {host!r} is not a host name")
+    if m["port"] is not None and not 0 < int(m["port"]) <= 65535:
+        raise ValueError(f"{value!r}: port {m['port']} is out of range")
+    return m
+
+
+def _origin(value: str) -> str:
+    m = _url_parts(value, "an origin: expected scheme://host[:port]")
+    if m["rest"] not in (None, "/"):
+        netloc = m["host"] + (f":{m['port']}" if m["port"] else "")
+        raise ValueError(f"{value!r} is not an origin: it has a path, query or fragment; "
+                         f"keep only {m['scheme']}://{netloc}")
+    port = f":{m['port']}" if m["port"] else ""
+    return f"{m['scheme'].lower()}://{m['host'].lower()}{port}"
 
 
 def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{value!r} is not an http(s) URL")
+    m = _url_parts(value, "an http(s) URL like https://www.example.mx/prep/")
+    rest = m["rest"] or ""
+    if not _URL_REST.fullmatch(rest) or _BAD_PERCENT.search(rest):
+        raise ValueError(f"{value!r} is not an http(s) URL: spaces, quotes, <, >, {{, }}, \\, "
+                         "^, ` and | must be percent-encoded (%20, %22...)")
     return value
 
 
 def _timezone(value: str) -> str:
+    if not _TZ_NAME.fullmatch(value):
+        raise ValueError(f"unknown time zone {value!r} (an IANA name is expected)")
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
@@ -143,26 +244,52 @@ def _local_time(value) -> str:
     if isinstance(value, datetime):  # YAML may already have parsed an unquoted timestamp
         value = value.strftime("%Y-%m-%d %H:%M:%S" if value.second else "%Y-%m-%d %H:%M")
     value = _str(value)
+    if not _LOCAL_TIME.fullmatch(value):
+        raise ValueError(f"{value!r} is not a local time 'YYYY-MM-DD HH:MM'")
     parse_local_time(value)
     return value
 
 
 def _unix_name(value: str) -> str:
-    if not _UNIX_NAME.match(value):
+    if not _UNIX_NAME.fullmatch(value):
         raise ValueError(f"{value!r} is not a valid user name (lowercase letters, digits, _ and -)")
     return value
 
 
 def _host_name(value: str) -> str:
-    if not _HOST_NAME.match(value):
+    if not _HOST_NAME.fullmatch(value):
         raise ValueError(f"{value!r} is not a valid host name (lowercase letters, digits and -)")
     return value
 
 
 def _abs_path(value: str) -> str:
-    if not value.startswith("/") or "/../" in f"{value}/":
+    """A folder on a host: it lands in systemd units and shell commands, so plain characters."""
+    if not value.startswith("/"):
         raise ValueError(f"{value!r} is not an absolute path")
+    if not _ABS_PATH.fullmatch(value) or {".", ".."} & set(value.split("/")):
+        raise ValueError(f"{value!r}: a host path may hold only letters, digits and . _ @ + - "
+                         "between slashes, and no '.' or '..' parts")
     return value.rstrip("/") or "/"
+
+
+def _local_path(value: str) -> str:
+    """A file on the machine that runs prep-iac (keys, certificates)."""
+    if not value:
+        raise ValueError("empty path")
+    return _no_controls(value)
+
+
+def _nut_name(value: str) -> str:
+    if not NUT_NAME.fullmatch(value):
+        raise ValueError(f"{value!r} is not a NUT name (lowercase letters, digits, _ and -)")
+    return value
+
+
+def _ups_port(value: str) -> str:
+    if not _UPS_PORT.fullmatch(value) or ".." in value.split("/"):
+        raise ValueError(f"{value!r} is not a UPS port: 'auto', a device like /dev/ttyS0, "
+                         "or an address (letters, digits and . _ : @ / + = -)")
+    return value
 
 
 def _text(fn):
@@ -180,3 +307,9 @@ LocalTime = Annotated[str, BeforeValidator(_local_time)]
 UnixName = Annotated[str, *_text(_unix_name)]
 HostName = Annotated[str, *_text(_host_name)]
 AbsPath = Annotated[str, *_text(_abs_path)]
+LocalPath = Annotated[str, *_text(_local_path)]
+Line = Annotated[str, *_text(_line)]
+NutText = Annotated[str, *_text(_nut_text)]
+NutName = Annotated[str, *_text(_nut_name)]
+UpsPort = Annotated[str, *_text(_ups_port)]
+Email = Annotated[str, *_text(_email)]

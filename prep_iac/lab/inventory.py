@@ -10,11 +10,13 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from prep_iac.contract import DEFAULT_PERIOD_S, PUBLISHER_DROP_DIR
+from prep_iac.inventory.roles import DIFUSOR, PUBLISHER, ROLE_GROUPS
 from prep_iac.lab.keys import ADMIN_USER
+from prep_iac.lab.spec import role_of
 
 TIMEZONE = "America/Monterrey"
 WINDOW_FMT = "%Y-%m-%d %H:%M"
-DROP_DIR = "/srv/prep-publisher/entrada"
 
 
 @dataclass(frozen=True)
@@ -48,48 +50,55 @@ def _connection(host: LabHost, keys: LabKeys) -> dict:
             "ssh_key": str(keys.admin), "host_key": host.host_key}
 
 
+def _difusor(host: LabHost, keys: LabKeys, lab_name: str) -> dict:
+    return {
+        **_connection(host, keys),
+        "server_names": [f"{host.name}.lab"],
+        "portal_origins": ["http://portal.lab"],
+        "organization": f"Laboratorio {lab_name} ({host.name})",
+        "public_url": f"http://{host.address}/",
+        "contact": {"name": "Operador del laboratorio", "role": "Pruebas",
+                    "phone": "+52 844 000 0000", "hours": "24 h"},
+        "link_mbps": 100,
+        "tls": {"mode": "lab-ca"},
+        "ups": {"driver": "dummy-ups", "port": "auto"},
+    }
+
+
+def _publisher(host: LabHost, keys: LabKeys) -> dict:
+    return {
+        **_connection(host, keys),
+        "sftp_identity": str(keys.iec_sftp),
+        "signing_key": str(keys.iec_signing),
+        "drop_dir": PUBLISHER_DROP_DIR,
+    }
+
+
 def build(lab_name: str, subnet: str, hosts: list[LabHost], keys: LabKeys,
           now: dt.datetime | None = None) -> dict:
     now = now or dt.datetime.now(dt.UTC)
-    difusores, publishers = {}, {}
+    by_role: dict[str, dict] = {DIFUSOR: {}, PUBLISHER: {}}
     for h in hosts:
-        if h.name.startswith("difusor-"):
-            difusores[h.name] = {
-                **_connection(h, keys),
-                "server_names": [f"{h.name}.lab"],
-                "portal_origins": ["http://portal.lab"],
-                "organization": f"Laboratorio {lab_name} ({h.name})",
-                "public_url": f"http://{h.address}/",
-                "contact": {"name": "Operador del laboratorio", "role": "Pruebas",
-                            "phone": "+52 844 000 0000", "hours": "24 h"},
-                "link_mbps": 100,
-                "tls": {"mode": "lab-ca"},
-                "ups": {"driver": "dummy-ups", "port": "auto"},
-            }
-        else:
-            publishers[h.name] = {
-                **_connection(h, keys),
-                "sftp_identity": str(keys.iec_sftp),
-                "signing_key": str(keys.iec_signing),
-                "drop_dir": DROP_DIR,
-            }
+        role = role_of(h.name)
+        by_role[role][h.name] = (_difusor(h, keys, lab_name) if role == DIFUSOR
+                                 else _publisher(h, keys))
     data = {
         "iec": {
             "official_url": "http://portal.lab/",
             "sources": [subnet],
             "sftp_keys": [LabKeys.pub(keys.iec_sftp)],
             "signers": [LabKeys.pub(keys.iec_signing)],
-            "period_s": 600,
+            "period_s": DEFAULT_PERIOD_S,
             "window": window(now),
         },
         "admins": {
             "networks": [subnet],
             "accounts": [{"name": ADMIN_USER, "keys": [LabKeys.pub(keys.admin)]}],
         },
-        "difusores": difusores,
     }
-    if publishers:
-        data["publishers"] = publishers
+    for role, group in ROLE_GROUPS.items():
+        if by_role[role] or role == DIFUSOR:  # difusores: always there, even if empty
+            data[group] = by_role[role]
     return data
 
 

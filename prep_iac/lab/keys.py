@@ -10,6 +10,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from prep_iac import sshconf
+
 ADMIN_USER = "prepadmin"
 # name -> comment: the admin key, the IEC's SFTP key and the IEC's manifest signing key.
 LAB_KEYS = {"id_lab": "prep-lab-admin", "iec_sftp": "prep-lab-iec-sftp",
@@ -60,35 +62,18 @@ def host_public_keys(etc_ssh: Path) -> list[str]:
 
 def known_hosts(hosts: dict[str, tuple[str, list[str]]]) -> str:
     """known_hosts text from {name: (address, [key lines])}: by name and by address."""
-    lines = []
-    for name, (address, host_keys) in sorted(hosts.items()):
-        lines += [f"{name},{address} {key}" for key in host_keys]
-    return "\n".join(lines) + "\n"
+    return sshconf.text(line for name, (address, host_keys) in sorted(hosts.items())
+                        for line in sshconf.known_host_lines([name, address], 22, host_keys))
 
 
 def ssh_config(hosts: dict[str, str], identity: Path, known_hosts_file: Path,
                control_dir: Path) -> str:
     """An ssh_config for {name: address}: matches either, multiplexes, trusts only the lab's
     known_hosts, and logs in as the admin account (root login may be off after hardening)."""
-    blocks = []
-    for name, address in sorted(hosts.items()):
-        blocks.append(f"Host {name} {address}\n  HostName {address}\n")
-    patterns = " ".join(f"{n} {a}" for n, a in sorted(hosts.items()))
-    blocks.append(
-        f"Host {patterns}\n"
-        f"  User {ADMIN_USER}\n"
-        f"  Port 22\n"
-        f"  IdentityFile {identity}\n"
-        f"  IdentitiesOnly yes\n"
-        f"  UserKnownHostsFile {known_hosts_file}\n"
-        f"  GlobalKnownHostsFile /dev/null\n"
-        f"  StrictHostKeyChecking yes\n"
-        f"  BatchMode yes\n"
-        f"  ConnectTimeout 5\n"
-        f"  ControlMaster auto\n"
-        f"  ControlPath {control_dir}/%C\n"
-        f"  ControlPersist 60s\n"
-        f"  ServerAliveInterval 5\n"
-        f"  LogLevel ERROR\n"
-    )
-    return "\n".join(blocks)
+    blocks = [sshconf.block([name, address], {"HostName": address})
+              for name, address in sorted(hosts.items())]
+    patterns = [p for name, address in sorted(hosts.items()) for p in (name, address)]
+    options = {"User": ADMIN_USER, "Port": 22, **sshconf.identity(identity),
+               **sshconf.pinned(known_hosts_file, only=True),
+               **sshconf.multiplexed(control_dir, "60s", connect_timeout=5, alive_interval=5)}
+    return sshconf.config([*blocks, sshconf.block(patterns, options)])

@@ -16,7 +16,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from prep_iac import sshconf
 from prep_iac.errors import PrepError
+from prep_iac.inventory.roles import DIFUSOR
 from prep_iac.lab import aptlists, aptproxy, base, cgroups, host, keys, limits, network, rootfs
 from prep_iac.lab import inventory as lab_inventory
 from prep_iac.lab.layout import lab_dir
@@ -277,9 +279,9 @@ class Lab:
 
     def _write_ssh_files(self) -> None:
         known = {n: (a, rootfs.public_host_keys(self.host_paths(n))) for n, a in self.hosts.items()}
-        self.known_hosts_path.write_text(keys.known_hosts(known))
-        self.ssh_config_path.write_text(keys.ssh_config(
-            self.hosts, self.private_key, self.known_hosts_path, self.control_dir))
+        sshconf.write(self.known_hosts_path, keys.known_hosts(known), mode=0o644)
+        sshconf.write(self.ssh_config_path, keys.ssh_config(
+            self.hosts, self.private_key, self.known_hosts_path, self.control_dir), mode=0o644)
 
     def lab_hosts(self) -> list[lab_inventory.LabHost]:
         out = []
@@ -389,7 +391,7 @@ class Lab:
 
 def _host_order(name: str) -> tuple[int, int]:
     role, _, number = name.rpartition("-")
-    return (0 if role == "difusor" else 1, int(number))
+    return (0 if role == DIFUSOR else 1, int(number))
 
 
 def _tail(path: Path, lines: int = 12) -> str:

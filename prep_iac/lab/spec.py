@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from prep_iac.errors import PrepError
+from prep_iac.inventory.roles import DIFUSOR, PUBLISHER, ROLE_GROUPS
 
 DEFAULT_NAME = "lab"
 DEFAULT_SUBNET = "10.77.0.0/24"
@@ -21,12 +22,12 @@ DIFUSOR_OFFSET, MAX_DIFUSORES = 10, 189
 PUBLISHER_OFFSET, MAX_PUBLISHERS = 200, 50
 # The shared apt proxy's address (on a dummy link): no lab subnet may contain it.
 APT_PROXY_ADDRESS = ipaddress.IPv4Address("10.76.255.254")
-NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+NAME_RE = re.compile(r"[a-z][a-z0-9-]{0,19}")  # matched whole
 IFNAMSIZ = 15
 
 
 def check_name(name: str) -> str:
-    if not NAME_RE.match(name) or name.endswith("-"):
+    if not NAME_RE.fullmatch(name) or name.endswith("-"):
         raise PrepError(
             f"bad lab name {name!r}",
             "use 1-20 characters: lower-case letters, digits and '-', starting with a letter "
@@ -62,16 +63,16 @@ def parse_subnet(text: str) -> ipaddress.IPv4Network:
 
 
 def difusor_name(n: int) -> str:
-    return f"difusor-{n}"
+    return f"{DIFUSOR}-{n}"
 
 
 def publisher_name(n: int) -> str:
-    return f"publisher-{n}"
+    return f"{PUBLISHER}-{n}"
 
 
 def role_of(host: str) -> str:
     role, _, number = host.rpartition("-")
-    if role not in ("difusor", "publisher") or not number.isdigit():
+    if role not in ROLE_GROUPS or not number.isdigit():
         raise PrepError(f"{host!r} is not a lab host name", "use difusor-N or publisher-N")
     return role
 
@@ -106,7 +107,7 @@ class LabSpec:
     def address(self, host: str) -> str:
         role = role_of(host)
         number = int(host.rpartition("-")[2])
-        limit, offset = ((MAX_DIFUSORES, DIFUSOR_OFFSET) if role == "difusor"
+        limit, offset = ((MAX_DIFUSORES, DIFUSOR_OFFSET) if role == DIFUSOR
                          else (MAX_PUBLISHERS, PUBLISHER_OFFSET))
         if not 1 <= number <= limit:
             raise PrepError(f"{host}: a lab has {role}s 1 to {limit}", f"ask for at most {limit}")

@@ -86,7 +86,7 @@ def coverage(p: Parsed) -> tuple[int, int] | None:
     if p.traffic.height == 0:
         return None
     b = p.traffic.get_column("b")
-    return int(b.min()), int(b.max()) + 600
+    return int(b.min()), int(b.max()) + lf.BUCKET_S
 
 
 def summarize(p: Parsed, tz: ZoneInfo, start: int, end: int) -> dict:
@@ -95,7 +95,7 @@ def summarize(p: Parsed, tz: ZoneInfo, start: int, end: int) -> dict:
     traffic, visitors = p.traffic.filter(inside), p.visitors.filter(inside)
     sources, rt = p.sources.filter(inside), p.rt.filter(inside)
     # Every 10-minute bucket of the window, so quiet periods show as zeros, not gaps.
-    cal = _calendar(list(range(start, end, 600)), tz)
+    cal = _calendar(list(range(start, end, lf.BUCKET_S)), tz)
     kinds = _kinds(traffic.get_column("path").unique().to_list())
     traffic = traffic.join(cal, on="b").join(kinds, on="path", how="left", nulls_equal=True)
     traffic = traffic.with_columns(pl.col("kind").fill_null("asset"))

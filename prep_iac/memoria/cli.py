@@ -8,6 +8,25 @@ import click
 
 from prep_iac.errors import PrepError
 
+DEFAULT_TZ = "America/Monterrey"
+TZ_HELP = (f"Time zone of --desde/--hasta and of the report's hours [default: the inventory's "
+           f"iec.window.timezone, else {DEFAULT_TZ}].")
+
+
+def _inventory(path: Path | None):
+    """The typed inventory (schema defaults filled in), or None without -i."""
+    if path is None:
+        return None
+    from prep_iac.inventory import load_inventory
+
+    return load_inventory(path)
+
+
+def _tz(tz: str | None, inventory) -> str:
+    if tz:
+        return tz
+    return inventory.iec.window.timezone if inventory is not None else DEFAULT_TZ
+
 
 @click.group()
 def memoria():
@@ -21,7 +40,7 @@ def memoria():
               help="Take each node's files from FOLDER/<node>/ instead of fetching over SSH.")
 @click.option("--desde", required=True, help="Start, e.g. '2021-06-06 00:00' (in --tz).")
 @click.option("--hasta", required=True, help="End, e.g. '2021-06-08 00:00' (in --tz).")
-@click.option("--tz", default="America/Monterrey", show_default=True)
+@click.option("--tz", help=TZ_HELP)
 @click.option("--out", required=True, type=click.Path(path_type=Path))
 def collect(inventory, source, desde, hasta, tz, out):
     """Fetch access logs and journals of every node; bundle the days asked for with SHA-256."""
@@ -31,13 +50,14 @@ def collect(inventory, source, desde, hasta, tz, out):
     from prep_iac.memoria import collect as c
     from prep_iac.memoria import report as r
 
-    zone = r.zone(tz)
+    inv = _inventory(inventory)
+    zone = r.zone(_tz(tz, inv))
     since = datetime.fromtimestamp(r.parse_when(desde, zone), zone)
     until = datetime.fromtimestamp(r.parse_when(hasta, zone), zone)
     if until <= since:
         raise PrepError("--hasta is not after --desde", "fix the dates")
-    if inventory:
-        nodes = c.nodes_from_inventory(inventory)
+    if inv:
+        nodes = c.nodes_from_inventory(inv)
     elif source:
         nodes = c.nodes_from_folder(source)
     else:
@@ -62,9 +82,9 @@ def collect(inventory, source, desde, hasta, tz, out):
               help="Use the N days before --desde, from --logs, as the baseline.")
 @click.option("--desde", help="PREP window start, e.g. '2021-06-06 18:00' (default: logs' start).")
 @click.option("--hasta", help="PREP window end (default: logs' end).")
-@click.option("--tz", default="America/Monterrey", show_default=True)
+@click.option("--tz", help=TZ_HELP)
 @click.option("-i", "--inventory", type=click.Path(path_type=Path),
-              help="Read the rate limit and link capacity from this inventory.")
+              help="Read the rate limit, link capacity and time zone from this inventory.")
 @click.option("--rate-limit", type=float, help="Requests/s allowed per address.")
 @click.option("--link-mbps", type=float, help="Link capacity in Mbps.")
 @click.option("--cut", "cuts", multiple=True, help="A cut id to mark (e.g. 20210606_2000_…).")
@@ -86,9 +106,14 @@ def report(logs, baseline_logs, baseline_days, desde, hasta, tz, inventory, rate
         import polars  # noqa: F401
     except ModuleNotFoundError as exc:
         raise PrepError(f"the report needs {exc.name}, which is not installed",
-                        "pip install 'prep-iac[report]'") from exc
-    limits = c.inventory_limits(inventory) if inventory else {}
-    opts = r.Options(logs=logs, out=out, tz=tz, desde=desde, hasta=hasta,
+                        "pip install 'prep-iac[report]'") from None
+    if not no_pdf:
+        from prep_iac.memoria import pdf
+
+        pdf.require()
+    inv = _inventory(inventory)
+    limits = c.inventory_limits(inv) if inv else {}
+    opts = r.Options(logs=logs, out=out, tz=_tz(tz, inv), desde=desde, hasta=hasta,
                      baseline_logs=baseline_logs, baseline_days=baseline_days,
                      rate_limit_rps=rate_limit or limits.get("rate_limit_rps"),
                      link_mbps=link_mbps or limits.get("link_mbps"), cut_ids=list(cuts),

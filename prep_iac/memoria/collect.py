@@ -18,6 +18,7 @@ Layout written in OUT (and read as it is by `prep-iac memoria report --logs OUT`
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,14 +26,14 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import yaml
-
+from prep_iac import contract
 from prep_iac.errors import PrepError
+from prep_iac.inventory import Inventory, load_inventory
 from prep_iac.memoria import bundle, incidents, parse
 
 # Where the difusor keeps what we collect (contract with the web tier and the deploy).
 REMOTE_LOG_DIR = "/var/log/nginx"
-REMOTE_LOG_PREFIXES = ("prep.access.log", "prep.blocked.log")
+REMOTE_LOG_PREFIXES = tuple(os.path.basename(p) for p in (contract.ACCESS_LOG, contract.BLOCKED_LOG))
 # Journal identifiers the incidents come from (see incidents.RULES); reboots need all entries
 # of the kernel/systemd too, so the dump is filtered by time only.
 JOURNAL_FILE = "journal.json"
@@ -47,38 +48,33 @@ class Node:
     key: str = ""
 
 
-def nodes_from_inventory(path: Path) -> list[Node]:
-    """The difusor nodes (both of an HA pair) of an inventory file."""
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise PrepError(f"cannot read inventory {path}: {exc}",
-                        "give -i an inventory like inventories/example-difusor.yml") from exc
-    nodes = []
-    for name, d in (data.get("difusores") or {}).items():
-        d = d or {}
-        nodes.append(Node(name, str(d.get("address", "")), int(d.get("ssh_port", 22)),
-                          str(d.get("ssh_user", "")), str(d.get("ssh_key", ""))))
+def nodes_from_inventory(inventory: Path | Inventory) -> list[Node]:
+    """The difusor nodes (both of an HA pair) of an inventory, with the schema's defaults
+    (ssh_port 22, ssh_user the first admin account, ssh_key resolved beside the file)."""
+    inv = _load(inventory)
+    nodes = [Node(name, d.address, d.ssh_port, inv.ssh_user(name), d.ssh_key or "")
+             for name, d in inv.difusores.items()]
     if not nodes:
-        raise PrepError(f"inventory {path} has no difusores",
+        where = "" if isinstance(inventory, Inventory) else f" {inventory}"
+        raise PrepError(f"the inventory{where} has no difusores",
                         "list the difusor nodes under `difusores:`")
     return nodes
 
 
-def inventory_limits(path: Path | None) -> dict:
-    """Rate limits and link capacity declared in the inventory (for the suggestions)."""
-    if path is None:
+def inventory_limits(inventory: Path | Inventory | None) -> dict:
+    """The per-address rate limit and the link capacity of the inventory's difusores (for the
+    suggestions), the schema's defaults included; the smallest when the nodes differ."""
+    if inventory is None:
         return {}
-    data = yaml.safe_load(path.read_text()) or {}
-    out: dict = {}
-    for d in (data.get("difusores") or {}).values():
-        d = d or {}
-        rl = d.get("rate_limits") or {}
-        if rl.get("requests_per_s"):
-            out["rate_limit_rps"] = rl["requests_per_s"]
-        if d.get("link_mbps"):
-            out["link_mbps"] = d["link_mbps"]
-    return out
+    difusores = list(_load(inventory).difusores.values())
+    if not difusores:
+        return {}
+    return {"rate_limit_rps": min(d.rate_limits.requests_per_s for d in difusores),
+            "link_mbps": min(d.link_mbps for d in difusores)}
+
+
+def _load(inventory: Path | Inventory) -> Inventory:
+    return inventory if isinstance(inventory, Inventory) else load_inventory(inventory)
 
 
 # (node, destination folder, since, until) -> None. Must leave in dest the files of

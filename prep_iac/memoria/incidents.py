@@ -1,9 +1,10 @@
 """Incidents from the difusor's journal (`journalctl -o json` lines) and from the access log.
 
 Matching is one table, RULES: a journal entry whose SYSLOG_IDENTIFIER matches `ident` and whose
-MESSAGE matches `message` is a start, an end or a single event of an incident kind. The exact
-messages are those the watchdog, activator and UPS notify script write (see docs/memoria.md):
-change a regex here when a message changes, nothing else.
+MESSAGE matches `message` is a start, an end or a single event of an incident kind. The
+identifiers and the messages of our own programs (activator, watchdog, UPS notify script) come
+from prep_iac.contract, which their writers import too; the others (fail2ban, NUT's upsmon and
+upssched) are written here (see docs/memoria.md).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from prep_iac import contract
+from prep_iac.memoria.logformat import BUCKET_S
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -26,24 +30,32 @@ class Rule:
     key: str = ""  # named group that pairs a start with its end (e.g. the banned address)
 
 
+def _ident(*names: str) -> str:
+    """A regex that matches exactly one of these SYSLOG_IDENTIFIERs."""
+    return r"\A(" + "|".join(re.escape(n) for n in names) + r")\Z"
+
+
+# The kind of a notice incident is the watchdog's state: contract.NOTICE ("aviso").
+NOTICE = contract.NOTICE
+_UPS = _ident("upsmon", "upssched", contract.JOURNAL_UPS)
+
 RULES: tuple[Rule, ...] = (
-    Rule("aviso", r"^prep-watchdog$", r"aviso ON\b:?\s*(?P<detail>.*)", "start"),
-    Rule("aviso", r"^prep-watchdog$", r"aviso OFF\b:?\s*(?P<detail>.*)", "end"),
-    Rule("corte", r"^prep-activator$", r"^activated (?P<cut>\S+)", "event"),
-    Rule("corte_rechazado", r"^prep-activator$", r"^refused (?P<cut>[^\s:]+):?\s*(?P<detail>.*)",
-         "event"),
+    Rule(NOTICE, _ident(contract.JOURNAL_WATCHDOG), contract.NOTICE_ON_RE, "start"),
+    Rule(NOTICE, _ident(contract.JOURNAL_WATCHDOG), contract.NOTICE_OFF_RE, "end"),
+    Rule("corte", _ident(contract.JOURNAL_ACTIVATOR), contract.ACTIVATED_RE, "event"),
+    Rule("corte_rechazado", _ident(contract.JOURNAL_ACTIVATOR), contract.REFUSED_RE, "event"),
     Rule("ban", r"^fail2ban", r"\[(?P<jail>[^\]]+)\]\s+Ban\s+(?P<addr>\S+)", "start", "addr"),
     Rule("ban", r"^fail2ban", r"\[(?P<jail>[^\]]+)\]\s+Unban\s+(?P<addr>\S+)", "end", "addr"),
-    Rule("bateria", r"^(upsmon|upssched|prep-ups)$", r"\bONBATT\b|on battery", "start"),
-    Rule("bateria", r"^(upsmon|upssched|prep-ups)$", r"\bONLINE\b|on line power", "end"),
-    Rule("bateria_baja", r"^(upsmon|upssched|prep-ups)$", r"\bLOWBATT\b|battery is low", "event"),
-    Rule("apagado", r"^(upsmon|upssched|prep-ups)$", r"\bSHUTDOWN\b|shutdown", "event"),
+    Rule("bateria", _UPS, r"\bONBATT\b|on battery", "start"),
+    Rule("bateria", _UPS, r"\bONLINE\b|on line power", "end"),
+    Rule("bateria_baja", _UPS, r"\bLOWBATT\b|battery is low", "event"),
+    Rule("apagado", _UPS, r"\bSHUTDOWN\b|shutdown", "event"),
 )
 
 # Spanish label, whether it affects publication, and the effect shown in the report.
 KINDS: dict[str, tuple[str, bool, str]] = {
-    "aviso": ("Aviso de actualización interrumpida", True,
-              "Se mostró el aviso: publicación interrumpida (sin cortes nuevos)"),
+    NOTICE: ("Aviso de actualización interrumpida", True,
+             "Se mostró el aviso: publicación interrumpida (sin cortes nuevos)"),
     "corte_rechazado": ("Corte rechazado", True,
                         "El corte no se publicó; permaneció el corte anterior"),
     "reinicio": ("Reinicio del servidor", True,
@@ -206,28 +218,22 @@ def server_error_bursts(per_10min: list[dict], tz: ZoneInfo, min_errors: int = 1
             continue
         if out and out[-1].end == start:
             inc = out[-1]
-            inc.end = start + 600
+            inc.end = start + BUCKET_S
             inc.details["errores"] += row["s5xx"]
             inc.details["hits"] += row["hits"]
         else:
-            inc = Incident("errores_5xx", start, start + 600, "", "", {"errores": row["s5xx"],
-                                                                        "hits": row["hits"]})
+            inc = Incident("errores_5xx", start, start + BUCKET_S, "", "",
+                           {"errores": row["s5xx"], "hits": row["hits"]})
             out.append(inc)
         share = 100 * inc.details["errores"] / max(inc.details["hits"], 1)
         inc.cause = f"{inc.details['errores']} respuestas 5xx ({share:.1f} % de los hits)"
     return out
 
 
-CUT_ID = re.compile(r"^(?P<d>\d{8})_(?P<hm>\d{4})")
-
-
 def cut_time(cut_id: str, tz: ZoneInfo) -> float | None:
-    """20210606_2000_PREP_AYUN_COAH -> epoch of 2021-06-06 20:00 in the IEC's zone."""
-    m = CUT_ID.match(cut_id.strip())
-    if not m:
-        return None
-    try:
-        local = datetime.strptime(m["d"] + m["hm"], "%Y%m%d%H%M").replace(tzinfo=tz)
-    except ValueError:
-        return None
-    return local.timestamp()
+    """20210606_2000_PREP_AYUN_COAH -> epoch of 2021-06-06 20:00 in the IEC's zone.
+
+    contract.parse_cut_id reads the id; None when the id names no time.
+    """
+    local = contract.parse_cut_id(cut_id.strip())
+    return local.replace(tzinfo=tz).timestamp() if local else None

@@ -23,6 +23,10 @@ PREFIX_RE = r"^\S+ \S+ .*\[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] $
 MIDDLE_RE = r"^ \d{3} (?:\d+|-) $"
 TAIL_RE = r"^(?: rt=(?:[\d.]+|-))?(?: host=\S*)?\s*$"
 
+# The report's traffic statistics are per 10 minutes: a property of the report (GoAccess-like
+# resolution), not of the cuts' period (contract.DEFAULT_PERIOD_S happens to be 600 s too).
+BUCKET_S = 600
+
 # Where the fixed-width timestamp sits, counted from the end of the prefix
 # "... [06/Jun/2021:18:00:35 -0500] ": the 10-minute key is "06/Jun/2021:18:0".
 TEN_MIN_SLICE = (-28, 16)

@@ -30,7 +30,7 @@ COMPACT_EVERY = 32
 # Response-time histogram: bin = floor(log2(ms + 1) * RT_BINS_PER_OCTAVE); ~9 % wide bins.
 RT_BINS_PER_OCTAVE = 8
 
-_ROTATED = re.compile(r"^(?P<base>.+?\.log)(?:\.(?P<n>\d+))?(?P<gz>\.gz)?$")
+_ROTATED = re.compile(r"(?P<base>.+?\.log)(?:\.(?P<n>\d+))?(?P<gz>\.gz)?")  # whole
 
 
 @dataclass
@@ -67,7 +67,7 @@ def log_files(root: Path) -> list[Path]:
                         "with nginx access logs (*.log, *.log.1, *.log.2.gz …)")
     found = []
     for p in root.rglob("*"):
-        m = _ROTATED.match(p.name)
+        m = _ROTATED.fullmatch(p.name)
         # Both the access log and the web-attack filter's log (nginx's access_log in the
         # blocking location replaces the server's, so a request is in one of them only).
         if m and p.is_file() and not p.name.startswith("journal") and "error" not in p.name:

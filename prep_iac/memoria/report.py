@@ -1,4 +1,5 @@
-"""`prep-iac memoria report`: logs in, report.json + report.html + report.pdf out.
+"""`prep-iac memoria report`: logs in, report.json + report.html + report.pdf out
+(report.pdf is report.html laid out for print).
 
 Problems the user can act on (unknown format, empty period, a baseline that does not precede
 the window) are collected as they are found; whatever can still be reported is written first,
@@ -16,9 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from prep_iac.errors import PrepError
 from prep_iac.memoria import aggregate, incidents, parse
+from prep_iac.memoria.logformat import BUCKET_S
 from prep_iac.memoria.suggestions import derive
-
-TEN_MIN = 600
 
 
 @dataclass
@@ -57,11 +57,11 @@ def parse_when(text: str, tz: ZoneInfo) -> int:
 
 
 def _floor(t: int) -> int:
-    return t - t % TEN_MIN
+    return t - t % BUCKET_S
 
 
 def _ceil(t: int) -> int:
-    return _floor(t + TEN_MIN - 1)
+    return _floor(t + BUCKET_S - 1)
 
 
 def _iso(t: float, tz: ZoneInfo) -> str:
@@ -82,6 +82,10 @@ def _input_summary(p: parse.Parsed) -> dict:
 def build(opts: Options, progress: Callable[[str, int, int], None] | None = None) -> dict:
     """Write the report files into opts.out and return report.json's content."""
     tz = zone(opts.tz)
+    if opts.pdf:
+        from prep_iac.memoria import pdf
+
+        pdf.require()  # before the long parse: a missing WeasyPrint is said at once
     opts.out.mkdir(parents=True, exist_ok=True)
     problems: list[PrepError] = []
     data: dict = {"generated": datetime.now(tz).isoformat(timespec="seconds"), "tz": opts.tz}
@@ -150,18 +154,20 @@ def build(opts: Options, progress: Callable[[str, int, int], None] | None = None
     if window["totals"]["hits"]:
         from prep_iac.memoria import html, pdf, plots
 
-        notices = [(i.start or start, i.end or end) for i in found if i.kind == "aviso"]
+        notices = [(i.start or start, i.end or end) for i in found
+                   if i.kind == incidents.NOTICE]
         figures = {
             "traffic": plots.traffic(window, cuts, notices, tz),
             "visitors": plots.visitors(window, tz),
             "status": plots.status(window, tz),
             "timeline": plots.timeline(shown, start, end, tz),
         }
-        (opts.out / "report.html").write_text(html.render(data, figures), encoding="utf-8")
-        if opts.pdf:
-            pdf.render(data, figures, opts.out / "report.pdf")
+        page = html.render(data, figures)
         for fig in figures.values():
             plots.close(fig)
+        (opts.out / "report.html").write_text(page, encoding="utf-8")
+        if opts.pdf:
+            pdf.render(page, opts.out / "report.pdf")  # the same page, laid out for print
     if problems:
         raise PrepError("; ".join(p.cause for p in problems),
                         " / ".join(p.fix for p in problems if p.fix))

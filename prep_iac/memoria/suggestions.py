@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from prep_iac import contract
+from prep_iac.memoria.logformat import BUCKET_S
+
 
 def _fmt(n: float) -> str:
     return f"{n:,.0f}".replace(",", " ")
@@ -23,15 +26,16 @@ def derive(window: dict, comparison: dict | None, incidents: list[dict], limits:
             f"{_fmt(peak_h['pages'])} páginas y {_fmt(peak_h['visitors'])} visitantes. "
             "Dimensionar la próxima operación para esa hora, no para el promedio.")})
     if peak10:
-        rps = peak10["hits"] / 600
+        rps = peak10["hits"] / BUCKET_S
         rate = limits.get("rate_limit_rps")
-        client_rps = peak10.get("max_client_hits", 0) / 600
+        client_rps = peak10.get("max_client_hits", 0) / BUCKET_S
         text = (f"En los 10 minutos de mayor tráfico se atendieron {rps:,.1f} solicitudes/s en "
                 "promedio.")
         if rate:
             busiest = max((r.get("max_client_hits", 0) for r in window["per_10min"]), default=0)
-            share = 100 * busiest / 600 / rate
-            text += (f" El cliente más activo (dirección + navegador) promedió {busiest / 600:.2f} "
+            share = 100 * busiest / BUCKET_S / rate
+            text += (" El cliente más activo (dirección + navegador) promedió "
+                     f"{busiest / BUCKET_S:.2f} "
                      f"solicitudes/s en sus 10 minutos de más actividad: {share:.0f} % del límite "
                      f"de {rate} solicitudes/s por dirección.")
         else:
@@ -44,9 +48,9 @@ def derive(window: dict, comparison: dict | None, incidents: list[dict], limits:
                      "dirección de un operador móvil, CGNAT) antes de la próxima elección.")
         out.append({"tema": "Límites de solicitudes", "dato": round(rps, 1), "texto": text})
         link = limits.get("link_mbps")
-        mbps = peak10["bytes"] * 8 / 600 / 1e6
+        mbps = peak10["bytes"] * 8 / BUCKET_S / 1e6
         busiest_bytes = max((r["bytes"] for r in window["per_10min"]), default=0)
-        mbps = max(mbps, busiest_bytes * 8 / 600 / 1e6)
+        mbps = max(mbps, busiest_bytes * 8 / BUCKET_S / 1e6)
         text = f"El ancho de banda promedio de los 10 minutos más cargados fue {mbps:,.1f} Mbps"
         if link:
             pct = 100 * mbps / link
@@ -91,8 +95,8 @@ def derive(window: dict, comparison: dict | None, incidents: list[dict], limits:
             f"estado.json representó {estado:.1f} % de los hits (cada página abierta lo consulta). "
             "Su caché corta es lo que mantiene ese costo bajo.")})
     affecting = [i for i in incidents if i["affects_publication"]]
-    down = sum(i["duration_s"] or 0 for i in affecting if i["kind"] in ("aviso", "reinicio",
-                                                                         "apagado"))
+    down = sum(i["duration_s"] or 0 for i in affecting
+               if i["kind"] in (contract.NOTICE, "reinicio", "apagado"))
     out.append({"tema": "Incidentes", "dato": len(affecting), "texto": (
         f"{len(affecting)} incidentes afectaron la publicación"
         + (f"; tiempo total con aviso o nodo fuera: {down / 60:.0f} min." if down else ".")

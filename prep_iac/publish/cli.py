@@ -1,16 +1,26 @@
 """`prep-iac publish CUT -i INVENTORY` and `prep-iac status -i INVENTORY`."""
 
 import json
+import sys
 import time
 from pathlib import Path
 
 import click
 
+from prep_iac import contract
 from prep_iac.errors import PrepError
 
 
+def shown(text) -> str:
+    """Another host's text, as one clean line with no rich markup, for a console table."""
+    from rich.markup import escape
+
+    return escape(contract.sanitize_remote_text(text) or "")
+
+
 def _registry(inventory_path, registry_path, publisher):
-    from prep_iac.publish.registry import Registry, from_inventory
+    from prep_iac.onhost.publisher.registry import Registry
+    from prep_iac.publish.registry import from_inventory
 
     if registry_path:
         return Registry.load(registry_path)
@@ -65,10 +75,10 @@ def with_common(f):
 def publish(cut, inventory_path, registry_path, publisher, ledger, only, sessions, timeout,
             activation_timeout, list_dir, as_json):
     """Push a cut (folder or zip) to every difusor; report bytes, time and verdict each."""
-    from prep_iac.publish import source
-    from prep_iac.publish.ledger import Ledger
-    from prep_iac.publish.run import prepare
-    from prep_iac.publish.run import publish as run_publish
+    from prep_iac.onhost.publisher import source
+    from prep_iac.onhost.publisher.ledger import Ledger
+    from prep_iac.onhost.publisher.run import prepare
+    from prep_iac.onhost.publisher.run import publish as run_publish
 
     registry = _registry(inventory_path, registry_path, publisher)
     try:
@@ -85,6 +95,8 @@ def publish(cut, inventory_path, registry_path, publisher, ledger, only, session
         results = run_publish(registry, signed, led, list_dir=list_dir, sessions=sessions,
                               timeout=timeout, activation_timeout=activation_timeout)
     led.close()
+    for r in results:  # run.publish cleaned each reason already; a direct caller may not
+        r.reason = contract.sanitize_remote_text(r.reason)
     if as_json:
         click.echo(json.dumps([r.__dict__ for r in results], indent=1))
     else:
@@ -97,11 +109,22 @@ def publish(cut, inventory_path, registry_path, publisher, ledger, only, session
             table.add_column(col)
         for r in results:
             color = {"activated": "green", "refused": "red"}.get(r.result, "yellow")
-            table.add_row(r.difusor, f"[{color}]{r.result}[/]", str(r.sent_bytes),
-                          str(r.sent_files), f"{r.seconds:.2f}", r.reason or "")
+            table.add_row(shown(r.difusor), f"[{color}]{shown(r.result)}[/]",
+                          str(r.sent_bytes), str(r.sent_files), f"{r.seconds:.2f}",
+                          shown(r.reason))
         out.print(table)
-    if any(r.result != "activated" for r in results):
-        raise click.exceptions.Exit(1)
+    not_activated = [r for r in results if r.result != "activated"]
+    if not_activated:
+        # docs/pipeline.md: 0 only when every difusor activated. sys.exit, not click's Exit:
+        # the top-level CLI runs click with standalone_mode=False, where Exit is returned
+        # as a value and the process would end 0.
+        for r in not_activated:
+            click.echo(f"prep-iac publish: {cut_id} not activated on {r.difusor}: {r.result}"
+                       + (f" ({r.reason})" if r.reason else ""), err=True)
+        names = ", ".join(r.difusor for r in not_activated)
+        click.echo(f"prep-iac publish: {len(not_activated)} of {len(results)} difusor(es) did "
+                   f"not activate {cut_id}: {names}", err=True)
+        sys.exit(1)
 
 
 def _age(ts):
@@ -111,15 +134,15 @@ def _age(ts):
     return f"{s} s" if s < 120 else f"{s // 60} min" if s < 7200 else f"{s // 3600} h"
 
 
-REMOTE_STATUS = ("sudo -n -u prep-publisher /opt/prep-publisher/venv/bin/prep-iac status "
-                 "--registry /etc/prep-publisher/registry.json --json")
+REMOTE_STATUS = (f"sudo -n -u {contract.PUBLISHER_USER} {contract.PUBLISHER_VENV}/bin/prep-iac "
+                 f"status --registry {contract.PUBLISHER_REGISTRY} --json")
 
 
 def _remote_rows(inventory_path, publisher):
     """The publisher host's own ledger, read over SSH as an admin (pinned host key)."""
     from prep_iac.inventory import load_inventory
-    from prep_iac.publish.connect import PushError, connect, load_private_key
-    from prep_iac.publish.registry import DifusorEntry
+    from prep_iac.onhost.publisher.connect import PushError, connect, load_private_key
+    from prep_iac.onhost.publisher.registry import DifusorEntry
 
     inv = load_inventory(inventory_path)
     name = publisher or next(iter(inv.publishers))
@@ -141,7 +164,7 @@ def _remote_rows(inventory_path, publisher):
         raise PrepError(f"cannot reach publisher {name}: {exc}") from None
     if rc != 0:
         raise PrepError(f"status on publisher {name} failed (rc {rc}): "
-                        f"{err.decode(errors='replace').strip()}")
+                        f"{contract.sanitize_remote_text(err.decode(errors='replace'))}")
     return json.loads(out)
 
 
@@ -152,7 +175,7 @@ def _remote_rows(inventory_path, publisher):
 @click.option("--json", "as_json", is_flag=True)
 def status(inventory_path, registry_path, publisher, ledger, remote, as_json):
     """Each difusor: last confirmed cut and its age, failures in a row, state, whom to call."""
-    from prep_iac.publish.ledger import Ledger, Row
+    from prep_iac.onhost.publisher.ledger import Ledger, Row
 
     registry = _registry(inventory_path, registry_path, publisher)
     if remote:
@@ -183,6 +206,6 @@ def status(inventory_path, registry_path, publisher, ledger, remote, as_json):
         contact = " / ".join(str(c[k]) for k in ("name", "role", "phone", "hours") if c.get(k))
         state = "[red]suspended[/]" if r.state == "suspended" else "[green]active[/]"
         last = (r.last_result or "-") + (f": {r.last_reason}" if r.last_reason else "")
-        table.add_row(d.name, state, r.confirmed_cut or "-", _age(r.confirmed_at),
-                      str(r.failures), last, contact or "-")
+        table.add_row(shown(d.name), state, shown(r.confirmed_cut or "-"), _age(r.confirmed_at),
+                      shown(r.failures), shown(last), shown(contact or "-"))
     out.print(table)

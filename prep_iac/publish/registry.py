@@ -1,71 +1,7 @@
-"""The publisher's registry: the difusores it pushes to and how. Plain JSON on the host.
+"""The publisher's registry built on the controller from the typed inventory; the host reads
+the JSON the deploy writes from it (prep_iac/onhost/publisher/registry.py)."""
 
-The publisher host runs from this file (written by the deploy from the typed inventory), so
-its runtime needs no pydantic; on the controller the same object is built from the inventory.
-"""
-
-import json
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-
-from prep_iac.publish.signing import IDENTITY, NAMESPACE
-
-
-@dataclass(frozen=True)
-class DifusorEntry:
-    name: str
-    address: str
-    ssh_port: int
-    host_key: str
-    organization: str | None = None
-    public_url: str | None = None
-    contact: dict | None = None
-
-
-@dataclass(frozen=True)
-class Registry:
-    difusores: tuple[DifusorEntry, ...]
-    jail_user: str
-    period_s: int
-    timezone: str
-    sftp_identity: str
-    signing_key: str
-    signers: tuple[str, ...]
-    drop_dir: str
-    state_dir: str
-    notify_webhook: str | None = None
-    notify_mail: str | None = None
-    namespace: str = NAMESPACE
-    identity: str = IDENTITY
-    extra: dict = field(default_factory=dict)
-
-    def to_json(self) -> dict:
-        data = asdict(self)
-        data["difusores"] = [asdict(d) for d in self.difusores]
-        return data
-
-    def dumps(self) -> str:
-        return json.dumps(self.to_json(), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
-
-    @classmethod
-    def from_json(cls, data: dict) -> "Registry":
-        data = dict(data)
-        data["difusores"] = tuple(DifusorEntry(**d) for d in data["difusores"])
-        data["signers"] = tuple(data["signers"])
-        return cls(**data)
-
-    @classmethod
-    def load(cls, path) -> "Registry":
-        return cls.from_json(json.loads(Path(path).read_text()))
-
-    def only(self, names) -> "Registry":
-        if not names:
-            return self
-        unknown = set(names) - {d.name for d in self.difusores}
-        if unknown:
-            raise KeyError(", ".join(sorted(unknown)))
-        return Registry(**{**self.__dict__,
-                           "difusores": tuple(d for d in self.difusores if d.name in names)})
+from prep_iac.onhost.publisher.registry import DifusorEntry, Registry
 
 
 def from_inventory(inventory, publisher: str | None = None, *, sftp_identity: str | None = None,

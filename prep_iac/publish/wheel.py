@@ -1,8 +1,9 @@
 """A wheel of prep-iac's publisher runtime, built on the controller, byte-for-byte the same
 for the same sources, so the publisher deploy re-installs only when that code changed.
 
-Only what a publisher runs goes in (the push engine, its CLI, its templates): no pyinfra,
-no testinfra, no pydantic. Its dependencies come from Debian on the host.
+What a publisher runs goes in whole: the contract, the host programs (prep_iac/onhost, the
+push engine among them), the `prep-iac status` command and the publisher's templates; no
+pyinfra, no testinfra, no pydantic. Its dependencies come from Debian on the host.
 """
 
 import base64
@@ -16,11 +17,11 @@ from prep_iac.paths import PACKAGE_DIR
 
 EPOCH = (2020, 1, 1, 0, 0, 0)
 ENTRY_POINTS = ("[console_scripts]\nprep-iac = prep_iac.cli:main\n"
-                "prep-publisher = prep_iac.publish.service:main\n")
+                "prep-publisher = prep_iac.onhost.publisher.service:main\n")
 SKIP_DIRS = {"__pycache__"}
 # What the publisher host runs, relative to the package.
-RUNTIME = ("__init__.py", "cli.py", "console.py", "errors.py", "paths.py", "publish",
-           "templates/publisher")
+RUNTIME = ("__init__.py", "contract.py", "errors.py", "paths.py", "onhost", "cli.py",
+           "console.py", "publish", "templates/publisher")
 
 
 def _files(root: Path):

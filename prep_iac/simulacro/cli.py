@@ -12,6 +12,7 @@ from rich.live import Live
 from rich.table import Table
 
 from prep_iac.console import err, out
+from prep_iac.contract import MISSED_PERIODS
 from prep_iac.errors import PrepError
 
 
@@ -21,7 +22,8 @@ def _seconds(text: str) -> int:
         raise click.BadParameter(f"{text!r}: expected seconds like 10s or minutes like 1m")
     value = int(match.group(1)) * (60 if match.group(2) == "m" else 1)
     if value < 5:
-        raise click.BadParameter("the period must be at least 5 s (the watchdog needs 3 of them)")
+        raise click.BadParameter(f"the period must be at least 5 s (the watchdog needs "
+                                 f"{MISSED_PERIODS} of them)")
     return value
 
 

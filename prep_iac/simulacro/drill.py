@@ -4,29 +4,27 @@ activated by the real difusores, watched from outside, with faults injected on s
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import json
-import random
 import subprocess
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
+from prep_iac.contract import DEFAULT_PERIOD_S
 from prep_iac.errors import PrepError
 from prep_iac.inventory import load_inventory
 from prep_iac.simulacro import faults as F
 from prep_iac.simulacro import handover
-from prep_iac.simulacro.http import Client, Target
+from prep_iac.simulacro.http import Target
 from prep_iac.simulacro.observer import Observer
 from prep_iac.simulacro.plan import Plan
 from prep_iac.simulacro.visitors import Visitors
 
-NIGHT_STEP = dt.timedelta(minutes=10)  # the IEC's period; the drill compresses it
+NIGHT_STEP = dt.timedelta(seconds=DEFAULT_PERIOD_S)  # the IEC's period; the drill compresses it
 CONFORMANCE_S = 75  # what a verify and the audits take here, run while cuts keep flowing
 
 
@@ -60,6 +58,23 @@ def night_times(desde: str, hasta: str, date: dt.date = dt.date(2021, 6, 6)) -> 
         times.append(t)
         t += NIGHT_STEP
     return times
+
+
+def faulty_cut(injectors: list[F.Injector], period: int) -> bool:
+    """Whether a fault delivers the cut of `period` itself: that cut is not expected served."""
+    return any(inj.delivers_cut(period) for inj in injectors)
+
+
+def hand_over(injectors: list[F.Injector], period: int, folder: Path, drop) -> None:
+    """The period's cut to the difusores: by the fault that delivers it, or else dropped at
+    the publisher by `drop(folder)` and then every injector's after_drop hook."""
+    deliverer = next((inj for inj in injectors if inj.delivers_cut(period)), None)
+    if deliverer is not None:
+        deliverer.deliver(folder)
+        return
+    drop(folder)
+    for inj in injectors:
+        inj.after_drop(period)
 
 
 class Drill:
@@ -151,26 +166,14 @@ class Drill:
                 wall = started + period * self.period_s
                 _sleep_until(wall)
                 for inj in self.injectors:
-                    if inj.fault.at == period:
-                        self.log(f"periodo {period}: falla {inj.fault.kind} "
-                                 f"{getattr(inj.fault, 'target', '')}".rstrip())
-                        inj.guarded("start", inj.start)
-                    elif inj.end_period == period and inj.started_at and not inj.stopped_at:
-                        inj.guarded("stop", inj.stop)
+                    inj.before_cut(period)
                 folder = write_cut(election, night_at.replace(tzinfo=tz), cuts_dir)
                 produced = time.time()
-                corrupt = next((i for i in self.injectors
-                                if isinstance(i, F.CorruptCut) and i.fault.at == period), None)
-                self.cuts.append({"period": period, "id": folder.name, "night_time":
-                                  night_at.strftime("%H:%M"), "produced_at": produced,
-                                  "corrupt": corrupt is not None, "delays": {}})
-                if corrupt:
-                    corrupt.guarded("push", partial(corrupt.push, folder, folder.name))
-                else:
-                    self.drop(folder)
-                    for inj in self.injectors:
-                        if isinstance(inj, F.PublisherRestart) and inj.fault.at == period:
-                            inj.guarded("restart", inj.during_push)
+                cut = {"period": period, "id": folder.name, "night_time":
+                       night_at.strftime("%H:%M"), "produced_at": produced,
+                       "corrupt": faulty_cut(self.injectors, period), "delays": {}}
+                self.cuts.append(cut)
+                hand_over(self.injectors, period, folder, self.drop)
                 if period == 1:
                     self.visitors.start()  # once there is a cut to visit
                 if at_period and period in at_period:
@@ -179,8 +182,7 @@ class Drill:
                     progress(period, len(times), folder.name, self.observer)
             _sleep_until(started + len(times) * self.period_s + self.period_s)
             for inj in self.injectors:
-                if inj.started_at and not inj.stopped_at:
-                    inj.guarded("stop", inj.stop)
+                inj.after_night()
             _sleep_until(time.time() + self.period_s)  # the last cut's period
             self.sample_publisher()
         finally:
@@ -230,72 +232,9 @@ class Drill:
                 seen = self.observer.first_seen(name, cut["id"], after=cut["produced_at"] - 1)
                 cut["delays"][name] = None if seen is None else round(seen - cut["produced_at"], 2)
 
-    # ---- checks -------------------------------------------------------------------------
+    # ---- what the verdicts ask -------------------------------------------------------
     def excused(self, difusor: str, period: int) -> bool:
         return any(inj.excuses(difusor, period) for inj in self.injectors)
-
-    def propagation_check(self) -> dict:
-        late = []
-        for cut in self.cuts:
-            if cut["corrupt"]:
-                continue
-            for name, delay in cut["delays"].items():
-                if self.excused(name, cut["period"]):
-                    continue
-                nxt = self.cut_of_period(cut["period"] + 1)
-                superseded = nxt is not None and self.observer.first_seen(
-                    name, nxt["id"]) is not None and delay is None
-                if delay is None and superseded:
-                    continue  # the next cut overtook it within its period: nothing was stale
-                if delay is None or delay > self.period_s:
-                    late.append(f"{name} {cut['id']}: "
-                                + ("nunca servido" if delay is None else f"{delay:.1f} s"))
-        return {"name": "cada difusor sirvió cada corte dentro de un periodo",
-                "ok": not late, "detail": "; ".join(late[:8]) or
-                f"{sum(1 for c in self.cuts if not c['corrupt'])} cortes × "
-                f"{len(self.difusor_names)} difusores"}
-
-    def integrity_check(self, samples_per_cut: int = 3) -> dict:
-        """Fetch a few files of the cut each difusor serves now and compare with the IEC's."""
-        bad, checked = [], 0
-        rng = random.Random(self.opts.seed)
-        for name, target in self.targets.items():
-            client = Client(target, timeout=5)
-            try:
-                corte = json.loads(client.get("/estado.json").body).get("corte")
-            except (OSError, ValueError):
-                bad.append(f"{name}: sin estado.json")
-                continue
-            local = self.out / "cortes" / str(corte)
-            files = sorted(p for p in local.rglob("*") if p.is_file()) if local.is_dir() else []
-            if not files:
-                bad.append(f"{name}: sirve {corte}, que el IEC no produjo")
-                continue
-            for path in [local / "index.html", *rng.sample(files, min(samples_per_cut, len(files)))]:
-                rel = path.relative_to(local).as_posix()
-                resp = client.get("/" + rel)
-                checked += 1
-                if resp.status != 200 or _sha(resp.body) != _sha(path.read_bytes()):
-                    bad.append(f"{name}: /{rel} difiere del corte {corte} (HTTP {resp.status})")
-            client.close()
-        return {"name": "lo servido es idéntico a los archivos del IEC", "ok": not bad and checked > 0,
-                "detail": "; ".join(bad[:6]) or f"{checked} archivos comparados por SHA-256"}
-
-    def judge_faults(self) -> list[dict]:
-        rows = []
-        for inj in self.injectors:
-            if inj.error is None:
-                inj.guarded("judge", lambda inj=inj: setattr(inj, "outcome", inj.judge()))
-            outcome = getattr(inj, "outcome", None) or F.Outcome({}, [])
-            if inj.error:
-                outcome.evidence.append(f"error al inyectar la falla: {inj.error}")
-            rows.append({"kind": inj.fault.kind, "at": inj.fault.at,
-                         "periods": getattr(inj.fault, "periods", None),
-                         "target": getattr(inj.fault, "target", None),
-                         "expect": inj.fault.expect.model_dump(),
-                         "observed": outcome.observed, "evidence": outcome.evidence,
-                         "ok": inj.ok(outcome)})
-        return rows
 
     def conformance(self, waivers: Path | None, tag: str) -> dict:
         """`prep-iac verify` of every host and `prep-iac audit` of every difusor, at once."""
@@ -335,10 +274,6 @@ def _target(name: str, difusor, ca_file: str | None, on_lab: bool) -> Target:
 def _floating_target(floating: str, ca_file: str | None, scheme: str) -> Target:
     address = floating.split("/")[0]
     return Target("flotante", f"{scheme}://{address}/", ca_file, check_name=False)
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _sleep_until(wall: float) -> None:

@@ -1,21 +1,38 @@
-"""Fault injectors: each breaks one thing on real lab hosts, puts it back, and judges what
+"""Fault injectors: each breaks one thing on real lab hosts, puts it back, and reports what
 the system did from evidence (journals, the publisher's list, the observers' timeline).
 
-An injector's `start` runs at the beginning of its period, before that period's cut;
-`stop` runs `periods` later; `judge` runs after the night and returns what was observed.
+The drill talks to every injector through the same hooks, in this order, and never asks
+which kind of fault it holds:
+
+- `before_cut(period)`, at the start of every period, before its cut is written: the base
+  class runs `start` at the fault's period and `stop` `periods` later;
+- `delivers_cut(period)`: True when the injector hands the period's cut to the difusores
+  itself (`deliver(folder)`), instead of the drill dropping it at the publisher; such a cut
+  is not expected to be served;
+- `after_drop(period)`, right after the drill dropped the period's cut at the publisher;
+- `after_night()`, once the last cut's period is over: the base class stops a fault still on;
+- `excuses(difusor, period)`, while the drill checks propagation;
+- `outcome()`, after the night: what was observed, against the fault's `expect` keys.
+
+Whether that outcome passes is decided in verdicts.py, not here.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
+from prep_iac.contract import JOURNAL_UPS, JOURNAL_WATCHDOG, NOTICE_OFF_RE, NOTICE_ON_RE
 from prep_iac.simulacro import plan as P
+
+_NOTICE_ON = re.compile(NOTICE_ON_RE)  # the watchdog's lines (contract.watchdog_message)
+_NOTICE_OFF = re.compile(NOTICE_OFF_RE)
 
 
 @dataclass
@@ -32,6 +49,39 @@ class Injector(ABC):
         self.stopped_at: float | None = None
         self.error: str | None = None  # what went wrong injecting it, if anything
 
+    # ---- the hooks the drill calls -----------------------------------------------------
+    def before_cut(self, period: int) -> None:
+        """At the start of every period, before its cut: the fault starts at its period and
+        stops `periods` later (end_period)."""
+        if period == self.fault.at:
+            target = getattr(self.fault, "target", "")
+            self.drill.log(f"periodo {period}: falla {self.fault.kind} {target}".rstrip())
+            self.guarded("start", self.start)
+        elif period == self.end_period and self.running:
+            self.guarded("stop", self.stop)
+
+    def delivers_cut(self, period: int) -> bool:
+        """Whether this injector hands the cut of `period` to the difusores itself (the drill
+        then neither drops it at the publisher nor expects it served)."""
+        return False
+
+    def deliver(self, folder) -> None:
+        """Hand the period's cut (folder, named by its id) over, when delivers_cut said so."""
+        raise NotImplementedError(f"{type(self).__name__} does not deliver cuts")
+
+    def after_drop(self, period: int) -> None:
+        """Right after the drill dropped the cut of `period` at the publisher."""
+
+    def after_night(self) -> None:
+        """The night is over: a fault still on is put back."""
+        if self.running:
+            self.guarded("stop", self.stop)
+
+    @property
+    def running(self) -> bool:
+        return bool(self.started_at) and not self.stopped_at
+
+    # ---- the steps ----------------------------------------------------------------------
     def guarded(self, step: str, action) -> None:
         """Run a step of the injection; a failure fails this fault, not the whole night."""
         try:
@@ -54,14 +104,8 @@ class Injector(ABC):
         return False
 
     @abstractmethod
-    def judge(self) -> Outcome:
-        """What was observed, against the fault's `expect` keys."""
-
-    def ok(self, outcome: Outcome) -> bool:
-        if self.error:
-            return False
-        expect = self.fault.expect.model_dump()
-        return all(outcome.observed.get(k) == v for k, v in expect.items())
+    def outcome(self) -> Outcome:
+        """What was observed, against the fault's `expect` keys (verdicts.py compares)."""
 
     def journal(self, host: str, ident: str) -> list[dict]:
         since = int(self.started_at or 0) - 1
@@ -94,18 +138,18 @@ class NetworkCut(Injector):
         # Cut off, then one period to be pushed again and activate.
         return difusor == self.fault.target and self.fault.at <= period <= self.end_period + 1
 
-    def judge(self):
+    def outcome(self):
         target, drill = self.fault.target, self.drill
-        notices = self.journal(target, "prep-watchdog")
-        on = [e for e in notices if e["message"].startswith("aviso ON")]
-        off = [e for e in notices if e["message"].startswith("aviso OFF")]
+        notices = self.journal(target, JOURNAL_WATCHDOG)
+        on = [e for e in notices if _NOTICE_ON.match(e["message"])]
+        off = [e for e in notices if _NOTICE_OFF.match(e["message"])]
         states = drill.publisher_states(target)
         suspended = [s for s in states if s["at"] >= self.started_at and s["estado"] == "suspendido"]
         unlisted = [s for s in suspended if s["url"] is None]
         after = [s for s in states if s["at"] > (self.stopped_at or 0)]
         back = bool(after) and after[-1]["estado"] == "activo" and bool(
             drill.observer.first_seen_any_after(target, self.stopped_at or 0))
-        evidence = [f"{target} prep-watchdog: {e['message']}" for e in (on[:1] + off[-1:])]
+        evidence = [f"{target} {JOURNAL_WATCHDOG}: {e['message']}" for e in (on[:1] + off[-1:])]
         if suspended:
             evidence.append(f"lista del IEC: {target} suspendido "
                             f"{suspended[0]['at'] - self.started_at:.0f} s tras el corte de red"
@@ -126,11 +170,17 @@ class CorruptCut(Injector):
     def excuses(self, difusor, period):
         return period == self.fault.at  # the corrupt cut itself must never be served
 
+    def delivers_cut(self, period):
+        return period == self.fault.at
+
+    def deliver(self, folder) -> None:
+        self.guarded("push", lambda: self.push(folder, folder.name))
+
     def push(self, folder, cut_id) -> None:
-        """Called by the drill instead of dropping the period's cut at the publisher."""
-        from prep_iac.publish.connect import load_private_key
-        from prep_iac.publish.fanout import push_all
-        from prep_iac.publish.run import prepare
+        """Sign the period's cut, alter it, push it to every difusor (not via the publisher)."""
+        from prep_iac.onhost.publisher.connect import load_private_key
+        from prep_iac.onhost.publisher.fanout import push_all
+        from prep_iac.onhost.publisher.run import prepare
 
         registry = self.drill.registry
         signed = prepare(folder, cut_id, registry)
@@ -144,7 +194,7 @@ class CorruptCut(Injector):
                                 deadline_s=self.drill.period_s * 3)
         self.cut_id = cut_id
 
-    def judge(self):
+    def outcome(self):
         served = [d for d in self.drill.difusor_names
                   if self.cut_id and self.drill.observer.first_seen(d, self.cut_id) is not None]
         refused = [r for r in self.results if r.result == "refused"]
@@ -168,15 +218,16 @@ class UpsOnBattery(Injector):
         self._status("OL")
         super().stop()
 
-    def judge(self):
+    def outcome(self):
         time.sleep(3)  # dummy-ups follows its file within ~2 s
-        events = self.journal(self.fault.target, "prep-ups")
+        events = self.journal(self.fault.target, JOURNAL_UPS)
         onbatt = [e for e in events if e["message"].startswith("ONBATT")]
         online = [e for e in events if e["message"].startswith("ONLINE")]
         errors = [o for o in self.drill.observer.states_between(
             self.fault.target, self.started_at, self.stopped_at or time.time()) if o.error]
         return Outcome({"notified": bool(onbatt) and bool(online), "keeps_serving": not errors},
-                       [f"{self.fault.target} prep-ups: {e['message']}" for e in onbatt[:1] + online[:1]])
+                       [f"{self.fault.target} {JOURNAL_UPS}: {e['message']}"
+                        for e in onbatt[:1] + online[:1]])
 
 
 class Flood(Injector):
@@ -202,7 +253,7 @@ class Flood(Injector):
     def end_period(self):
         return self.fault.at + 1  # its seconds fall inside one period
 
-    def judge(self):
+    def outcome(self):
         r = self.result
         evidence = [(f"origen del ataque {r.get('source')}: {r.get('flood_requests', 0)} solicitudes, "
                     f"{r.get('flood_429', 0)} respuestas 429, {r.get('flood_refused', 0)} conexiones "
@@ -249,7 +300,7 @@ class HaFailover(Injector):
         # see them: its own delivery is judged again once nginx is back.
         return difusor == getattr(self, "master", None) and self.fault.at <= period <= self.end_period
 
-    def judge(self):
+    def outcome(self):
         rows = self.drill.observer.states_between("flotante", self.started_at,
                                                   self.stopped_at or time.time())
         outage = _error_seconds(rows, self.started_at, self.stopped_at or time.time())
@@ -266,7 +317,11 @@ class PublisherRestart(Injector):
 
     def start(self):
         super().start()
-        self.pending = True  # the drill calls `during_push` once the cut is dropped
+        self.pending = True  # after_drop calls `during_push` once the cut is dropped
+
+    def after_drop(self, period):
+        if period == self.fault.at:
+            self.guarded("restart", self.during_push)
 
     def during_push(self):
         time.sleep(min(1.0, self.drill.period_s / 10))
@@ -276,7 +331,7 @@ class PublisherRestart(Injector):
     def excuses(self, difusor, period):
         return period == self.fault.at
 
-    def judge(self):
+    def outcome(self):
         nxt = self.drill.cut_of_period(self.fault.at + 1)
         if nxt is None:
             return Outcome({"next_cut_delivered": False}, ["la noche terminó antes del corte siguiente"])

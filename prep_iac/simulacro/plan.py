@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from prep_iac.contract import MISSED_PERIODS
 from prep_iac.errors import PrepError
 
 
@@ -58,7 +59,7 @@ class NetworkCut(_Fault):
 
     kind: Literal["network_cut"]
     target: str = "difusor-2"
-    periods: int = Field(4, ge=1)
+    periods: int = Field(MISSED_PERIODS + 1, ge=1)  # long enough for the notice, and one more
     expect: NetworkCutExpect = NetworkCutExpect()
 
 
@@ -115,13 +116,15 @@ class Plan(BaseModel):
 
 def default_plan(difusores: int, ha: bool, first: int = 8) -> Plan:
     """Every fault the drill knows, from period `first` on, spaced so their effects do not
-    overlap (a network cut needs 3 periods to show the notice and one more to recover)."""
+    overlap (a network cut needs MISSED_PERIODS periods to show the notice and one more to
+    recover)."""
     cut_target = f"difusor-{difusores}"
     faults: list[dict] = [
         {"kind": "corrupt_cut", "at": first},
         {"kind": "ups_on_battery", "at": first + 1, "target": "difusor-1", "periods": 1},
         {"kind": "flood", "at": first + 3, "target": "difusor-1", "seconds": 6},
-        {"kind": "network_cut", "at": first + 5, "target": cut_target, "periods": 4},
+        {"kind": "network_cut", "at": first + 5, "target": cut_target,
+         "periods": MISSED_PERIODS + 1},
         {"kind": "publisher_restart", "at": first + 12},
     ]
     if ha:

@@ -13,7 +13,7 @@ from pathlib import Path
 from prep_iac.errors import PrepError
 from prep_iac.inventory import load_inventory
 from prep_iac.paths import INVENTORIES_DIR
-from prep_iac.simulacro import setup, summary
+from prep_iac.simulacro import setup, summary, verdicts
 from prep_iac.simulacro.drill import Drill, Options, conformance_periods, night_times
 from prep_iac.simulacro.plan import check_lab_only, check_targets
 
@@ -31,7 +31,8 @@ def simulacro(opts: Options, inventory: Path | None = None, log=print, progress=
     else:
         from prep_iac.lab import Lab
 
-        lab = Lab.fresh(setup.LAB_NAME, setup.LAB_SUBNET)
+        name, subnet = setup.lab_name_and_subnet()
+        lab = Lab.fresh(name, subnet)
         log(f"laboratorio: {opts.difusores} difusores y 1 publicador")
         lab.up(difusores=opts.difusores, publishers=1)
         inventory = setup.drill_inventory(lab.inventory_path, opts.out, opts.period_s, opts.ha)
@@ -54,11 +55,7 @@ def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
     setup.require_ok(first, "first", opts.out)
     second = setup.deploy_all(inventory)
     setup.require_ok(second, "second", opts.out)
-    changed = {role: r.changed for role, r in second.items()}
-    checks.append({"name": "despliegue idempotente (la segunda corrida no cambia nada)",
-                   "ok": not any(changed.values()),
-                   "detail": f"cambios en la segunda corrida: {changed}; "
-                             f"{time.monotonic() - t0:.0f} s las dos"})
+    checks.append(verdicts.idempotence_check(second, time.monotonic() - t0))
     drill = Drill(lab, inventory, opts, log=log)
     drill.prepare()
     periods = len(night_times(opts.desde, opts.hasta))
@@ -80,15 +77,13 @@ def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
         1: conformance("apertura", "conformidad a la apertura (sin fallas hasta que termine)"),
         periods - quiet: conformance("cierre", "conformidad al cierre (sin fallas)")})
     for tag, title in (("apertura", "conformidad a la apertura"), ("cierre", "conformidad al cierre")):
-        reports = runs[tag].result() if tag in runs else {}
-        checks.append({"name": title, "ok": bool(reports) and all(r["ok"] for r in reports.values()),
-                       "detail": ", ".join(f"{k}: {'cumple' if r['ok'] else 'no cumple'}"
-                                           for k, r in reports.items()) or "no se ejecutó"})
+        checks.append(verdicts.conformance_check(title, runs[tag].result() if tag in runs else {}))
     pool.shutdown()
     after = runs["cierre"].result() if "cierre" in runs else {}
-    checks.append(drill.propagation_check())
-    checks.append(drill.integrity_check())
-    faults = drill.judge_faults()
+    checks.append(verdicts.propagation_check(drill.cuts, drill.difusor_names, drill.period_s,
+                                             drill.observer, drill.excused))
+    checks.append(verdicts.integrity_check(drill.targets, opts.out / "cortes", opts.seed))
+    faults = verdicts.judge_faults(drill.injectors)
     memoria = _memoria(inventory, opts.out, started)
     results = {
         "started": started.isoformat(timespec="seconds"),
@@ -101,7 +96,7 @@ def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
         "memoria": memoria, "visitors": drill.visitors.summary(),
         "timeline": drill.observer.as_dicts(),
     }
-    results["ok"] = all(c["ok"] for c in checks) and all(f["ok"] for f in faults)
+    results["ok"] = verdicts.night_ok(checks, faults)
     summary.write(results, opts.out)
     return results
 

@@ -1,18 +1,27 @@
-"""Before the night: the lab, the drill's own inventory, the real deploys, a conformance run."""
+"""Before the night: the lab, the drill's own inventory, the real deploys, a conformance run.
+
+The drill changes an inventory only through the typed model: load_inventory, then
+with_changes() (validated again), then Inventory.dump() to YAML — never by editing its text."""
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-import yaml
+from pydantic import ValidationError
 
 from prep_iac.errors import PrepError
-from prep_iac.inventory import load_inventory
+from prep_iac.inventory import Inventory, InventoryError, load_inventory
+from prep_iac.inventory.messages import problems_from
+from prep_iac.inventory.roles import DIFUSOR, ROLE_GROUPS
+from prep_iac.inventory.schema import Iec, Strict
+from prep_iac.inventory.yamlfile import YamlDocument
 from prep_iac.pyinfra_run import DeployResult, run_deploy
 
 LAB_NAME = "simulacro"
@@ -22,40 +31,72 @@ WINDOW_FMT = "%Y-%m-%d %H:%M:%S"
 # Time to deploy the night's window: a re-run of the difusor deploy (5 s for one host
 # here, 15 s for five), with room to spare.
 WINDOW_LEAD_S, WINDOW_LEAD_PER_HOST_S = 20, 5
+M = TypeVar("M", bound=Strict)
+
+
+def lab_name_and_subnet() -> tuple[str, str]:
+    """The drill's own lab: `simulacro` on LAB_SUBNET, or PREP_LAB_NAME / PREP_LAB_SUBNET as
+    for every lab test, so a drill under test does not take another run's lab."""
+    return (os.environ.get("PREP_LAB_NAME") or LAB_NAME,
+            os.environ.get("PREP_LAB_SUBNET") or LAB_SUBNET)
 
 
 def drill_inventory(lab_inventory: Path, out: Path, period_s: int, ha: bool) -> Path:
     """The lab's inventory with the drill's period and, with --ha, difusor-1 and difusor-2
     as an HA pair on a floating address. Written beside the drill's results."""
-    data = yaml.safe_load(lab_inventory.read_text())
-    data["iec"]["period_s"] = period_s
-    _closed_until_the_night(data)
+    inventory = load_inventory(lab_inventory)
+    changes = {"iec": _drill_iec(inventory.iec, period_s, lab_inventory)}
     if ha:
-        names = sorted(data["difusores"])[:2]
+        names = sorted(inventory.difusores)[:2]
         if len(names) < 2:
             raise PrepError("an HA pair needs two difusores", "use --difusores 2 or more with --ha")
-        first = ipaddress.ip_address(data["difusores"][names[0]]["address"])
+        first = ipaddress.ip_address(inventory.difusores[names[0]].address)
         net = ipaddress.ip_network(f"{first}/24", strict=False)
         floating = f"{net.network_address + 100}/{net.prefixlen}"
+        difusores = dict(inventory.difusores)
         for name, peer, priority in ((names[0], names[1], 150), (names[1], names[0], 100)):
-            data["difusores"][name]["ha"] = {"peer": peer, "floating_address": floating,
-                                            "router_id": HA_ROUTER_ID, "priority": priority}
-    out.mkdir(parents=True, exist_ok=True)
+            difusores[name] = _changed(difusores[name], lab_inventory, ha={
+                "peer": peer, "floating_address": floating, "router_id": HA_ROUTER_ID,
+                "priority": priority})
+        changes["difusores"] = difusores
     path = out / "inventario.yml"
-    path.write_text("# prep-iac simulacro: the lab's inventory with the drill's settings\n"
-                    + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-    load_inventory(path)  # the drill's changes must still be a valid inventory
+    write_inventory(path, _changed(inventory, lab_inventory, **changes),
+                    "# prep-iac simulacro: the lab's inventory with the drill's settings")
     return path
 
 
-def _closed_until_the_night(data: dict) -> None:
-    """A window that opens tomorrow. Were it open during setup, every watchdog would show the
-    notice until the first cut (a false incident in the memoria); open_window sets the
-    night's own window once the hosts are ready."""
-    window = data["iec"]["window"]
-    now = dt.datetime.now(ZoneInfo(window["timezone"]))
-    window["opens"] = (now + dt.timedelta(days=1)).strftime(WINDOW_FMT)
-    window["closes"] = (now + dt.timedelta(days=2)).strftime(WINDOW_FMT)
+def _drill_iec(iec: Iec, period_s: int, path: Path) -> Iec:
+    """The drill's period, and a window that opens tomorrow. Were it open during setup, every
+    watchdog would show the notice until the first cut (a false incident in the memoria);
+    open_window sets the night's own window once the hosts are ready."""
+    now = dt.datetime.now(ZoneInfo(iec.window.timezone))
+    window = _changed(iec.window, path, opens=(now + dt.timedelta(days=1)).strftime(WINDOW_FMT),
+                      closes=(now + dt.timedelta(days=2)).strftime(WINDOW_FMT))
+    return _changed(iec, path, period_s=period_s, window=window)
+
+
+def _changed(model: M, path: Path, **changes) -> M:
+    """model.with_changes(...) on a block of the inventory at `path`; what the schema refuses
+    is reported like the loader reports it (InventoryError, naming the file)."""
+    try:
+        return model.with_changes(**changes)
+    except ValidationError as exc:
+        raise InventoryError(problems_from(exc, YamlDocument(path=path, data=None))) from None
+
+
+def write_inventory(path: Path, inventory: Inventory, header: str) -> None:
+    """Write inventory.dump() under a comment header, validated by the loader (the files it
+    names, too) before it replaces `path`: a drill never leaves an inventory the deploys
+    would refuse."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_name(path.name + ".tmp")
+    staged.write_text(header.rstrip("\n") + "\n" + inventory.dump())
+    try:
+        load_inventory(staged)
+    except BaseException:
+        staged.unlink()
+        raise
+    staged.replace(path)
 
 
 def night_window(now: dt.datetime, cuts: int, period_s: int,
@@ -71,23 +112,15 @@ def night_window(now: dt.datetime, cuts: int, period_s: int,
 
 
 def set_window(inventory: Path, opens: dt.datetime, closes: dt.datetime) -> None:
-    """Rewrite the drill inventory's window, validated before it replaces the file (a drill
+    """Change the drill inventory's window, validated before it replaces the file (a drill
     never leaves an inventory the deploys would refuse)."""
-    text = inventory.read_text()
-    data = yaml.safe_load(text)
-    window = data["iec"]["window"]
-    tz = ZoneInfo(window["timezone"])
-    window["opens"] = opens.astimezone(tz).strftime(WINDOW_FMT)
-    window["closes"] = closes.astimezone(tz).strftime(WINDOW_FMT)
-    staged = inventory.with_name(inventory.name + ".tmp")
-    staged.write_text(text.split("\n", 1)[0] + "\n"
-                      + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-    try:
-        load_inventory(staged)
-    except BaseException:
-        staged.unlink()
-        raise
-    staged.replace(inventory)
+    inv = load_inventory(inventory)
+    tz = ZoneInfo(inv.iec.window.timezone)
+    window = _changed(inv.iec.window, inventory, opens=opens.astimezone(tz).strftime(WINDOW_FMT),
+                      closes=closes.astimezone(tz).strftime(WINDOW_FMT))
+    header = inventory.read_text(encoding="utf-8").split("\n", 1)[0]
+    iec = _changed(inv.iec, inventory, window=window)
+    write_inventory(inventory, _changed(inv, inventory, iec=iec), header)
 
 
 def open_window(inventory: Path, difusores: int, cuts: int, period_s: int, out: Path) -> float:
@@ -97,7 +130,8 @@ def open_window(inventory: Path, difusores: int, cuts: int, period_s: int, out: 
     lead = WINDOW_LEAD_S + WINDOW_LEAD_PER_HOST_S * difusores
     opens, closes = night_window(dt.datetime.now(dt.UTC), cuts, period_s, lead)
     set_window(inventory, opens, closes)
-    require_ok({"difusor": run_deploy(inventory, "deploys/difusor.py", limit="difusores")},
+    require_ok({DIFUSOR: run_deploy(inventory, f"deploys/{DIFUSOR}.py",
+                                    limit=ROLE_GROUPS[DIFUSOR])},
                 "window", out)
     if time.time() > opens.timestamp():
         raise PrepError(f"deploying the night's window took {time.time() - started:.0f} s, "
@@ -108,21 +142,16 @@ def open_window(inventory: Path, difusores: int, cuts: int, period_s: int, out: 
 
 def with_period(inventory: Path, out: Path, period_s: int) -> Path:
     """A copy of a real inventory with the drill's period, beside the drill's results."""
-    data = yaml.safe_load(inventory.read_text())
-    data["iec"]["period_s"] = period_s
-    _closed_until_the_night(data)
-    out.mkdir(parents=True, exist_ok=True)
+    inv = load_inventory(inventory)
     path = out / "inventario.yml"
-    path.write_text(f"# prep-iac simulacro: {inventory} with the drill's period\n"
-                    + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-    load_inventory(path)
+    write_inventory(path, _changed(inv, inventory, iec=_drill_iec(inv.iec, period_s, inventory)),
+                    f"# prep-iac simulacro: {inventory} with the drill's period")
     return path
 
 
 def deploy_all(inventory: Path) -> dict[str, DeployResult]:
     """Difusores and publishers at once (pyinfra is parallel over hosts within each)."""
-    jobs = {"difusor": ("deploys/difusor.py", "difusores"),
-            "publisher": ("deploys/publisher.py", "publishers")}
+    jobs = {role: (f"deploys/{role}.py", group) for role, group in ROLE_GROUPS.items()}
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {role: pool.submit(run_deploy, inventory, f, limit=group)
                    for role, (f, group) in jobs.items()}

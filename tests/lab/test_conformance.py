@@ -32,9 +32,9 @@ from conformance.reports import causes, failing, status, summary
 from prep_iac.conformance.audit.run import audit
 from prep_iac.conformance.verify import verify
 from prep_iac.inventory import load_inventory
-from prep_iac.publish.ledger import Ledger
+from prep_iac.onhost.publisher.ledger import Ledger
+from prep_iac.onhost.publisher.run import prepare, publish
 from prep_iac.publish.registry import from_inventory
-from prep_iac.publish.run import prepare, publish
 
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[2]

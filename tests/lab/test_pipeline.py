@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "pipeline"))
 from helpers import (
     JAIL,
     Jail,
+    age_jail_entries,
     current,
     deploy,
     ensure_inotify,
@@ -44,8 +45,8 @@ from helpers import (
     try_exec,
 )
 
-from prep_iac.publish import delta, listpage
-from prep_iac.publish.run import prepare
+from prep_iac.onhost.publisher import delta, listpage
+from prep_iac.onhost.publisher.run import prepare
 
 pytestmark = pytest.mark.lab
 A, B = "20210606_2000_PREP_AYUN_COAH", "20210606_2010_PREP_AYUN_COAH"
@@ -296,9 +297,13 @@ def test_push_killed_mid_upload_changes_nothing(pipe):
         time.sleep(0.5)
     assert current(lab, name) == f"cortes/{B}"
     assert served_digests(lab, name) == before
-    # The sweep drops the abandoned upload once stale, and says so.
+    # The sweep drops the abandoned upload once stale by root's clock (not the uploader's
+    # mtimes: dating them back changes nothing), and says so.
     sh(lab, name, f"sudo find {JAIL}/incoming -mindepth 1 -maxdepth 1 -exec touch -h -d "
                   "'-2 hours' {} + && sudo systemctl start prep-activator-sweep.service")
+    assert sh(lab, name, f"sudo ls -A {JAIL}/incoming").strip() != ""
+    age_jail_entries(lab, name, 2 * 3600)
+    sh(lab, name, "sudo systemctl start prep-activator-sweep.service")
     assert f"refused {cut}: incomplete upload" in journal(lab, name, "prep-activator")
     assert sh(lab, name, f"sudo ls -A {JAIL}/incoming").strip() == ""
     # The next push of the same cut goes through.
@@ -422,7 +427,7 @@ def test_conformance_suite_passes_on_the_lab(pipe):
          f"--prep-inventory={pipe.lab.inventory_path}"],
         cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    assert "11 passed" in proc.stdout, proc.stdout[-2000:]
+    assert "12 passed" in proc.stdout, proc.stdout[-2000:]
 
 
 def test_status_reads_the_publishers_ledger_remotely(pipe):
@@ -434,3 +439,39 @@ def test_status_reads_the_publishers_ledger_remotely(pipe):
     assert rows["difusor-1"]["confirmed_cut"] == "20210606_2050_PREP_AYUN_COAH"
     assert rows["difusor-1"]["state"] == "active"
     assert rows["difusor-1"]["contact"]["phone"]
+
+
+def test_hostile_entries_in_the_jail_do_not_stop_a_valid_cut(pipe):
+    """Issue 17: a folder named like a marker (an invalid cut id, dated 1970 so it sorts
+    first), a folder named like a valid cut's marker, and junk dated 2100, all made through
+    the real SFTP jail; a valid cut pushed after them is still activated."""
+    lab, name = pipe.lab, "difusor-1"
+    cut = "20210606_2100_PREP_AYUN_COAH"  # after every other test's cut
+    hostile = "20210606_2055_PREP_AYUN_COAH"
+    jail = Jail(pipe.registry, name)
+    try:
+        # Built under another name, then renamed into a marker's (the path unit fires on it).
+        jail.put("/incoming/armando/dentro/x.bin", b"x" * 1000)
+        jail.sftp.utime("/incoming/armando", (1, 1))
+        jail.sftp.posix_rename("/incoming/armando", "/incoming/no es un corte.listo")
+        jail.sftp.mkdir(f"/incoming/{hostile}.listo")
+        jail.put("/incoming/basura\nfalsa", b"y" * 1000)
+        jail.sftp.utime("/incoming/basura\nfalsa", (4102444800, 4102444800))
+        files = site(seed=b"8")
+        jail.upload_cut(cut, files, key=Path(pipe.registry.signing_key))
+        verdict = jail.mark(cut)
+    finally:
+        jail.close()
+    assert verdict["resultado"] == "activado", verdict
+    assert current(lab, name) == f"cortes/{cut}"
+    assert served_digests(lab, name) == {p: _sha(d) for p, d in files.items()}
+    log = journal(lab, name, "prep-activator")
+    assert "refused 'no\\x20es\\x20un\\x20corte.listo': invalid cut id" in log, log
+    assert f"refused {hostile}: marker {hostile}.listo is not a regular file" in log, log
+    left = sh(lab, name, f"sudo find {JAIL}/incoming -mindepth 1 -maxdepth 1 -printf x")
+    assert left == "x", left  # the junk alone: young by root's clock, whatever it says
+    # The junk dated 2100 goes once root has seen it stale, whatever its date says.
+    age_jail_entries(lab, name, 2 * 3600)
+    sh(lab, name, "sudo systemctl start prep-activator-sweep.service")
+    assert sh(lab, name, f"sudo ls -A {JAIL}/incoming").strip() == ""
+    assert "abandoned entry" in journal(lab, name, "prep-activator")

@@ -10,6 +10,7 @@ come from lab hosts, never from the controller (a ban there would cut the test's
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -17,20 +18,34 @@ from pathlib import Path
 
 import pytest
 from conftest import deploy  # tests/lab/conftest.py (pytest puts tests/lab on the path)
+from security.crosssite import RESULT, VOLUME, CrossSite
 from security.setup import (
     DEPLOY_FULL,
     PROBE,
+    ban_left,
+    ban_sets_with,
     banned,
+    f2b,
+    f2b_journal,
     gateway,
+    get_from_here,
+    jail_list,
+    jails_banning,
     journal_since,
     probe,
     publish_generated_cut,
     remove_written,
+    say,
     stranger,
     sudo,
+    unignored,
     wait_for,
     write_inventory,
 )
+from web import browser
+
+from prep_iac.components.waf import VOLUME_LOG
+from prep_iac.contract import ACCESS_LOG
 
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[2]
@@ -63,7 +78,7 @@ def sec(lab):
 def fresh_fail2ban(lab, name: str, jail: str, bantime: int) -> None:
     """Failure counts survive an unban: restart, then a short ban time for this test."""
     sudo(lab, name, "systemctl restart fail2ban")
-    wait_for(lambda: sudo(lab, name, f"fail2ban-client status {jail}").returncode == 0, 30,
+    wait_for(lambda: sudo(lab, name, f"fail2ban-client status {jail}").returncode == 0, 60,
              what=f"fail2ban jail {jail}")
     assert sudo(lab, name, f"fail2ban-client set {jail} bantime {bantime}").returncode == 0
 
@@ -161,33 +176,112 @@ def test_conv_IV_1_password_and_root_refused(sec):
 
 
 @pytest.mark.conv("CONV-II.d.2", "CONV-IV.1")
-def test_conv_II_d_2_ssh_bruteforce_banned_then_unbanned(sec):
+def test_conv_IV_1_admin_key_failures_never_banned(sec):
+    """An admin whose agent offers several wrong keys, again and again, is not banned."""
     lab, d1, d2 = sec["lab"], sec["d1"], sec["d2"]
     fresh_fail2ban(lab, "difusor-1", "sshd", bantime=20)
-    for _ in range(8):  # bounded: the jail's maxretry is 5
+    for _ in range(8):  # bounded; the jail's maxretry is 5
         sudo(lab, "difusor-2", f"timeout 8 ssh -o BatchMode=yes -o StrictHostKeyChecking=no "
                                f"-o ConnectTimeout=3 intruso@{d1} true")
-        if banned(lab, "difusor-1", d2):
-            break
-    wait_for(lambda: banned(lab, "difusor-1", d2), 20, what=f"{d2} in banned4")
-    assert probe(lab, "difusor-2", "tcp", d1, "80", "--timeout", "2")["state"] == "timeout"
-    assert probe(lab, "publisher-1", "tcp", d1, "80")["state"] == "open"  # others unaffected
-    wait_for(lambda: not banned(lab, "difusor-1", d2), 60, what=f"{d2} unbanned")
+    log = wait_for(lambda: "Ignore " + d2 in (out := f2b_journal(lab, "difusor-1")) and out,
+                   20, what=f"fail2ban ignoring {d2} (admin network)")
+    assert f"Ban {d2}" not in log
+    assert not banned(lab, "difusor-1", d2)
+    assert probe(lab, "difusor-2", "tcp", d1, "22")["state"] == "open"
+
+
+@pytest.mark.conv("CONV-II.d.2", "CONV-IV.1")
+def test_conv_II_d_2_ssh_bruteforce_banned_then_unbanned(sec):
+    """A source outside the admin networks that reaches sshd and fails is banned. In the lab
+    only admins and the IEC reach sshd, and fail2ban ignores both: difusor-2 is taken out of
+    the sshd jail's ignore list for this test."""
+    lab, d1, d2 = sec["lab"], sec["d1"], sec["d2"]
+    fresh_fail2ban(lab, "difusor-1", "sshd", bantime=20)
+    with unignored(lab, "difusor-1", f"{d2}/32", ["sshd"]):
+        for _ in range(8):  # bounded: the jail's maxretry is 5
+            sudo(lab, "difusor-2", f"timeout 8 ssh -o BatchMode=yes -o StrictHostKeyChecking=no "
+                                   f"-o ConnectTimeout=3 intruso@{d1} true")
+            if banned(lab, "difusor-1", d2):
+                break
+        wait_for(lambda: banned(lab, "difusor-1", d2), 20, what=f"{d2} in banned4")
+        assert probe(lab, "difusor-2", "tcp", d1, "80", "--timeout", "2")["state"] == "timeout"
+        assert probe(lab, "publisher-1", "tcp", d1, "80")["state"] == "open"  # others served
+        wait_for(lambda: not banned(lab, "difusor-1", d2), 60, what=f"{d2} unbanned")
     wait_for(lambda: probe(lab, "difusor-2", "tcp", d1, "22")["state"] == "open", 20,
              what="SSH open again after the ban")
     # fail2ban logs to the journal (the memoria reads bans there).
-    log = sudo(lab, "difusor-1", "journalctl -q -o cat -u fail2ban --since -15min "
-                                 "| grep -E '\\[sshd\\] (Ban|Unban) '").stdout
-    assert f"Ban {d2}" in log and f"Unban {d2}" in log
+    log = f2b_journal(lab, "difusor-1")
+    assert f"[sshd] Ban {d2}" in log and f"[sshd] Unban {d2}" in log
+
+
+@pytest.mark.conv("CONV-IV.1", "CONV-II.d.2")
+def test_conv_IV_1_admin_session_survives_a_ban(sec):
+    """An admin's open SSH session keeps working while its address is banned; a new
+    connection from that address is dropped until the ban ends. The controller is the admin
+    here: everything during the ban goes through nsenter, not SSH."""
+    lab, d1, gw = sec["lab"], sec["d1"], sec["gw"]
+    session = subprocess.Popen(
+        ["ssh", "-F", str(lab.ssh_config_path), "-o", "ControlMaster=no", "-o",
+         "ControlPath=none", "difusor-1", "sh"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert say(session, "echo viva-1") == "viva-1"
+        with unignored(lab, "difusor-1", f"{gw}/32", ["sshd"]):
+            try:
+                assert f2b(lab, "difusor-1", f"set sshd banip {gw}").returncode == 0
+                wait_for(lambda: banned(lab, "difusor-1", gw, nsenter=True), 20,
+                         what=f"{gw} in banned4")
+                # A new connection from the banned address: dropped.
+                with pytest.raises(OSError):
+                    socket.create_connection((d1, 22), timeout=3).close()
+                # The open session: still answers, on the same connection.
+                assert say(session, "echo viva-2") == "viva-2"
+            finally:
+                f2b(lab, "difusor-1", f"set sshd unbanip {gw}")
+                lab.nsenter("difusor-1", f"nft delete element inet prep banned4 '{{ {gw} }}'",
+                            timeout=30)
+        assert not banned(lab, "difusor-1", gw, nsenter=True)
+    finally:
+        session.kill()
+        session.wait(10)
+
+
+@pytest.mark.conv("CONV-II.d.2")
+def test_conv_II_d_2_recidive_escalates_from_the_journal(sec):
+    """Five bans of one address in a day: recidive (reading fail2ban's own journal) bans it
+    for a day, and the end of a short ban does not lift the day-long one. 192.0.2.77 is a
+    documentation address: nothing is ever sent to it."""
+    lab, x = sec["lab"], "192.0.2.77"
+    try:
+        for i in range(5):
+            assert f2b(lab, "difusor-1", f"set sshd banip {x}").returncode == 0
+            if i < 4:
+                assert f2b(lab, "difusor-1", f"set sshd unbanip {x}").returncode == 0
+        wait_for(lambda: x in f2b(lab, "difusor-1", "status recidive").stdout, 40,
+                 what=f"recidive banning {x}")
+        # The element now carries the day: more than the sshd jail's hour left.
+        wait_for(lambda: ban_left(lab, "difusor-1", x) > 3600, 20,
+                 what="the ban lengthened to a day")
+        # The short (sshd) ban ends: the day-long one stays.
+        assert f2b(lab, "difusor-1", f"set sshd unbanip {x}").returncode == 0
+        assert ban_left(lab, "difusor-1", x) > 3600
+        log = f2b_journal(lab, "difusor-1")
+        assert f"[recidive] Ban {x}" in log, log[-2000:]
+    finally:
+        f2b(lab, "difusor-1", f"set recidive unbanip {x}")
+        f2b(lab, "difusor-1", f"set sshd unbanip {x}")
+    assert not banned(lab, "difusor-1", x, nsenter=True)
 
 
 # ---- web attacks -------------------------------------------------------------------------
 
 @pytest.mark.conv("CONV-II.d.2", "CONV-IV.3", devsec="nginx-06")
-def test_conv_II_d_2_web_attacks_blocked_banned_prep_still_loads(sec, tmp_path):
-    lab, d1, d2 = sec["lab"], sec["d1"], sec["d2"]
+def test_conv_II_d_2_web_attacks_blocked_not_banned_prep_still_loads(sec, tmp_path):
+    """Attacks get 403 and go to the blocked log; no ban (a page can make a browser send
+    them). From an address outside every ignored network."""
+    lab, d1, out = sec["lab"], sec["d1"], sec["outsider"]
     _cut, paths = publish_generated_cut(lab, "difusor-1", tmp_path)
-    fresh_fail2ban(lab, "difusor-1", "prep-nginx-blocked", bantime=20)
+    fresh_fail2ban(lab, "difusor-1", "recidive", bantime=20)
     sudo(lab, "difusor-1", "truncate -s 0 /var/log/nginx/prep.blocked.log")
 
     # Every page and file of the PREP loads (no false positives), from the IEC's host.
@@ -196,26 +290,110 @@ def test_conv_II_d_2_web_attacks_blocked_banned_prep_still_loads(sec, tmp_path):
         statuses[path] = probe(lab, "publisher-1", "http", f"https://{d1}{path}")["status"]
     assert not [p for p, s in statuses.items() if s != 200], statuses
 
-    attacks = [("http", f"https://{d1}/?id=1%27%20OR%20%271%27=%271"),
-               ("http", f"https://{d1}/index.html?q=1+UNION+SELECT+user,pass+FROM+users"),
-               ("http", f"https://{d1}/index.html?archivo=..%2f..%2f..%2fetc%2fpasswd"),
-               ("http", f"https://{d1}/.env")]
-    for kind, url in attacks:
-        assert probe(lab, "difusor-2", kind, url)["status"] == 403, url
+    attacks = [f"https://{d1}/?id=1%27%20OR%20%271%27=%271",
+               f"https://{d1}/index.html?q=1+UNION+SELECT+user,pass+FROM+users",
+               f"https://{d1}/index.html?archivo=..%2f..%2f..%2fetc%2fpasswd",
+               f"https://{d1}/.env"]
+    for url in attacks:
+        assert probe(lab, "difusor-2", "http", url, "--bind", out)["status"] == 403, url
     # A path that climbs above the root: nginx itself refuses it (400) before any filter.
-    assert probe(lab, "difusor-2", "http", f"https://{d1}/%2e%2e/%2e%2e/etc/passwd")[
-        "status"] in (400, 403)
+    assert probe(lab, "difusor-2", "http", f"https://{d1}/%2e%2e/%2e%2e/etc/passwd",
+                 "--bind", out)["status"] in (400, 403)
     assert probe(lab, "difusor-2", "http", f"https://{d1}/index.html", "--agent",
-                 "sqlmap/1.7.2#stable")["status"] == 403
-    # A scanner burst: 403s, then the source is banned (bounded: 30 requests at most).
-    probe(lab, "difusor-2", "burst", f"https://{d1}/wp-login.php", "30")
-    wait_for(lambda: banned(lab, "difusor-1", d2), 20, what="scanner banned")
-    assert probe(lab, "difusor-2", "tcp", d1, "443", "--timeout", "2")["state"] == "timeout"
-    # Meanwhile the PREP still loads for everyone else.
-    assert probe(lab, "publisher-1", "http", f"https://{d1}/index.html")["status"] == 200
+                 "sqlmap/1.7.2#stable", "--bind", out)["status"] == 403
+    # Thirty probes: every one 403, and the source is still served afterwards.
+    codes = probe(lab, "difusor-2", "volume", f"https://{d1}/wp-login.php", "30",
+                  "--bind", out)["codes"]
+    assert codes == {"403": 30}, codes
+    time.sleep(8)  # fail2ban reads the logs every second or so
+    assert not banned(lab, "difusor-1", out)
+    assert probe(lab, "difusor-2", "http", f"https://{d1}/index.html", "--bind", out)[
+        "status"] == 200
     blocked = sudo(lab, "difusor-1", "cat /var/log/nginx/prep.blocked.log").stdout
-    assert d2 in blocked and sec["pub"] not in blocked
-    wait_for(lambda: not banned(lab, "difusor-1", d2), 60, what="scanner unbanned")
+    assert blocked.count(out) >= 30 + len(attacks) and sec["pub"] not in blocked
+
+
+@pytest.mark.conv("CONV-II.d.2", "CONV-IV.3")
+def test_conv_II_d_2_volume_from_a_tool_banned_from_browsers_not(sec):
+    """Over the request limit (lab: 50/s, burst 200): requests a browser sent (Fetch
+    Metadata, a browser's user agent) are refused with 429 and never banned; the same volume
+    from a tool is banned, and everyone else is served meanwhile."""
+    lab, d1, out = sec["lab"], sec["d1"], sec["outsider"]
+    fresh_fail2ban(lab, "difusor-1", "prep-web-volume", bantime=20)
+    url = f"https://{d1}/index.html"
+    chrome = ("Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Chrome/126.0.0.0 Mobile Safari/537.36")
+    browser_like = probe(lab, "difusor-2", "volume", url, "1000", "--bind", out, "--agent",
+                         chrome, "--header", "Sec-Fetch-Site: cross-site", "--header",
+                         "Sec-Fetch-Mode: no-cors", "--header", "Sec-Fetch-Dest: image")["codes"]
+    assert browser_like.get("429", 0) >= 400, browser_like  # what the old jail counted
+    time.sleep(8)
+    assert not banned(lab, "difusor-1", out)
+    assert probe(lab, "difusor-2", "http", url, "--bind", out)["status"] == 200
+
+    time.sleep(5)  # the request budget refills (50/s)
+    tool = probe(lab, "difusor-2", "volume", url, "1000", "--bind", out, "--agent",
+                 "Go-http-client/1.1")["codes"]
+    assert tool.get("429", 0) >= 300, tool
+    wait_for(lambda: banned(lab, "difusor-1", out), 20, what="the tool's address banned")
+    assert probe(lab, "difusor-2", "tcp", d1, "443", "--bind", out, "--timeout", "2")[
+        "state"] == "timeout"
+    assert probe(lab, "publisher-1", "http", url)["status"] == 200  # others still served
+    wait_for(lambda: not banned(lab, "difusor-1", out), 60, what="the tool's address unbanned")
+
+
+@pytest.mark.conv("CONV-II.d.2", "CONV-IV.3")
+def test_conv_II_d_2_cross_site_page_cannot_get_its_visitor_banned(sec, tmp_path):
+    """Headless Chromium visits a page on another origin that embeds probe URIs of the
+    difusor (img, script, iframe) and makes 1,500 GETs to it (a loop bounded in count and
+    time): the probes get 403, the volume 429, and the visitor is not banned (in no ban set,
+    in no jail's list); a plain GET from its address gets 200 and the PREP loads in the same
+    browser. The browser runs on the controller (an admin address): it is taken out of every
+    jail's ignore list for the test, so it is treated as any visitor."""
+    if not browser.chromium():
+        pytest.fail("Debian's chromium is needed: apt-get install chromium (./dev bootstrap)")
+    lab, d1, gw = sec["lab"], sec["d1"], sec["gw"]
+    cut, _paths = publish_generated_cut(lab, "difusor-1", tmp_path)
+    fresh_fail2ban(lab, "difusor-1", "recidive", bantime=20)
+    before = int(sudo(lab, "difusor-1", f"wc -l < {ACCESS_LOG}").stdout.strip() or 0)
+    other = CrossSite(gw, "https://prep.lab")
+    b = None
+    try:
+        with unignored(lab, "difusor-1", f"{gw}/32", jail_list(lab, "difusor-1")):
+            b = browser.Browser([f"--host-resolver-rules=MAP prep.lab {d1}",
+                                 "--ignore-certificate-errors"], timeout=60)
+            b.open(other.origin + "/")
+            # The page's loop is bounded (count, time per fetch, time in all: ~65 s at most).
+            frames = b.wait_for(lambda f: f and "hecho " in f[0]["text"], timeout=90)
+            text = frames[0]["text"] if frames else "(no page)"
+            result = RESULT.search(text)
+            assert result, (text[-600:], b.console()[-20:])
+            total, answered, failed, timed_out, unsent = map(int, result.groups())
+            assert total == VOLUME == answered + failed + timed_out + unsent, text[-600:]
+            # nginx answered them (200 or 429, opaque to the page): the volume was sent.
+            assert answered >= 300, (text[-600:], b.console()[-20:])
+            time.sleep(8)  # fail2ban reads the logs every second or so
+            # What a user would check: the visitor's address is in no ban set, no jail
+            # lists it, and a plain page load from it is served.
+            assert ban_sets_with(lab, "difusor-1", gw) == []
+            assert jails_banning(lab, "difusor-1", gw) == []
+            assert get_from_here(f"https://{d1}/index.html") == 200
+            b.open("https://prep.lab/index.html")
+            shown = b.wait_for(lambda f: f and cut in f[0]["text"], timeout=30)
+            assert shown and cut in shown[0]["text"], shown[:1]
+    finally:
+        if b is not None:
+            b.close()
+        other.close()
+        f2b(lab, "difusor-1", f"unban {gw}")
+    # The page did make the browser send them: probes refused (403), volume refused (429).
+    access = lab.nsenter("difusor-1", f"tail -n +{before + 1} {ACCESS_LOG}",
+                          timeout=30).stdout
+    mine = [line for line in access.splitlines() if line.startswith(gw + " ")]
+    assert sum(' 403 ' in line for line in mine) >= 8, mine[-20:]
+    assert sum(' 429 ' in line for line in mine) >= 1, mine[-20:]
+    volume = lab.nsenter("difusor-1", f"cat {VOLUME_LOG}", timeout=30).stdout
+    assert gw + " " not in volume
 
 
 # ---- UPS ---------------------------------------------------------------------------------

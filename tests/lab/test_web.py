@@ -34,6 +34,7 @@ from web.site import Client, make_cut, sudo, wait_until
 
 from prep_iac.components import logs, tls
 from prep_iac.inventory import load_inventory
+from prep_iac.lab import ca as lab_ca
 
 pytestmark = pytest.mark.lab
 
@@ -97,7 +98,7 @@ def web(lab):
         first = deploy(lab, DEPLOY, extra_env=env)
         assert first.ok, failure(first.output)
         second = deploy(lab, DEPLOY, extra_env=env)
-        ca = tls.lab_ca_dir(inv) / "ca.pem"
+        ca = lab_ca.ca_dir(inv) / "ca.pem"
         yield {"lab": lab, "inventory": load_inventory(inv), "inventory_path": inv, "env": env,
                "first": first, "second": second, "portal": portal, "ca": ca,
                "vip": floating(subnet).split("/")[0], "client": Client(ca),
@@ -306,7 +307,7 @@ def test_portal_in_chromium(web, cut):
     spki = []
     for node in NODES:
         cert = x509.load_pem_x509_certificate(
-            (tls.lab_ca_dir(web["inventory_path"]) / f"{node}.pem").read_bytes())
+            (lab_ca.ca_dir(web["inventory_path"]) / f"{node}.pem").read_bytes())
         der = cert.public_key().public_bytes(serialization.Encoding.DER,
                                              serialization.PublicFormat.SubjectPublicKeyInfo)
         spki.append(base64.b64encode(hashlib.sha256(der).digest()).decode())

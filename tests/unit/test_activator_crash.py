@@ -6,7 +6,7 @@ import pytest
 from test_activator_cuts import FIRST, SECOND
 from test_activator_env import Env
 
-from prep_iac.activator import prep_activator as act
+from prep_iac.onhost import activator as act
 
 
 class Crash(BaseException):

@@ -7,7 +7,7 @@ import os
 import pytest
 from test_activator_env import Env
 
-from prep_iac.activator import prep_activator as act
+from prep_iac.onhost import activator as act
 
 FIRST = {"index.html": b"<h1>corte 1</h1>", "datos/resultados.csv": b"a,b\n1,2\n",
          "actas/0001.jpg": b"\xff\xd8" + b"x" * 5000}
@@ -169,21 +169,21 @@ def test_device(env):
 
 def test_oversized_cut(env):
     activate_first(env)
-    env.cfg["max_bytes"] = 6000
+    env.set(max_bytes=6000)
     env.upload(env.make_cut("20210606_2010_PREP", SECOND))
     refused(env, "too large")
 
 
 def test_too_many_files(env):
     activate_first(env)
-    env.cfg["max_files"] = 3
+    env.set(max_files=3)
     env.upload(env.make_cut("20210606_2010_PREP", SECOND))
     refused(env, "too many files")
 
 
 def test_full_disk(env):
     activate_first(env)
-    env.cfg["reserve_bytes"] = 1 << 60  # more than any disk has free
+    env.set(reserve_bytes=1 << 60)  # more than any disk has free
     env.upload(env.make_cut("20210606_2010_PREP", SECOND))
     refused(env, "disk full")
 
@@ -249,3 +249,34 @@ def test_prune_keeps_k(env):
     kept = sorted(p.name for p in (env.root / "cortes").iterdir())
     assert len(kept) == 3 and "20210606_2050_PREP" in kept
     assert env.served_files()["i"] == b"5"
+
+
+@pytest.mark.parametrize("before,waits", [("aviso", True), ("por-abrir", True),
+                                          ("publicando", False)])
+def test_a_notice_is_off_before_the_iec_hears_activated(env, tmp_path, monkeypatch, before,
+                                                        waits):
+    """With the notice up, the activator runs the watchdog and waits for it before writing
+    ultimo.json: "activated" then means visitors get the cut, not the notice."""
+    activate_first(env)
+    estado_file = env.root / "estado.json"
+    estado = json.loads(estado_file.read_text())
+    estado_file.write_text(json.dumps({**estado, "estado": before}))
+    calls = tmp_path / "calls"
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    # A systemctl that records its arguments and whether this cut's result was out yet.
+    (fake / "systemctl").write_text(
+        "#!/bin/sh\n"
+        f'if grep -q 20210606_2010_PREP "{env.jail}/estado/ultimo.json"; then s=after; '
+        "else s=before; fi\n"
+        f'echo "$* $s" >> "{calls}"\n')
+    (fake / "systemctl").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    env.set(watchdog_unit="prep-watchdog.service")
+    env.upload(env.make_cut("20210606_2010_PREP", SECOND))
+    assert env.run()
+    started = [c for c in calls.read_text().splitlines() if c.startswith("start ")]
+    if waits:
+        assert started == ["start prep-watchdog.service before"]
+    else:
+        assert started == ["start --no-block prep-watchdog.service after"]

@@ -1,12 +1,13 @@
 """A fake difusor on a temp dir for the activator's unit tests: root, jail, keys, uploads."""
 
+import dataclasses
 import json
 import os
 import subprocess
 from pathlib import Path
 
-from prep_iac.activator import prep_activator as act
-from prep_iac.publish import delta, manifest, signing
+from prep_iac.onhost import activator as act
+from prep_iac.onhost.publisher import delta, manifest, signing
 
 
 def keypair(path: Path) -> Path:
@@ -27,9 +28,14 @@ class Env:
         self.other_key = keypair(tmp / "otra")
         signers = tmp / "allowed_signers"
         signers.write_text(signing.allowed_signers([(tmp / "firma.pub").read_text()]))
-        self.cfg = dict(act.DEFAULTS, jail=str(self.jail), root=str(self.root),
-                        state_dir=str(tmp / "state"), allowed_signers=str(signers), keep=keep,
-                        reserve_bytes=0, watchdog_unit="", stale_s=60)
+        self.cfg = act.ActivatorConfig(jail=str(self.jail), root=str(self.root),
+                                       state_dir=str(tmp / "state"),
+                                       allowed_signers=str(signers), keep=keep,
+                                       reserve_bytes=0, watchdog_unit="", stale_s=60)
+
+    def set(self, **changes):
+        """The activator's settings with some changed (they are frozen, as on the host)."""
+        self.cfg = dataclasses.replace(self.cfg, **changes)
 
     def make_cut(self, cut_id: str, files: dict[str, bytes]) -> Path:
         folder = self.tmp / "cuts" / cut_id

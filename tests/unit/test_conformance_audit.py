@@ -13,8 +13,8 @@ from conformance_servers import Site, SshKeyServer, self_signed, server_tls
 from prep_iac.conformance.audit import framing, link, manifest, sftp, tls, web
 from prep_iac.conformance.audit.run import build_target
 from prep_iac.conformance.model import CUMPLE, MANUAL, NO_APLICA, NO_CUMPLE
-from prep_iac.publish import signing
-from prep_iac.publish.manifest import build
+from prep_iac.onhost.publisher import signing
+from prep_iac.onhost.publisher.manifest import build
 
 CUT = "20210606_2000_PREP_AYUN_COAH"
 GOOD_HEADERS = {
@@ -239,6 +239,25 @@ def test_files_not_compared_while_the_notice_is_on(site, iec_key):
     estado(site.root, state="aviso")
     t = target(site, manifest_path=path)
     t.signers = signers
+    results, _ = manifest.check(t)
+    assert results[1].status == NO_APLICA and "estado aviso" in results[1].detail
+
+
+def test_notice_going_up_while_files_are_fetched_is_not_a_changed_file(site, iec_key):
+    """The state is read first (and kept for every check); the watchdog may switch to the
+    notice before the files are fetched. A 503 then re-reads the state instead of failing
+    CONV-I.3; a 503 while still publishing stays a failure."""
+    path, signers = signed_manifest(site, iec_key)
+    estado(site.root, state="publicando")
+    t = target(site, manifest_path=path)
+    t.signers = signers
+    t.estado()  # read while publishing
+    for entry in build(site.root, cut_id=CUT).entries:
+        if entry.path != "estado.json":  # nginx serves estado.json under the notice too
+            site.routes["/" + entry.path] = (503, {"Retry-After": "60"})
+    results, _ = manifest.check(t)
+    assert results[1].status == NO_CUMPLE and "HTTP 503" in results[1].detail
+    estado(site.root, state="aviso")  # the watchdog put the notice up meanwhile
     results, _ = manifest.check(t)
     assert results[1].status == NO_APLICA and "estado aviso" in results[1].detail
 

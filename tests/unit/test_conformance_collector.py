@@ -48,6 +48,17 @@ def test_error(host):
 @pytest.mark.conv("CONV-II.b.1")
 def test_declarado(host, evidencia):
     evidencia("inventario x: link_mbps", 100)
+
+
+@pytest.mark.conv("CONV-II.c.3", id="demo::nombre_anterior")
+def test_nombre_nuevo(host):
+    """Renombrada: su id sigue siendo el de su marca"""
+
+
+@pytest.mark.conv("CONV-II.c.3", id="demo::paquete")
+@pytest.mark.parametrize("package", ["telnetd", "nis"])
+def test_paquetes_ausentes(host, package):
+    pass
 '''
 
 BROKEN = '''
@@ -55,7 +66,7 @@ import pytest
 import no_such_module_here
 
 
-@pytest.mark.conv("CONV-IV.1")
+@pytest.mark.conv("CONV-IV.1", id="otra::algo")
 def test_algo(host):
     pass
 '''
@@ -119,3 +130,13 @@ def test_a_suite_that_does_not_import_fails_its_requirements(results):
     broken = r["roto::importar"]
     assert broken["status"] == "no cumple" and broken["requirements"] == ["CONV-IV.1"]
     assert "no_such_module_here" in broken["detail"]
+
+
+def test_the_marker_id_names_the_check_not_the_function(results):
+    r = results
+    assert r["demo::nombre_anterior"]["status"] == "cumple"
+    assert "demo::nombre_nuevo" not in r
+    assert r["demo::nombre_anterior"]["title"] == "Renombrada: su id sigue siendo el de su marca"
+    # Parameters stay in the id, after the marker's; the testinfra host does not.
+    assert {c for c in r if c.startswith("demo::paquete")} == {
+        "demo::paquete[telnetd]", "demo::paquete[nis]"}

@@ -352,7 +352,7 @@ def test_prepare_images_fills_the_store_so_cuts_only_link(tmp_path):
 
 
 def test_the_publisher_can_sign_a_cut_as_written(imaged):
-    manifest = pytest.importorskip("prep_iac.publish.manifest")
+    manifest = pytest.importorskip("prep_iac.onhost.publisher.manifest")
     _, _, folder = imaged
     m = manifest.build(folder)
     assert m.cut_id == folder.name and m.timestamp.startswith("2021-06-07T01:00:00-05:00")

@@ -83,6 +83,12 @@ def test_check_catches_a_tampered_row_and_says_which(cut, tmp_path):
     result = CliRunner().invoke(cli, ["corte", "check", str(folder)])
     assert result.exit_code == 1
     assert seen["acta"] in result.output
+    # The installed command too (click's standalone mode is off there): a script that
+    # checks a cut trusts this code.
+    proc = subprocess.run([sys.executable, "-c", "from prep_iac.cli import main; main()",
+                           "corte", "check", str(folder)], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
 
 
 def test_check_catches_a_row_tampered_consistently(cut, tmp_path):

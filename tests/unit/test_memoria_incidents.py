@@ -82,3 +82,41 @@ def test_cut_time():
     assert t == 1623027600
     assert inc.cut_time("not-a-cut", MTY) is None
     assert inc.cut_time("20211399_2500_X", MTY) is None
+
+
+def test_rules_read_what_the_contract_writes():
+    """The activator's and watchdog's own message builders, read back by RULES."""
+    from prep_iac import contract
+
+    def entry(t, ident, msg):
+        return json.dumps({"__REALTIME_TIMESTAMP": str(t * 1_000_000), "SYSLOG_IDENTIFIER": ident,
+                           "MESSAGE": msg, "_HOSTNAME": "d1"})
+
+    cut = "20210606_2000_PREP_AYUN_COAH"
+    entries, bad = inc.read_journal([
+        entry(100, contract.JOURNAL_ACTIVATOR, contract.activated_message(cut, 10, 2, 0.5)),
+        entry(200, contract.JOURNAL_WATCHDOG,
+              contract.watchdog_message(contract.PUBLISHING, contract.NOTICE, "sin cortes")),
+        entry(300, contract.JOURNAL_WATCHDOG,
+              contract.watchdog_message(contract.NOTICE, contract.PUBLISHING, "corte nuevo")),
+        entry(400, contract.JOURNAL_ACTIVATOR, contract.refused_message("C2", "firma inválida")),
+        entry(500, contract.JOURNAL_UPS, "ONBATT ups: on battery"),
+    ])
+    assert bad == 0
+    scan = inc.scan(entries)
+    assert scan.cuts == [(100, cut)]
+    kinds = _by_kind(scan)
+    notice = kinds[contract.NOTICE][0]
+    assert (notice.start, notice.end, notice.details["detail"]) == (200, 300, "sin cortes")
+    assert kinds["corte_rechazado"][0].details == {"cut": "C2", "detail": "firma inválida"}
+    assert kinds["bateria"][0].end is None
+
+
+def test_cut_time_uses_the_contract_parser():
+    from prep_iac import contract
+
+    for cut in ("20210606_2000_PREP_AYUN_COAH", "20210606_2000", "x_20210606_2000", "a/b"):
+        local = contract.parse_cut_id(cut)
+        expected = local.replace(tzinfo=MTY).timestamp() if local else None
+        assert inc.cut_time(cut, MTY) == expected
+    assert inc.cut_time(" 20210606_2000_X\n", MTY) == 1623027600  # as typed after --cut

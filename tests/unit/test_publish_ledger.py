@@ -1,6 +1,6 @@
 """Three failed periods suspend; the first confirmed activation restores; one period, one count."""
 
-from prep_iac.publish.ledger import Ledger
+from prep_iac.onhost.publisher.ledger import Ledger
 
 
 def test_three_periods_suspend_and_return(tmp_path):

@@ -1,8 +1,8 @@
-"""The publisher's per-round limits follow the period (prep_iac.publish.service.round_limits)."""
+"""The publisher's per-round limits follow the period (prep_iac.onhost.publisher.service.round_limits)."""
 
 import pytest
 
-from prep_iac.publish.service import round_limits
+from prep_iac.onhost.publisher.service import round_limits
 
 
 def test_convocatoria_period_keeps_the_plain_defaults():

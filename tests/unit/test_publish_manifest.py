@@ -9,9 +9,9 @@ import zipfile
 import pytest
 
 from prep_iac.errors import PrepError
-from prep_iac.publish import delta, listpage, manifest, signing, source
-from prep_iac.publish.ledger import Ledger
-from prep_iac.publish.registry import DifusorEntry, Registry
+from prep_iac.onhost.publisher import delta, listpage, manifest, signing, source
+from prep_iac.onhost.publisher.ledger import Ledger
+from prep_iac.onhost.publisher.registry import DifusorEntry, Registry
 
 
 def keypair(path):
@@ -78,7 +78,7 @@ def test_known_bases_are_keyed_by_the_signed_bytes(cut):
 
 
 def test_known_from_cache_reads_the_newest_cached_cuts_and_prune_keeps_them(cut, tmp_path):
-    from prep_iac.publish.run import known_from_cache, prune_signed
+    from prep_iac.onhost.publisher.run import known_from_cache, prune_signed
 
     cache = tmp_path / "firmados"
     cache.mkdir()

@@ -15,8 +15,8 @@ import paramiko
 import pytest
 from paramiko.sftp import CMD_CLOSE, CMD_EXTENDED, CMD_EXTENDED_REPLY, SFTP_FAILURE, SFTP_OK
 
-from prep_iac.publish import connect, pipelined, push
-from prep_iac.publish.registry import DifusorEntry
+from prep_iac.onhost.publisher import connect, pipelined, push
+from prep_iac.onhost.publisher.registry import DifusorEntry
 
 USER = "iec"
 

@@ -2,7 +2,7 @@
 
 import subprocess
 
-from prep_iac.components.admins import NEW, _swap_script
+from prep_iac.components.common import NEW, _swap_script
 
 
 def run(script):

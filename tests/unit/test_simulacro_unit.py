@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from prep_iac.contract import DEFAULT_PERIOD_S, MISSED_PERIODS, PUBLISHING
 from prep_iac.errors import PrepError
 from prep_iac.simulacro import summary
 from prep_iac.simulacro.drill import conformance_periods, night_times
@@ -19,7 +20,7 @@ def test_night_runs_past_midnight_every_ten_minutes():
     assert len(times) == 49
     assert times[0].strftime("%d %H:%M") == "06 18:00"
     assert times[-1].strftime("%d %H:%M") == "07 02:00"
-    assert all((b - a).seconds == 600 for a, b in pairwise(times))
+    assert all((b - a).seconds == DEFAULT_PERIOD_S == 600 for a, b in pairwise(times))
 
 
 def test_conformance_periods_cover_the_run():
@@ -35,7 +36,8 @@ def test_default_plan_has_every_fault_and_ha_only_with_ha():
 
 def test_default_plan_cuts_the_last_difusor():
     cut = next(f for f in default_plan(3, ha=False).faults if f.kind == "network_cut")
-    assert cut.target == "difusor-3" and cut.periods == 4 and cut.expect.suspended is True
+    assert cut.target == "difusor-3" and cut.expect.suspended is True
+    assert cut.periods == MISSED_PERIODS + 1 == 4  # the notice shows, then one more period
 
 
 def test_plan_file_with_a_wrong_expectation_loads(tmp_path):
@@ -83,9 +85,9 @@ def test_targets_must_exist_and_ha_needs_a_pair():
 
 def test_observer_records_changes_only_and_first_seen():
     obs = Observer([])
-    obs.record("d1", "A", "publicando", None)
-    obs.record("d1", "A", "publicando", None)
-    obs.record("d1", "B", "publicando", None)
+    obs.record("d1", "A", PUBLISHING, None)
+    obs.record("d1", "A", PUBLISHING, None)
+    obs.record("d1", "B", PUBLISHING, None)
     assert [o.corte for o in obs.timeline] == ["A", "B"]
     assert obs.first_seen("d1", "B") == obs.timeline[1].at
     assert obs.first_seen("d1", "C") is None

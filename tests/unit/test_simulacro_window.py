@@ -3,7 +3,6 @@ difusores' watchdogs only show the notice when cuts really stop (not before the 
 not while the drill collects the logs after the last)."""
 
 import datetime as dt
-import importlib.util
 
 import pytest
 import yaml
@@ -15,10 +14,7 @@ from prep_iac.simulacro import setup
 
 EXAMPLE = paths.INVENTORIES_DIR / "example-iec.yml"
 
-spec = importlib.util.spec_from_file_location("prep_watchdog",
-                                              paths.template("watchdog", "prep-watchdog.py"))
-wd = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(wd)
+from prep_iac.onhost import watchdog as wd
 
 NOW = dt.datetime(2026, 12, 3, 7, 15, 42, 500_000, tzinfo=dt.UTC)
 
@@ -62,7 +58,8 @@ def test_the_watchdog_never_shows_the_notice_on_a_night_without_faults(tmp_path,
     -> cerrado, and stays cerrado long after the last cut, while logs are collected."""
     cuts = 20
     opens, closes = setup.night_window(NOW, cuts, period_s, lead_s=30)
-    cfg = {"opens": opens.isoformat(), "closes": closes.isoformat(), "periodo_s": period_s}
+    cfg = wd.WatchdogConfig(opens=opens.isoformat(), closes=closes.isoformat(),
+                            official_url="https://www.iec.org.mx/", period_s=period_s)
     seen = []
     for second in range(-60, cuts * period_s + 600):
         now = opens + dt.timedelta(seconds=second)

@@ -21,9 +21,10 @@ import pytest
 import yaml
 
 from prep_iac import paths
-from prep_iac.components import nginx, tls
+from prep_iac.components import nginx
 from prep_iac.inventory import load_inventory
 from prep_iac.inventory.hostconfig import HostConfig
+from prep_iac.lab import ca as lab_ca
 
 REPO = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -82,7 +83,7 @@ class LocalNginx:
             (root / "srv/prep-web" / rel).write_text(render("portal", tpl, ctx))
         shutil.copy(paths.template("tls", "ffdhe2048.pem"), root / "tls/ffdhe2048.pem")
         if cfg.host.tls:
-            cert, key = tls.ensure_lab_cert(root / "ca", "difusor-1", tls.cert_names(cfg))
+            cert, key = lab_ca.ensure_cert(root / "ca", "difusor-1", lab_ca.cert_names(cfg))
             shutil.copy(cert, root / "tls/fullchain.pem")
             shutil.copy(key, root / "tls/privkey.pem")
             self.ca = root / "ca/ca.pem"

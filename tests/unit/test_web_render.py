@@ -22,8 +22,8 @@ def render(folder, name, **ctx):
 
 
 def test_http2_directive_by_nginx_version():
-    old = render("nginx", "prep-site.conf.j2", **nginx.context(cfg(), http2_on=False))
-    new = render("nginx", "prep-site.conf.j2", **nginx.context(cfg(), http2_on=True))
+    old = render("nginx", "prep-servers.conf.j2", **nginx.context(cfg(), http2_on=False))
+    new = render("nginx", "prep-servers.conf.j2", **nginx.context(cfg(), http2_on=True))
     assert "listen 443 ssl http2 default_server;" in old and "http2 on;" not in old
     assert "listen 443 ssl default_server;" in new and "    http2 on;" in new
 
@@ -46,6 +46,6 @@ def test_logs_keep_window_plus_30_days():
 def test_watchdog_config_and_interval():
     c = cfg()
     conf = watchdog.watchdog_config(c)
-    assert conf["opens"] == "2021-06-06T18:00:00-05:00"  # Monterrey, June 2021 (CDT)
-    assert conf["periodo_s"] == 600
+    assert conf.opens == "2021-06-06T18:00:00-05:00"  # Monterrey, June 2021 (CDT)
+    assert conf.period_s == 600
     assert watchdog.interval_s(600) == 10 and watchdog.interval_s(10) == 2

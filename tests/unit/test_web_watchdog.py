@@ -1,21 +1,17 @@
-"""The watchdog's decisions, journal lines and file switches (templates/watchdog/prep-watchdog.py)."""
+"""The watchdog's decisions, journal lines and file switches (prep_iac/onhost/watchdog.py)."""
 
+import dataclasses
 import datetime as dt
-import importlib.util
 import json
 
 import pytest
 
-from prep_iac import paths
-
-spec = importlib.util.spec_from_file_location("prep_watchdog",
-                                              paths.template("watchdog", "prep-watchdog.py"))
-wd = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(wd)
+from prep_iac.contract import watchdog_message
+from prep_iac.onhost import watchdog as wd
 
 TZ = dt.timezone(dt.timedelta(hours=-5))
-CFG = {"opens": "2021-06-06T18:00:00-05:00", "closes": "2021-06-15T23:59:00-05:00",
-       "periodo_s": 600, "official_url": "https://www.iec.org.mx/"}
+CFG = wd.WatchdogConfig(opens="2021-06-06T18:00:00-05:00", closes="2021-06-15T23:59:00-05:00",
+                        period_s=600, official_url="https://www.iec.org.mx/")
 
 
 def at(h, m=0, s=0, day=6):
@@ -66,11 +62,11 @@ def test_unreadable_activado_uses_symlink_time():
 
 
 def test_messages():
-    assert wd.message("publicando", "publicando", "x") is None
-    assert wd.message("publicando", "aviso", "why") == "aviso ON: why"
-    assert wd.message("aviso", "publicando", "cut C2") == "aviso OFF: cut C2"
-    assert wd.message("por-abrir", "publicando", "r") == "estado por-abrir -> publicando: r"
-    assert wd.message(None, "por-abrir", "r") == "estado ninguno -> por-abrir: r"
+    assert watchdog_message("publicando", "publicando", "x") is None
+    assert watchdog_message("publicando", "aviso", "why") == "aviso ON: why"
+    assert watchdog_message("aviso", "publicando", "cut C2") == "aviso OFF: cut C2"
+    assert watchdog_message("por-abrir", "publicando", "r") == "estado por-abrir -> publicando: r"
+    assert watchdog_message(None, "por-abrir", "r") == "estado ninguno -> por-abrir: r"
 
 
 def test_hora_corte():
@@ -81,7 +77,7 @@ def test_hora_corte():
 def test_notice_is_escaped():
     page = wd.render_notice("$corte_hora $corte <a href=\"$official_url\">",
                             {"corte": "<b>", "corte_fecha_hora": "2021-06-06T20:10:00-05:00"},
-                            {**CFG, "official_url": "https://x/?a=1&b=2"})
+                            dataclasses.replace(CFG, official_url="https://x/?a=1&b=2"))
     assert page == '06/06/2021 20:10 (UTC-05:00) &lt;b&gt; <a href="https://x/?a=1&amp;b=2">'
 
 
@@ -91,8 +87,8 @@ def disk(tmp_path):
     root.mkdir()
     state.mkdir()
     (tmp_path / "aviso.tmpl").write_text("Ultimo corte: $corte_hora")
-    cfg = {**CFG, "prep_root": str(root), "state_dir": str(state),
-           "notice_template": str(tmp_path / "aviso.tmpl")}
+    cfg = dataclasses.replace(CFG, prep_root=str(root), state_dir=str(state),
+                              notice_template=str(tmp_path / "aviso.tmpl"))
     return root, state, cfg
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 from prep_iac.conformance.audit.http import Client, Response
 from prep_iac.conformance.audit.registry import AUDIT_CHECKS
 from prep_iac.conformance.model import CheckResult, Command, clip
+from prep_iac.contract import DEFAULT_PERIOD_S, ESTADO_FILE
 
 # estado.json lives at the root of the PREP path, beside the cut it describes.
-ESTADO = "estado.json"
+ESTADO = PurePosixPath(ESTADO_FILE).name
 CUT_HEADER = "X-PREP-Corte"
 
 
@@ -31,7 +32,7 @@ class Target:
     ssh: tuple[str, int] | None = None
     host_key: str | None = None  # pinned in the registry
     link_mbps: int | None = None  # declared
-    period_s: int = 600
+    period_s: int = DEFAULT_PERIOD_S  # the inventory's, when -i names one
     expected_ports: set[int] = field(default_factory=set)
     cache: dict = field(default_factory=dict)  # responses several checks read
 

@@ -1,30 +1,29 @@
-"""CONV-I.3 / I.9 from outside: the IEC's signed manifest (format of prep_iac.publish.manifest)
+"""CONV-I.3 / I.9 from outside: the IEC's signed manifest (format of prep_iac.onhost.publisher.manifest)
 is verified with `ssh-keygen -Y verify` against the IEC signers, then every file it lists
 (or a seeded sample) is fetched from the PREP path and hashed."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import time
 from pathlib import Path
 from urllib.parse import quote
 
-from prep_iac.conformance.audit.common import Target, result
+from prep_iac.conformance.audit.common import ESTADO, Target, result
 from prep_iac.conformance.audit.pacing import REQUESTS
 from prep_iac.conformance.audit.web import NOTICE_STATES, parse_estado
 from prep_iac.conformance.model import CUMPLE, MANUAL, NO_APLICA, NO_CUMPLE, Command
 from prep_iac.errors import PrepError
-from prep_iac.publish import signing
-from prep_iac.publish.manifest import Manifest
+from prep_iac.onhost.publisher import signing
+from prep_iac.onhost.publisher.manifest import Manifest
 
 MAX_LISTED = 10  # mismatches shown in the evidence; the count says how many in all
 
 
 def load(path: Path) -> Manifest:
     try:
-        return Manifest.from_json(json.loads(path.read_text(encoding="utf-8")))
+        return Manifest.from_bytes(path.read_bytes())
     except FileNotFoundError:
         raise PrepError(f"{path}: no such manifest", "give the cut's manifiesto.json") from None
     except (ValueError, KeyError, TypeError) as exc:
@@ -108,16 +107,27 @@ def check(t: Target) -> tuple[list, Manifest | None]:
                                "el manifiesto no está verificado: no hay contra qué comparar")], None
     # Unverifiable (no signers given) still compares the files, but is not "the IEC's".
     verified = manifest if signed.status == CUMPLE else None
-    state = _published_state(t)
+    state = _published_state(t.estado())
     if state in NOTICE_STATES:
-        # The notice or not-open page replaces every file (CONV-III.2): nothing to compare;
-        # the stale cut itself is CONV-I.10's finding.
-        return [signed, result(t, "audit::archivos_identicos", NO_APLICA,
-                               f"estado {state}: el difusor muestra su aviso en lugar de los "
-                               "archivos del corte")], verified
-    return [signed, files_check(t, manifest)], verified
+        return [signed, notice_shown(t, state)], verified
+    files = files_check(t, manifest)
+    if files.status == NO_CUMPLE and "HTTP 503" in files.detail:
+        # The watchdog may put the notice up while the files are fetched (the state was read
+        # first): read it again, once the answers are in, before calling the files wrong.
+        state = _published_state(t.client.get(t.url + ESTADO))
+        if state in NOTICE_STATES:
+            return [signed, notice_shown(t, state)], verified
+    return [signed, files], verified
 
 
-def _published_state(t: Target) -> str | None:
-    data, _ = parse_estado(t.estado())
+def notice_shown(t: Target, state: str):
+    # The notice or not-open page replaces every file (CONV-III.2): nothing to compare;
+    # the stale cut itself is CONV-I.10's finding.
+    return result(t, "audit::archivos_identicos", NO_APLICA,
+                  f"estado {state}: el difusor muestra su aviso en lugar de los archivos del "
+                  "corte")
+
+
+def _published_state(resp) -> str | None:
+    data, _ = parse_estado(resp)
     return data.get("estado") if data else None

@@ -12,11 +12,10 @@ from urllib.parse import urlsplit
 
 from prep_iac.conformance.audit.common import CUT_HEADER, Target, http_evidence, result
 from prep_iac.conformance.model import CUMPLE, NO_APLICA, NO_CUMPLE, Command
+from prep_iac.contract import CLOSED, MISSED_PERIODS, NOT_OPEN, NOTICE, STATES, stale_after_s
 
-ESTADOS = ("publicando", "aviso", "por-abrir", "cerrado")
 LOGIN_WORDS = re.compile(r"login|signin|sign-in|auth|acceso|ingresar|suscri|paywall|account|"
                          r"cuenta|registro", re.IGNORECASE)
-STALE_PERIODS = 3  # CONV-III.2: three missed periods and the cut is no longer current
 MIN_HSTS_S = 15_552_000  # 180 days
 
 
@@ -50,7 +49,7 @@ def parse_time(text) -> dt.datetime | None:
 
 # Outside the window or with updates interrupted, the PREP path answers 503 with the
 # not-open or notice page (and Retry-After): that is the site working as the call asks.
-NOTICE_STATES = ("aviso", "por-abrir", "cerrado")
+NOTICE_STATES = (NOTICE, NOT_OPEN, CLOSED)
 
 
 def notice_page(page, data: dict | None) -> bool:
@@ -66,10 +65,10 @@ def sitio_disponible(t: Target):
                        f"la ruta del PREP respondió {page.status} {page.reason}", evidence)]
     if data is None:
         return [result(t, "audit::sitio_disponible", NO_CUMPLE, why, evidence)]
-    if data.get("estado") not in ESTADOS:
+    if data.get("estado") not in STATES:
         return [result(t, "audit::sitio_disponible", NO_CUMPLE,
                        f"estado.json declara estado {data.get('estado')!r}, no uno de "
-                       f"{', '.join(ESTADOS)}", evidence)]
+                       f"{', '.join(STATES)}", evidence)]
     return [result(t, "audit::sitio_disponible", CUMPLE,
                    f"la ruta del PREP responde {page.status}; estado {data['estado']}", evidence)]
 
@@ -112,10 +111,10 @@ def cabecera_corte(t: Target):
         missing = [k for k in ("corte", "corte_fecha_hora", "activado", "estado") if k not in data]
         if missing:
             issues.append(f"a estado.json le falta {', '.join(missing)}")
-        elif data["estado"] != "por-abrir" and parse_time(data["corte_fecha_hora"]) is None:
+        elif data["estado"] != NOT_OPEN and parse_time(data["corte_fecha_hora"]) is None:
             issues.append(f"corte_fecha_hora {data['corte_fecha_hora']!r} no es una fecha "
                           "ISO-8601 con zona horaria")
-    if data and data.get("estado") == "por-abrir":
+    if data and data.get("estado") == NOT_OPEN:
         return [result(t, "audit::cabecera_corte", NO_APLICA,
                        "la publicación aún no abre: todavía no hay corte que mostrar", evidence)]
     if not header:
@@ -145,13 +144,13 @@ def corte_vigente(t: Target, latest_cut: str | None = None):
     if data is None:
         return [result(t, "audit::corte_vigente", NO_CUMPLE, why, evidence)]
     state = data.get("estado")
-    if state in ("por-abrir", "cerrado"):
+    if state in (NOT_OPEN, CLOSED):
         return [result(t, "audit::corte_vigente", NO_APLICA,
                        f"fuera de la ventana de publicación (estado {state})", evidence)]
     issues = []
-    if state == "aviso":
-        issues.append("el aviso de interrupción está encendido (estado aviso): el difusor no "
-                      "recibe cortes")
+    if state == NOTICE:
+        issues.append(f"el aviso de interrupción está encendido (estado {NOTICE}): el difusor "
+                      "no recibe cortes")
     now = server_now(estado_resp)
     activado = parse_time(data.get("activado"))
     period = int(data.get("periodo_s") or t.period_s)
@@ -160,9 +159,10 @@ def corte_vigente(t: Target, latest_cut: str | None = None):
         issues.append(f"activado {data.get('activado')!r} no es una fecha ISO-8601 con zona")
     else:
         age = (now - activado).total_seconds()
-        if age > STALE_PERIODS * period:
+        # CONV-III.2: MISSED_PERIODS periods without a cut and it is no longer current.
+        if age > stale_after_s(period):
             issues.append(f"corte vencido: el último ({data.get('corte')}) se activó hace "
-                          f"{age / 60:.0f} min, más de {STALE_PERIODS} periodos de "
+                          f"{age / 60:.0f} min, más de {MISSED_PERIODS} periodos de "
                           f"{period / 60:.0f} min")
     if latest_cut and str(data.get("corte")) != latest_cut:
         issues.append(f"se muestra el corte {data.get('corte')}, pero el último firmado por el "

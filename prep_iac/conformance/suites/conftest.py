@@ -18,7 +18,7 @@ import pytest
 from prep_iac.conformance.suites.checks import CommandRecorder
 from prep_iac.inventory import load_inventory
 from prep_iac.inventory.hostconfig import HostConfig
-from prep_iac.inventory.to_pyinfra import GROUPS
+from prep_iac.inventory.roles import GROUP_ROLES as GROUPS
 
 
 def pytest_addoption(parser):

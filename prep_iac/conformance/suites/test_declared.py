@@ -14,7 +14,7 @@ EARLIEST_OPENING = dt.time(18, 0)
 MIN_DAYS_OPEN = 9
 
 
-@pytest.mark.conv("CONV-II.b.1")
+@pytest.mark.conv("CONV-II.b.1", id="declared::enlace_declarado")
 def test_enlace_declarado(difusor, evidencia):
     """Enlace declarado de al menos 10 Mbps simétricos"""
     mbps = difusor.host.link_mbps
@@ -24,7 +24,7 @@ def test_enlace_declarado(difusor, evidencia):
         f"{MIN_LINK_MBPS}")
 
 
-@pytest.mark.conv("CONV-I.1")
+@pytest.mark.conv("CONV-I.1", id="declared::ventana_publicacion")
 def test_ventana_publicacion(difusor, evidencia):
     """Ventana de publicación: abre a las 18:00 o después y dura hasta las 23:59 del noveno día"""
     window = difusor.iec.window

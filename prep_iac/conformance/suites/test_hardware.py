@@ -6,7 +6,8 @@ formats to ~98 GB and 8 GiB of RAM shows as ~7.7 GiB in /proc/meminfo.
 
 import pytest
 
-PUBLICATION = "/srv/prep"
+from prep_iac.contract import PREP_ROOT
+
 MIN_DISK = 100e9
 MIN_RAM = 8 * 2**30
 MIN_CORES = 2
@@ -17,21 +18,21 @@ def _gb(n: float) -> str:
     return f"{n / 1e9:.1f} GB"
 
 
-@pytest.mark.conv("CONV-II.c.1")
+@pytest.mark.conv("CONV-II.c.1", id="hardware::disco")
 def test_disco(host, difusor):
     """Disco de al menos 100 GB en el sistema de archivos de la publicación"""
-    # /srv/prep may not exist before the first deploy: measure its nearest existing parent.
+    # PREP_ROOT may not exist before the first deploy: measure its nearest existing parent.
     out = host.check_output(
-        f'p={PUBLICATION}; while [ ! -e "$p" ]; do p=$(dirname "$p"); done; '
+        f'p={PREP_ROOT}; while [ ! -e "$p" ]; do p=$(dirname "$p"); done; '
         'df -P -B1 "$p" | tail -n 1')
     fields = out.split()
     size, mount = int(fields[1]), fields[-1]
     assert size >= MIN_DISK * TOLERANCE, (
-        f"el sistema de archivos de {PUBLICATION} ({mount}) mide {_gb(size)}, menos de "
+        f"el sistema de archivos de {PREP_ROOT} ({mount}) mide {_gb(size)}, menos de "
         f"{_gb(MIN_DISK)}")
 
 
-@pytest.mark.conv("CONV-II.c.1")
+@pytest.mark.conv("CONV-II.c.1", id="hardware::memoria")
 def test_memoria(host, difusor):
     """Memoria RAM de al menos 8 GB"""
     total = int(host.check_output("awk '/^MemTotal:/ {print $2}' /proc/meminfo")) * 1024
@@ -46,7 +47,7 @@ def test_memoria(host, difusor):
         f"memoria utilizable {usable / 2**30:.1f} GiB{where}, menos de 8 GiB")
 
 
-@pytest.mark.conv("CONV-II.c.1")
+@pytest.mark.conv("CONV-II.c.1", id="hardware::nucleos")
 def test_nucleos(host, difusor):
     """Al menos 2 núcleos de procesador"""
     cores = int(host.check_output("nproc"))

@@ -9,7 +9,7 @@ import re
 import pytest
 
 DEBIAN = {"12", "13"}
-UBUNTU_LTS = re.compile(r"^(2[2-9]|[3-9]\d)\.04$")
+UBUNTU_LTS = re.compile(r"(2[2-9]|[3-9]\d)\.04")  # matched whole
 
 
 def os_release(host) -> dict:
@@ -23,18 +23,18 @@ def supported(info: dict) -> bool:
     if system == "debian":
         return version in DEBIAN
     if system == "ubuntu":
-        return bool(UBUNTU_LTS.match(version)) and int(version[:2]) % 2 == 0
+        return bool(UBUNTU_LTS.fullmatch(version)) and int(version[:2]) % 2 == 0
     return False
 
 
-@pytest.mark.conv("CONV-II.c.3")
+@pytest.mark.conv("CONV-II.c.3", id="os::linux")
 def test_linux(host):
     """El núcleo es Linux"""
     kernel = host.check_output("uname -sr")
     assert kernel.startswith("Linux "), f"el sistema no es Linux: {kernel}"
 
 
-@pytest.mark.conv("CONV-II.c.3")
+@pytest.mark.conv("CONV-II.c.3", id="os::distribucion_soportada")
 def test_distribucion_soportada(host):
     """Distribución y versión detectadas y soportadas (Debian 12/13, Ubuntu LTS)"""
     info = os_release(host)

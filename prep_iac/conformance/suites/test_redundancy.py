@@ -43,7 +43,7 @@ def bond_links(text: str) -> tuple[int, int]:
     return links, up
 
 
-@pytest.mark.conv("CONV-II.c.2")
+@pytest.mark.conv("CONV-II.c.2", id="redundancy::disco_redundante")
 def test_disco_redundante(host, difusor):
     """Disco redundante (RAID md, espejo ZFS o LVM)"""
     mdstat = host.run("cat /proc/mdstat 2>/dev/null").stdout
@@ -66,7 +66,7 @@ def test_disco_redundante(host, difusor):
                 "de controladora o del hipervisor, registre una dispensa con su reporte")
 
 
-@pytest.mark.conv("CONV-II.c.2")
+@pytest.mark.conv("CONV-II.c.2", id="redundancy::red_redundante")
 def test_red_redundante(host, difusor):
     """Tarjeta de red redundante (bond con dos o más enlaces activos)"""
     bonds = host.run("for f in /proc/net/bonding/*; do [ -f \"$f\" ] && "
@@ -87,7 +87,7 @@ def test_red_redundante(host, difusor):
                 "conmutador o del hipervisor, registre una dispensa con su evidencia")
 
 
-@pytest.mark.conv("CONV-II.c.2")
+@pytest.mark.conv("CONV-II.c.2", id="redundancy::fuente_redundante")
 def test_fuente_redundante(host, difusor):
     """Fuente de poder redundante (IPMI)"""
     if not host.exists("ipmitool"):

@@ -6,9 +6,11 @@ matches is in its marker (docs/security.md maps them all)."""
 import pytest
 
 from prep_iac.components import ssh as ssh_component
-from prep_iac.components.admins import ADMIN_GROUP, SUDOERS
+from prep_iac.components.admins import SUDOERS
 from prep_iac.conformance.suites.checks import not_applicable
+from prep_iac.contract import ADMIN_GROUP, SSH_ALLOW_GROUPS
 from prep_iac.facts.sshd import parse_openssh_version, parse_sshd_t
+from prep_iac.inventory.roles import DIFUSOR
 
 
 @pytest.fixture(scope="module")
@@ -65,24 +67,25 @@ SSHD_EXPECTED = [
 ]
 
 
-@pytest.mark.conv("CONV-IV.1", devsec="sshd-06,11-13,17-18,20-25,27-30,33,35-42")
+@pytest.mark.conv("CONV-IV.1", id="security::sshd_setting",
+                   devsec="sshd-06,11-13,17-18,20-25,27-30,33,35-42")
 @pytest.mark.parametrize("key,value,control", SSHD_EXPECTED,
                          ids=[f"{k}-{c or 'prep'}" for k, _, c in SSHD_EXPECTED])
 def test_sshd_setting(sshd, key, value, control):
     assert one(sshd, key).lower() == value.lower(), f"{key}: {sshd.get(key)} ({control})"
 
 
-@pytest.mark.conv("CONV-IV.1", devsec="sshd-19")
+@pytest.mark.conv("CONV-IV.1", id="security::sshd_max_auth_tries", devsec="sshd-19")
 def test_sshd_max_auth_tries(sshd):
     assert 1 <= int(one(sshd, "maxauthtries")) <= 3
 
 
-@pytest.mark.conv("CONV-IV.1")
+@pytest.mark.conv("CONV-IV.1", id="security::sshd_allow_groups")
 def test_sshd_allow_groups(sshd):
-    assert sorted(sshd.get("allowgroups", [])) == [ADMIN_GROUP, "prep-sftp"]
+    assert sorted(sshd.get("allowgroups", [])) == sorted(SSH_ALLOW_GROUPS)
 
 
-@pytest.mark.conv("CONV-IV.1", devsec="sshd-01,sshd-02,sshd-03")
+@pytest.mark.conv("CONV-IV.1", id="security::sshd_crypto", devsec="sshd-01,sshd-02,sshd-03")
 @pytest.mark.parametrize("key,kind", [("ciphers", "ciphers"), ("kexalgorithms", "kex"),
                                       ("macs", "macs"), ("hostkeyalgorithms", "host_keys")])
 def test_sshd_crypto(sshd, openssh, key, kind):
@@ -91,13 +94,13 @@ def test_sshd_crypto(sshd, openssh, key, kind):
     assert offered and offered <= allowed, f"not ours: {sorted(offered - allowed)}"
 
 
-@pytest.mark.conv("CONV-IV.1", devsec="sshd-48")
+@pytest.mark.conv("CONV-IV.1", id="security::moduli_strong", devsec="sshd-48")
 def test_moduli_strong(host):
     weak = host.check_output("awk '$1 !~ /^#/ && NF >= 7 && $5 + 1 < 3072' /etc/ssh/moduli | wc -l")
     assert int(weak) == 0
 
 
-@pytest.mark.conv("CONV-IV.1", devsec="sshd-14,sshd-50")
+@pytest.mark.conv("CONV-IV.1", id="security::host_keys", devsec="sshd-14,sshd-50")
 def test_host_keys(host, prep, sshd):
     pinned = ssh_component.pinned_key_type(prep.host.host_key)
     for path in sshd.get("hostkey", []):
@@ -108,14 +111,14 @@ def test_host_keys(host, prep, sshd):
         assert kind != "RSA" or int(bits) >= ssh_component.MIN_RSA_BITS, f"{path}: {bits} bits"
 
 
-@pytest.mark.conv("CONV-IV.1", devsec="sshd-05")
+@pytest.mark.conv("CONV-IV.1", id="security::sshd_config_files", devsec="sshd-05")
 def test_sshd_config_files(host):
     for path in ("/etc/ssh/sshd_config", f"/etc/ssh/sshd_config.d/{ssh_component.DROPIN}"):
         f = host.file(path)
         assert f.exists and f.user == "root" and not f.mode & 0o022, path
 
 
-@pytest.mark.conv("CONV-IV.1")
+@pytest.mark.conv("CONV-IV.1", id="security::admin_accounts")
 def test_admin_accounts(host, prep):
     for account in prep.admins.accounts:
         user = host.user(account.name)
@@ -128,13 +131,13 @@ def test_admin_accounts(host, prep):
         assert status in ("L", "NP", "LK"), f"{account.name} has a password ({status})"
 
 
-@pytest.mark.conv("CONV-IV.1")
+@pytest.mark.conv("CONV-IV.1", id="security::root_has_no_keys")
 def test_root_has_no_keys(host):
     keys = host.file("/root/.ssh/authorized_keys")
     assert not keys.exists or not keys.content_string.strip()
 
 
-@pytest.mark.conv("CONV-IV.1")
+@pytest.mark.conv("CONV-IV.1", id="security::sudo_logged")
 def test_sudo_logged(host):
     assert host.run("visudo -c -q").rc == 0
     text = host.file(SUDOERS).content_string
@@ -177,13 +180,13 @@ KERNEL_SYSCTLS = [
 ]
 
 
-@pytest.mark.conv("CONV-II.c.3", devsec="sysctl-01..20")
+@pytest.mark.conv("CONV-II.c.3", id="security::network_sysctl", devsec="sysctl-01..20")
 @pytest.mark.parametrize("key,value,control", NET_SYSCTLS, ids=[c for _, _, c in NET_SYSCTLS])
 def test_network_sysctl(host, key, value, control):
     assert host.check_output(f"sysctl -n {key}").strip() == value
 
 
-@pytest.mark.conv("CONV-II.c.3", devsec="sysctl-30..35")
+@pytest.mark.conv("CONV-II.c.3", id="security::kernel_sysctl", devsec="sysctl-30..35")
 @pytest.mark.parametrize("key,value,control", KERNEL_SYSCTLS,
                          ids=[f"{k}-{c or 'prep'}" for k, _, c in KERNEL_SYSCTLS])
 def test_kernel_sysctl(host, container, key, value, control):
@@ -192,7 +195,7 @@ def test_kernel_sysctl(host, container, key, value, control):
     assert host.check_output(f"sysctl -n {key}").strip() == value
 
 
-@pytest.mark.conv("CONV-II.c.3")
+@pytest.mark.conv("CONV-II.c.3", id="security::security_updates")
 def test_security_updates(host):
     assert host.package("unattended-upgrades").is_installed
     periodic = host.file("/etc/apt/apt.conf.d/20auto-upgrades").content_string
@@ -201,20 +204,20 @@ def test_security_updates(host):
         "/etc/apt/apt.conf.d/52prep-unattended-upgrades").content_string
 
 
-@pytest.mark.conv("CONV-II.c.3")
+@pytest.mark.conv("CONV-II.c.3", id="security::journal_persistent")
 def test_journal_persistent(host):
     assert host.file("/var/log/journal").is_directory
     assert host.run("journalctl --header -q | grep -q '/var/log/journal'").rc == 0
 
 
-@pytest.mark.conv("CONV-II.c.3")
+@pytest.mark.conv("CONV-II.c.3", id="security::time_sync")
 def test_time_sync(host, container):
     if container:
         not_applicable(f"in a container ({container}): the clock belongs to the host machine")
     assert host.service("systemd-timesyncd").is_running
 
 
-@pytest.mark.conv("CONV-II.c.3", devsec="package-08")
+@pytest.mark.conv("CONV-II.c.3", id="security::auditd", devsec="package-08")
 def test_auditd(host, container):
     if container:
         not_applicable(f"in a container ({container}): the kernel refuses audit there")
@@ -222,7 +225,8 @@ def test_auditd(host, container):
     assert host.run("auditctl -l | grep -q prep-sshd").rc == 0
 
 
-@pytest.mark.conv("CONV-II.c.3", devsec="package-01,02,03,05,06")
+@pytest.mark.conv("CONV-II.c.3", id="security::needless_servers_absent",
+                   devsec="package-01,02,03,05,06")
 @pytest.mark.parametrize("package", ["telnetd", "inetutils-telnetd", "rsh-server", "nis",
                                      "tftpd-hpa", "xinetd", "openbsd-inetd", "avahi-daemon"])
 def test_needless_servers_absent(host, package):
@@ -236,7 +240,7 @@ def table(host):
     return host.check_output("nft list table inet prep")
 
 
-@pytest.mark.conv("CONV-II.d.1")
+@pytest.mark.conv("CONV-II.d.1", id="security::firewall_loaded_and_persistent")
 def test_firewall_loaded_and_persistent(host, table):
     assert host.service("nftables").is_enabled
     assert host.run("nft -c -f /etc/nftables.conf").rc == 0
@@ -244,7 +248,7 @@ def test_firewall_loaded_and_persistent(host, table):
     assert "hook forward priority filter; policy drop;" in table
 
 
-@pytest.mark.conv("CONV-II.d.1")
+@pytest.mark.conv("CONV-II.d.1", id="security::firewall_basics")
 def test_firewall_basics(table):
     for rule in ('iif "lo" accept', "ct state invalid", "ct state established,related accept",
                  "ip saddr @banned4", "ip6 saddr @banned6", "set banned4", "set banned6",
@@ -252,21 +256,21 @@ def test_firewall_basics(table):
         assert rule in table, rule
 
 
-@pytest.mark.conv("CONV-II.d.1")
+@pytest.mark.conv("CONV-II.d.1", id="security::firewall_ssh_sources")
 def test_firewall_ssh_sources(prep, table):
     import ipaddress
 
     sources = list(prep.admins.networks) + (list(prep.iec.sources)
-                                            if prep.role == "difusor" else [])
+                                            if prep.role == DIFUSOR else [])
     for cidr in sources:
         net = ipaddress.ip_network(cidr)
         shown = str(net.network_address) if net.prefixlen == net.max_prefixlen else str(net)
         assert shown in table, f"{cidr} missing from the SSH sets"
 
 
-@pytest.mark.conv("CONV-II.d.1")
+@pytest.mark.conv("CONV-II.d.1", id="security::firewall_web_limits")
 def test_firewall_web_limits(prep, table):
-    if prep.role != "difusor":
+    if prep.role != DIFUSOR:
         assert "dport { 80, 443 }" not in table  # a publisher serves no web
         return
     limits = prep.host.rate_limits
@@ -277,17 +281,38 @@ def test_firewall_web_limits(prep, table):
 
 # ---- Intrusion detection, web-attack filter (CONV-II.d.2) ------------------------------
 
-@pytest.mark.conv("CONV-II.d.2")
+@pytest.mark.conv("CONV-II.d.2", id="security::fail2ban_jails")
 def test_fail2ban_jails(host, difusor):
+    """Bans for SSH and for volume from non-browsers (prep-web-volume); none for probe URIs,
+    which any page can make a visitor's browser send (docs/security.md)."""
     assert host.service("fail2ban").is_running
     status = host.check_output("fail2ban-client status")
-    for jail in ("sshd", "prep-nginx-blocked", "nginx-limit-req", "recidive"):
-        assert jail in status, jail
+    jails = {j.strip() for j in status.split("Jail list:", 1)[1].split(",")}
+    assert {"sshd", "prep-web-volume", "recidive"} <= jails, jails
+    assert not jails & {"prep-nginx-blocked", "nginx-limit-req"}, jails
     assert "banaction = prep-nftables" in host.file(
         "/etc/fail2ban/jail.d/prep.local").content_string
 
 
-@pytest.mark.conv("CONV-II.d.2", devsec="nginx-06")
+@pytest.mark.conv("CONV-II.d.2", "CONV-IV.1", id="security::fail2ban_ignores_admins")
+def test_fail2ban_ignores_admins(host, difusor):
+    """No jail can ban the admin networks or the IEC's publishers."""
+    wanted = list(difusor.admins.networks) + list(difusor.iec.sources)
+    for jail in ("sshd", "prep-web-volume", "recidive"):
+        ignored = host.check_output(f"fail2ban-client get {jail} ignoreip")
+        for network in wanted:
+            bare = network.removesuffix("/32").removesuffix("/128")
+            assert network in ignored or bare in ignored.split(), (jail, network, ignored)
+
+
+@pytest.mark.conv("CONV-II.d.2", id="security::fail2ban_recidive_journal")
+def test_fail2ban_recidive_reads_the_journal(host, difusor):
+    """fail2ban logs to the journal: recidive must read it there, not a log file."""
+    matches = host.check_output("fail2ban-client get recidive journalmatch")
+    assert "_SYSTEMD_UNIT=fail2ban.service" in matches, matches
+
+
+@pytest.mark.conv("CONV-II.d.2", id="security::waf_filter_installed", devsec="nginx-06")
 def test_waf_filter_installed(host, difusor):
     assert host.file("/etc/nginx/conf.d/prep-waf.conf").contains("map $request_uri $prep_waf_uri")
     assert host.file("/etc/nginx/prep.d/waf.conf").contains("return 403")
@@ -296,7 +321,7 @@ def test_waf_filter_installed(host, difusor):
 
 # ---- UPS (CONV-II.e) --------------------------------------------------------------------
 
-@pytest.mark.conv("CONV-II.e")
+@pytest.mark.conv("CONV-II.e", id="security::ups_monitored")
 def test_ups_monitored(host, difusor):
     ups = difusor.host.ups
     if ups is None:
@@ -308,7 +333,7 @@ def test_ups_monitored(host, difusor):
     assert "SHUTDOWNCMD" in monitor and "NOTIFYCMD" in monitor
 
 
-@pytest.mark.conv("CONV-II.e")
+@pytest.mark.conv("CONV-II.e", id="security::upsd_local_only")
 def test_upsd_local_only(host, difusor):
     if difusor.host.ups is None:
         not_applicable("no `ups` in the inventory for this difusor")

@@ -14,12 +14,12 @@ from pathlib import Path
 import paramiko
 
 from prep_iac.inventory import load_inventory
-from prep_iac.publish import manifest as manifest_mod
-from prep_iac.publish import signing
-from prep_iac.publish.connect import connect, load_private_key, sftp
-from prep_iac.publish.ledger import Ledger
+from prep_iac.onhost.publisher import manifest as manifest_mod
+from prep_iac.onhost.publisher import signing
+from prep_iac.onhost.publisher.connect import connect, load_private_key, sftp
+from prep_iac.onhost.publisher.ledger import Ledger
+from prep_iac.onhost.publisher.run import prepare, publish
 from prep_iac.publish.registry import from_inventory
-from prep_iac.publish.run import prepare, publish
 
 JAIL = "/srv/sftp/iec"
 
@@ -190,3 +190,24 @@ def ensure_inotify(instances=8192):
     knob = Path("/proc/sys/fs/inotify/max_user_instances")
     if int(knob.read_text()) < instances:
         knob.write_text(str(instances))
+
+
+def age_jail_entries(lab, host, seconds):
+    """Make the activator's own record of incoming/ (when root first saw each entry as it is)
+    `seconds` older: the sweep ages uploads by that, never by times the uploader set."""
+    from prep_iac import contract
+
+    seen = f"{contract.ACTIVATOR_STATE_DIR}/{contract.ACTIVATOR_SEEN_NAME}"
+    script = ("import json,sys\n"
+              f"p={seen!r}\n"
+              "d=json.load(open(p))\n"
+              f"for v in d.values(): v['since']-={int(seconds)}\n"
+              "json.dump(d,open(p,'w'))\n")
+    sh(lab, host, "sudo systemctl start prep-activator-sweep.service && "
+                  f"sudo python3 -c {shlex_quote(script)}")
+
+
+def shlex_quote(text):
+    import shlex
+
+    return shlex.quote(text)

@@ -5,6 +5,8 @@
     tcp HOST PORT [--bind ADDR] [--timeout S]     -> {"state": "open"|"refused"|"timeout"}
     flood HOST PORT N [--bind ADDR] [--hold S]    -> {"open": n, "refused": n, "timeout": n}
     burst URL N [--agent UA]                       -> {"codes": {"403": n, …}}
+    volume URL N [--agent UA] [--bind ADDR] [--header K:V]…
+                                                   -> {"codes": {"200": n, "429": n, …}}
 Every loop is bounded; every socket has a timeout.
 """
 
@@ -126,6 +128,51 @@ def burst(url, count, agent):
     return {"codes": codes}
 
 
+def volume(url, count, agent, bind=None, headers=(), budget=30.0):
+    """Up to `count` GETs on keep-alive connections (reopened if the server closes one), as
+    fast as they are answered; stops at the time budget or when the source is cut off."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+    codes, conn, deadline = {}, None, time.monotonic() + budget
+    for _ in range(min(count, 5000)):
+        if time.monotonic() > deadline:
+            codes["budget"] = codes.get("budget", 0) + 1
+            break
+        try:
+            if conn is None:
+                sock = connect(parts.hostname, port, bind, 5.0)
+                if parts.scheme == "https":
+                    context = ssl.create_default_context()
+                    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+                    sock = context.wrap_socket(sock, server_hostname=parts.hostname)
+                conn = httpclient.HTTPConnection(parts.hostname, port, timeout=5.0)
+                conn.sock = sock
+            conn.putrequest("GET", path, skip_accept_encoding=True)
+            conn.putheader("User-Agent", agent)
+            for header in headers:
+                name, _, value = header.partition(":")
+                conn.putheader(name.strip(), value.strip())
+            conn.endheaders()
+            response = conn.getresponse()
+            response.read()
+            code = str(response.status)
+            if response.will_close:
+                conn.close()
+                conn = None
+        except TimeoutError:
+            code = "timeout"
+        except (ConnectionResetError, ConnectionRefusedError, BrokenPipeError,
+                httpclient.HTTPException, ssl.SSLError):
+            code, conn = "reset", None
+        codes[code] = codes.get(code, 0) + 1
+        if code == "timeout":
+            break  # banned: the rest would only wait
+    if conn is not None:
+        conn.close()
+    return {"codes": codes}
+
+
 def main(argv):
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -148,6 +195,12 @@ def main(argv):
     p.add_argument("url")
     p.add_argument("count", type=int)
     p.add_argument("--agent", default="Mozilla/5.0 (prep-iac lab)")
+    p = sub.add_parser("volume")
+    p.add_argument("url")
+    p.add_argument("count", type=int)
+    p.add_argument("--agent", default="Mozilla/5.0 (prep-iac lab)")
+    p.add_argument("--bind")
+    p.add_argument("--header", action="append", default=[])
     args = parser.parse_args(argv)
     if args.cmd == "http":
         out = {"status": get(args.url, args.agent, args.bind)}
@@ -155,6 +208,8 @@ def main(argv):
         out = {"state": tcp(args.host, args.port, args.bind, args.timeout)}
     elif args.cmd == "flood":
         out = flood(args.host, args.port, min(args.count, 2000), args.bind, args.hold)
+    elif args.cmd == "volume":
+        out = volume(args.url, args.count, args.agent, args.bind, args.header)
     else:
         out = burst(args.url, args.count, args.agent)
     print(json.dumps(out))

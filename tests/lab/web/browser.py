@@ -90,7 +90,22 @@ class Browser:
 
     def open(self, url: str) -> None:
         self.page("Page.enable")
+        self.page("Runtime.enable")
+        self.page("Log.enable")
         self.page("Page.navigate", url=url)
+
+    def console(self) -> list[str]:
+        """What the page's console and the browser's log said so far (events already read)."""
+        out = []
+        for event in self.events:
+            params = event.get("params", {})
+            if event.get("method") == "Runtime.consoleAPICalled":
+                out.append(params.get("type", "") + ": " + " ".join(
+                    str(a.get("value", a.get("description", ""))) for a in params.get("args", [])))
+            elif event.get("method") == "Log.entryAdded":
+                entry = params.get("entry", {})
+                out.append(f"{entry.get('level', '')}: {entry.get('text', '')} {entry.get('url', '')}")
+        return out
 
     def frames(self) -> list[dict]:
         """Every document in the page, framed ones included: [{"url", "text"}], outermost first."""

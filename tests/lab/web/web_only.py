@@ -1,11 +1,12 @@
 """pyinfra deploy: only the web tier's components, in deploys/difusor.py's order."""
 
-from prep_iac.components import ha, logs, nginx, tls, watchdog
+from prep_iac.components import ha, logs, nginx, onhost, tls, watchdog
 from prep_iac.components.common import has_role
 
 if has_role("difusor"):
     tls.certificates()
     nginx.site()
+    onhost.programs()
     watchdog.timer()
     logs.rotation()
     ha.keepalived()

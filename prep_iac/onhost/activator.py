@@ -1,0 +1,683 @@
+#!/usr/bin/python3
+"""prep-activator: turns a signed cut uploaded into the IEC's jail into the served cut.
+
+Installed on every difusor by prep-iac (component `activator`); standard library and
+`ssh-keygen` only, so a bare Debian runs it. Run as root by prep-activator.service when a
+`incoming/<cut-id>.listo` marker appears (the publisher writes it after the files, the
+manifest and its signature), and with --sweep by a timer to drop abandoned uploads.
+
+One cut, in order; anything wrong refuses the cut and leaves what is served untouched:
+  1. the manifest's signature (`ssh-keygen -Y verify`, our namespace, the IEC's signers);
+  2. the manifest: cut id, paths (relative, no `..`), size and file-count limits;
+  3. room on disk for the new files;
+  4. the cut tree, built in cortes/.tmp-<id>: unchanged files are hard links to the served
+     cut, new ones are *copied* out of the jail while hashing the copy (the IEC account
+     cannot change a file after it was checked), opened without following any symlink;
+  5. rename into cortes/<id>, then `current` switched by symlink + rename (atomic);
+  6. estado.json under its lock, the result copied to the jail's estado/, old cuts pruned.
+A crash anywhere leaves `current` on the old or the new cut; the next run removes leftovers.
+"""
+
+import argparse
+import errno
+import fcntl
+import hashlib
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from prep_iac import contract
+from prep_iac.onhost.common import (
+    estado_lock,
+    estado_path,
+    load_settings,
+    read_json,
+    write_json,
+)
+from prep_iac.onhost.jail import is_marker, observe, remove_entry, shown, upload_of
+
+MANIFEST_MAX_BYTES = 32 * 1024 * 1024
+CHUNK = 1024 * 1024
+SYNC_THREADS = 8  # fsyncs in flight at once (sync_tree)
+
+
+@dataclass(frozen=True)
+class ActivatorConfig:
+    """/etc/prep-activator/config.json, written by the activator component from the inventory."""
+    jail: str = contract.JAIL_ROOT
+    root: str = contract.PREP_ROOT
+    state_dir: str = contract.ACTIVATOR_STATE_DIR
+    allowed_signers: str = contract.ACTIVATOR_SIGNERS
+    namespace: str = contract.SIGNATURE_NAMESPACE
+    identity: str = contract.SIGNER_IDENTITY
+    keep: int = 6  # activated cuts kept on disk
+    max_bytes: int = 2048 * 1024 * 1024
+    max_files: int = 50000
+    period_s: int = contract.DEFAULT_PERIOD_S
+    reserve_bytes: int = 64 * 1024 * 1024  # free space a cut must leave
+    stale_s: int = 1800  # an upload without its marker this old is abandoned
+    watchdog_unit: str = contract.WATCHDOG_UNIT
+    # Bytes the IEC account may hold in incoming/, as root measures them (issue 17).
+    jail_budget_bytes: int = contract.jail_budget_bytes(2048 * 1024 * 1024)
+
+    @property
+    def incoming(self) -> str:
+        return os.path.join(self.jail, contract.INCOMING)
+
+    @property
+    def jail_budget_entries(self) -> int:
+        """Files and folders incoming/ may hold: two whole cuts and some."""
+        return 2 * self.max_files + 1000
+
+
+@dataclass
+class Activation:
+    """A cut that passed every check: its manifest as signed, and what activating it did."""
+    manifest: dict
+    manifest_sha256: str  # of the signed bytes, named in estado.json (the publisher's base)
+    total_bytes: int
+    new_files: int = 0
+    already_served: bool = False
+    phases: dict = field(default_factory=dict)
+
+
+LAPS = {}  # phase -> seconds of the cut being handled, reported in ultimo.json
+_lap_start = [0.0]
+
+
+def lap(phase):
+    now = time.monotonic()
+    LAPS[phase] = round(LAPS.get(phase, 0.0) + now - _lap_start[0], 4)
+    _lap_start[0] = now
+
+
+class Refused(Exception):
+    """The cut is not activated; the message is the reason logged and reported to the IEC."""
+
+
+def log(message):
+    # Under systemd, stdout goes to the journal as SYSLOG_IDENTIFIER=prep-activator.
+    print(message, flush=True)
+
+
+def now_iso():
+    return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
+
+
+# --- reading out of the jail, never following a link ---------------------------------------
+
+def open_beneath(root_fd, relpath):
+    """Open root/relpath for reading; every component must be a real directory or file."""
+    parts = relpath.split("/")
+    fds = []
+    try:
+        dir_fd = root_fd
+        for part in parts[:-1]:
+            dir_fd = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
+            fds.append(dir_fd)
+        return os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def read_small(directory, name, limit):
+    """Read a small regular file from the jail (manifest, signature, marker)."""
+    try:
+        fd = os.open(os.path.join(directory, name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise Refused(f"{name}: cannot open ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise Refused(f"{name} is not a regular file")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise Refused(f"{name} is larger than {limit} bytes")
+    return data
+
+
+# --- signature and manifest ------------------------------------------------------------------
+
+def verify_signature(cfg, manifest_bytes, sig_bytes):
+    with tempfile.TemporaryDirectory(prefix="prep-activator-") as tmp:
+        sig_path = os.path.join(tmp, "manifest.sig")
+        with open(sig_path, "wb") as f:
+            f.write(sig_bytes)
+        proc = subprocess.run(
+            ["ssh-keygen", "-Y", "verify", "-f", cfg.allowed_signers, "-I", cfg.identity,
+             "-n", cfg.namespace, "-s", sig_path],
+            input=manifest_bytes, capture_output=True, timeout=60, check=False)
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).decode(errors="replace").strip().splitlines()
+        raise Refused("bad signature: " + (detail[-1] if detail else f"rc {proc.returncode}"))
+
+
+def parse_manifest(cfg, data, cut_id):
+    try:
+        return contract.parse_manifest(data, cut_id=cut_id, max_files=cfg.max_files,
+                                       max_bytes=cfg.max_bytes)
+    except contract.ManifestError as exc:
+        raise Refused(str(exc)) from None
+
+
+# --- the served state ------------------------------------------------------------------------
+
+class Served:
+    """What `current` points at, and that cut's manifest (kept outside the web root)."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.cortes = os.path.join(cfg.root, os.path.basename(contract.CUTS_DIR))
+        self.current = os.path.join(cfg.root, os.path.basename(contract.CURRENT_LINK))
+        self.manifests = os.path.join(cfg.state_dir, "manifiestos")
+
+    def current_id(self):
+        try:
+            target = os.readlink(self.current)
+        except OSError:
+            return None
+        name = os.path.basename(target.rstrip("/"))
+        return name if contract.is_cut_id(name) else None
+
+    def manifest(self, cut_id):
+        return read_json(os.path.join(self.manifests, cut_id + ".json")) or None
+
+    def reusable(self, cut_id):
+        """sha256 -> (path in the served cut, size), for hard links to unchanged files."""
+        manifest = self.manifest(cut_id) if cut_id else None
+        index = {}
+        if not manifest:
+            return index
+        base = os.path.join(self.cortes, cut_id)
+        for entry in manifest.get("archivos", []):
+            index.setdefault(entry["sha256"], (os.path.join(base, entry["ruta"]), entry["bytes"]))
+        return index
+
+
+# --- building the cut tree -------------------------------------------------------------------
+
+def copy_hashing(src_fd, dst_path, size, path):
+    """Copy the jail's file into the root-owned tree; the hash is of the bytes written."""
+    st = os.fstat(src_fd)
+    if not stat.S_ISREG(st.st_mode):
+        raise Refused(f"{path!r} is not a regular file")
+    if st.st_nlink != 1:
+        raise Refused(f"{path!r} is a hard link")
+    if st.st_size != size:
+        raise Refused(f"{path!r} has {st.st_size} bytes, the manifest says {size}")
+    digest = hashlib.sha256()
+    written = 0
+    out = os.open(dst_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        while True:
+            chunk = os.read(src_fd, CHUNK)
+            if not chunk:
+                break
+            written += len(chunk)
+            if written > size:
+                raise Refused(f"{path!r} grew while being copied")
+            digest.update(chunk)
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(out, view):]
+    finally:
+        os.close(out)
+    if written != size:
+        raise Refused(f"{path!r} has {written} bytes, the manifest says {size}")
+    return digest.hexdigest()
+
+
+def build_tree(cfg, manifest, upload_dir, staging, reusable):
+    """Fill `staging` with the cut; returns the paths copied (new) and the folders made."""
+    os.mkdir(staging, 0o755)
+    made = {""}
+    new = []
+    try:
+        root_fd = os.open(upload_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        root_fd = None
+    except OSError as exc:
+        raise Refused(f"upload folder unusable ({exc.strerror})") from None
+    try:
+        for entry in manifest["archivos"]:
+            path, size, digest = entry["ruta"], entry["bytes"], entry["sha256"]
+            parent = os.path.dirname(path)
+            if parent not in made:
+                os.makedirs(os.path.join(staging, parent), mode=0o755, exist_ok=True)
+                made.add(parent)
+            dst = os.path.join(staging, path)
+            old = reusable.get(digest)
+            if old and old[1] == size and link_reused(old[0], dst):
+                continue
+            if root_fd is None:
+                raise Refused(f"missing file {path!r}")
+            try:
+                src = open_beneath(root_fd, path)
+            except FileNotFoundError:
+                raise Refused(f"missing file {path!r}") from None
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise Refused(f"{path!r} is or goes through a symlink") from None
+                raise Refused(f"{path!r}: cannot open ({exc.strerror})") from None
+            try:
+                got = copy_hashing(src, dst, size, path)
+            finally:
+                os.close(src)
+            if got != digest:
+                raise Refused(f"hash mismatch for {path!r}")
+            new.append(path)
+    finally:
+        if root_fd is not None:
+            os.close(root_fd)
+    return new, made
+
+
+def fsync_path(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sync_tree(staging, new_files, folders):
+    """The cut's new files and its folders on disk, before anything points at them.
+
+    Only what this cut wrote: the reused files were synced when their cut was activated,
+    and the uploads in the jail are deleted afterwards, so flushing the whole filesystem
+    (syncfs) would write them for nothing, and on a disk shared with others wait for their
+    writes too. Several fsyncs in flight share the filesystem's journal commits."""
+    files = [os.path.join(staging, p) for p in new_files]
+    with ThreadPoolExecutor(SYNC_THREADS) as pool:
+        list(pool.map(fsync_path, files))  # list(): re-raise the first error
+    for folder in sorted(folders, key=len, reverse=True):  # entries before their parents
+        fsync_path(os.path.join(staging, folder) if folder else staging)
+
+
+def link_reused(old_path, dst):
+    # old_path is in a cut this program built (root-owned, regular files only); link(2)
+    # never follows a symlink anyway.
+    try:
+        os.link(old_path, dst)
+        return True
+    except OSError:
+        return False  # gone or too many links: fall back to the uploaded copy
+
+
+def check_space(cfg, manifest, reusable):
+    needed = sum(e["bytes"] for e in manifest["archivos"]
+                 if reusable.get(e["sha256"], (None, -1))[1] != e["bytes"])
+    st = os.statvfs(os.path.join(cfg.root, os.path.basename(contract.CUTS_DIR)))
+    free = st.f_bavail * st.f_frsize
+    if needed + cfg.reserve_bytes > free:
+        raise Refused(f"disk full: the cut needs {needed // 2**20} MiB (+ "
+                      f"{cfg.reserve_bytes // 2**20} MiB reserve), {free // 2**20} MiB free")
+
+
+# --- switching, estado, pruning --------------------------------------------------------------
+
+def switch_current(cfg, cut_id):
+    tmp = os.path.join(cfg.root, f".current.tmp-{os.getpid()}")
+    if os.path.lexists(tmp):
+        os.unlink(tmp)
+    os.symlink(os.path.join(os.path.basename(contract.CUTS_DIR), cut_id), tmp)
+    os.replace(tmp, os.path.join(cfg.root, os.path.basename(contract.CURRENT_LINK)))
+
+
+def write_estado(cfg, activation, activated):
+    manifest = activation.manifest
+    estado = {"corte": manifest["corte"], "corte_fecha_hora": manifest["fecha_hora"],
+              "activado": activated, "periodo_s": cfg.period_s, "estado": contract.PUBLISHING,
+              "manifiesto_sha256": activation.manifest_sha256}
+    with estado_lock(cfg.root):
+        write_json(estado_path(cfg.root), estado)
+    return estado
+
+
+def publish_to_jail(cfg, files):
+    """Copy results into the jail's read-only estado/ (root-owned, readable by the IEC)."""
+    directory = os.path.join(cfg.jail, contract.JAIL_ESTADO)
+    os.makedirs(directory, mode=0o755, exist_ok=True)
+    for name, obj in files.items():
+        write_json(os.path.join(directory, name), obj, compact="archivos" in obj)
+
+
+def copy_estado_to_jail(cfg):
+    estado = read_json(estado_path(cfg.root))
+    if estado:
+        publish_to_jail(cfg, {contract.JAIL_ESTADO_FILE: estado})
+
+
+def prune(cfg, served, keep_id):
+    """Keep the newest `keep` cuts (by activation order); never the one being served."""
+    entries = []
+    for name in os.listdir(served.cortes):
+        path = os.path.join(served.cortes, name)
+        if name.startswith(".tmp-"):
+            continue
+        try:
+            entries.append((os.lstat(path).st_mtime, name))
+        except FileNotFoundError:
+            continue
+    entries.sort(reverse=True)
+    for _, name in entries[cfg.keep:]:
+        if name == keep_id:
+            continue
+        shutil.rmtree(os.path.join(served.cortes, name), ignore_errors=True)
+        try:
+            os.unlink(os.path.join(served.manifests, name + ".json"))
+        except FileNotFoundError:
+            pass
+
+
+def start_watchdog(cfg, wait=False):
+    """Run the watchdog now; wait=True returns once it has run (its notice is off)."""
+    unit = cfg.watchdog_unit
+    if not unit or not shutil.which("systemctl"):
+        return
+    probe = subprocess.run(["systemctl", "cat", unit], capture_output=True, check=False)
+    if probe.returncode == 0:
+        subprocess.run(["systemctl", "start", *([] if wait else ["--no-block"]), unit],
+                       capture_output=True, check=False, timeout=60)
+
+
+def cleanup_leftovers(served):
+    """What an interrupted run left: half-built trees and temporary symlinks."""
+    for name in os.listdir(served.cortes):
+        if name.startswith(".tmp-"):
+            shutil.rmtree(os.path.join(served.cortes, name), ignore_errors=True)
+    root = os.path.dirname(served.cortes)
+    for name in os.listdir(root):
+        if name.startswith(".current.tmp-"):
+            os.unlink(os.path.join(root, name))
+
+
+def remove_upload(cfg, cut_id):
+    for name in (contract.manifest_name(cut_id), contract.signature_name(cut_id),
+                 contract.marker_name(cut_id), cut_id):
+        remove_entry(cfg, name)
+
+
+# --- one cut ---------------------------------------------------------------------------------
+
+def activate(cfg, cut_id) -> Activation:
+    """Activate incoming/<cut_id>, or raise Refused with the reason."""
+    incoming = cfg.incoming
+    served = Served(cfg)
+    os.makedirs(served.cortes, mode=0o755, exist_ok=True)
+    os.makedirs(served.manifests, mode=0o700, exist_ok=True)
+    cleanup_leftovers(served)
+
+    manifest_bytes = read_small(incoming, contract.manifest_name(cut_id), MANIFEST_MAX_BYTES)
+    if manifest_bytes is None:
+        raise Refused("no manifest")
+    sig_bytes = read_small(incoming, contract.signature_name(cut_id), 64 * 1024)
+    if sig_bytes is None:
+        raise Refused("unsigned manifest (no .sig)")
+    lap("read")
+    verify_signature(cfg, manifest_bytes, sig_bytes)
+    lap("signature")
+    manifest = parse_manifest(cfg, manifest_bytes, cut_id)
+    # Named in estado.json: a publisher holding the same signed bytes computes the next
+    # delta from its own copy instead of downloading the served manifest.
+    result = Activation(manifest, hashlib.sha256(manifest_bytes).hexdigest(),
+                        contract.manifest_total_bytes(manifest))
+    lap("manifest")
+
+    current = served.current_id()
+    if current == cut_id:  # confirmed as served: its record, not this upload, describes it
+        record = served.manifest(cut_id)
+        if record:
+            result.manifest = record
+            result.manifest_sha256 = served_sha256(cfg) or result.manifest_sha256
+        result.already_served = True
+        return result
+    if current:
+        old = served.manifest(current)
+        if old and datetime.fromisoformat(old["fecha_hora"]) > \
+                datetime.fromisoformat(manifest["fecha_hora"]):
+            raise Refused(f"older than the served cut {current} ({old['fecha_hora']})")
+
+    reusable = served.reusable(current)
+    check_space(cfg, manifest, reusable)
+    lap("space")
+    staging = os.path.join(served.cortes, f".tmp-{cut_id}")
+    try:
+        new, folders = build_tree(cfg, manifest, os.path.join(incoming, cut_id), staging,
+                                  reusable)
+        lap("tree")
+        sync_tree(staging, new, folders)  # on disk before anything points at it
+        lap("sync")
+        final = os.path.join(served.cortes, cut_id)
+        if os.path.lexists(final):
+            shutil.rmtree(final)  # an earlier, never-served build of the same cut
+        os.rename(staging, final)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise Refused("disk full while building the cut") from None
+        raise Refused(f"cannot build the cut: {exc}") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    write_json(os.path.join(served.manifests, cut_id + ".json"), manifest, 0o600, compact=True)
+    switch_current(cfg, cut_id)
+    lap("switch")
+    result.new_files = len(new)
+    return result
+
+
+def served_sha256(cfg):
+    """The signed-manifest digest estado.json names for the served cut (kept on a re-push)."""
+    return read_json(estado_path(cfg.root)).get("manifiesto_sha256")
+
+
+def refuse(cfg, cut_id, request, reason):
+    """Log and answer a refusal, and clear the cut's upload away."""
+    result = {"corte": cut_id, "solicitud": request, "hora": now_iso(),
+              "resultado": contract.REFUSED, "motivo": reason}
+    log(contract.refused_message(cut_id, reason))
+    copy_estado_to_jail(cfg)
+    publish_to_jail(cfg, {contract.JAIL_LAST_RESULT: result})
+    remove_upload(cfg, cut_id)
+
+
+def handle(cfg, cut_id, request):
+    start = time.monotonic()
+    LAPS.clear()
+    _lap_start[0] = start
+    result = {"corte": cut_id, "solicitud": request, "hora": None}
+    try:
+        activation = activate(cfg, cut_id)
+    except Exception as exc:  # noqa: BLE001 - Refused or not, the cut is refused
+        # Anything unexpected refuses too: the marker must go, or the path unit would loop.
+        reason = str(exc) if isinstance(exc, Refused) else f"internal error: {exc!r}"
+        refuse(cfg, cut_id, request, reason)
+        return False
+    activated = now_iso()
+    served = Served(cfg)
+    was = read_json(estado_path(cfg.root)).get("estado")
+    estado = write_estado(cfg, activation, activated)
+    lap("estado")
+    files = len(activation.manifest["archivos"])
+    elapsed = time.monotonic() - start
+    publish_to_jail(cfg, {contract.JAIL_ESTADO_FILE: estado,
+                          contract.JAIL_SERVED_MANIFEST: activation.manifest})
+    lap("jail")
+    if was != contract.PUBLISHING:
+        # A notice or not-open page is up: it goes before the IEC hears "activated", so the
+        # answer means what it says (the cut is what visitors get), not a moment later.
+        start_watchdog(cfg, wait=True)
+        lap("watchdog")
+    activation.phases = dict(LAPS)
+    result.update(resultado=contract.ACTIVATED, motivo=None, hora=activated, archivos=files,
+                  nuevos=activation.new_files, segundos=round(elapsed, 3),
+                  fases=activation.phases)
+    log(contract.activated_message(cut_id, files, activation.new_files, elapsed))
+    publish_to_jail(cfg, {contract.JAIL_LAST_RESULT: result})  # last: the publisher waits for it
+    if was == contract.PUBLISHING:
+        start_watchdog(cfg)  # nothing to switch off: it re-reads the new estado in its time
+    remove_upload(cfg, cut_id)
+    prune(cfg, served, cut_id)
+    return True
+
+
+def request_of(cfg, cut_id):
+    """The nonce in a cut's marker (None when it has none or is not a small regular file)."""
+    try:
+        data = read_small(cfg.incoming, contract.marker_name(cut_id), 256)
+    except Refused:
+        return None
+    return data.decode(errors="replace").strip() if data else None
+
+
+def take_markers(cfg, entries):
+    """The cut ids to activate, in the order root first saw their markers (then by name);
+    a marker whose name is no cut id is removed, one that is not a regular file refuses its
+    cut. Returns (cut ids, whether every marker was usable)."""
+    cuts, ok = [], True
+    for e in sorted(entries, key=lambda e: (e.since, e.name)):
+        if not is_marker(e.name):
+            continue
+        cut_id = e.name[:-len(contract.MARKER_SUFFIX)]
+        if not contract.is_cut_id(cut_id):
+            log(contract.refused_message(shown(e.name), "invalid cut id"))
+            remove_entry(cfg, e.name)
+            ok = False
+        elif e.kind != "file":
+            refuse(cfg, cut_id, None, f"marker {e.name} is not a regular file ({e.kind})")
+            ok = False
+        else:
+            cuts.append(cut_id)
+    return cuts, ok
+
+
+def drop_incomplete(cfg, base, members, reason):
+    """Remove an upload that has no marker, saying so (in ultimo.json when it names a cut)."""
+    if contract.is_cut_id(base):
+        log(contract.refused_message(base, reason))
+        publish_to_jail(cfg, {contract.JAIL_LAST_RESULT: {
+            "corte": base, "resultado": contract.REFUSED, "solicitud": None,
+            "motivo": reason, "hora": now_iso()}})
+    else:
+        for m in members:
+            log(contract.refused_message(shown(m.name), reason))
+    for m in members:
+        remove_entry(cfg, m.name)
+
+
+def enforce_budget(cfg, entries, cuts):
+    """incoming/ back within jail_budget_bytes and jail_budget_entries, as root measured it:
+    first what cannot be measured whole, then the uploads without a marker (one larger than
+    the whole budget first, then the oldest by root's clock), then complete ones, whose cut
+    is refused. Returns the cut ids still to activate."""
+    budget, limit = cfg.jail_budget_bytes, cfg.jail_budget_entries
+    total = sum(e.bytes for e in entries)
+    count = sum(e.entries for e in entries)
+    if total <= budget and count <= limit and all(e.measured for e in entries):
+        return cuts
+    groups = {}
+    for e in entries:
+        groups.setdefault(upload_of(e.name), []).append(e)
+    remaining = list(cuts)
+
+    def order(item):
+        base, members = item
+        return (all(m.measured for m in members), base in cuts,
+                sum(m.bytes for m in members) <= budget, max(m.since for m in members), base)
+
+    for base, members in sorted(groups.items(), key=order):
+        whole = all(m.measured for m in members)
+        if whole and total <= budget and count <= limit:
+            break
+        if whole:
+            reason = (f"{contract.JAIL_BUDGET_REASON} ({total} bytes and {count} entries in "
+                      f"{contract.INCOMING}/, at most {budget} bytes and {limit} entries)")
+        else:
+            bad = next(m for m in members if not m.measured)
+            reason = (f"{contract.JAIL_BUDGET_REASON}: {shown(bad.name)} cannot be measured "
+                      f"whole (more than {limit} entries, or too deep)")
+        if base in remaining:
+            refuse(cfg, base, request_of(cfg, base), reason + ": cut refused")
+            remaining.remove(base)
+        else:
+            drop_incomplete(cfg, base, members, reason + ": incomplete upload dropped")
+        total -= sum(m.bytes for m in members)
+        count -= sum(m.entries for m in members)
+    return remaining
+
+
+def sweep(cfg, now=None):
+    """Drop what sat in incoming/ unchanged for stale_s without its upload being complete,
+    by root's clock: an age counts from when this program first saw the entry as it is."""
+    now = now if now is not None else time.time()
+    entries = observe(cfg, now)
+    marked = {upload_of(e.name) for e in entries
+              if is_marker(e.name) and e.kind == "file" and contract.is_cut_id(upload_of(e.name))}
+    for e in entries:
+        base = upload_of(e.name)
+        if base in marked:
+            continue  # complete: the activator's, not the sweep's
+        age = now - e.since
+        if age < cfg.stale_s:
+            continue
+        if contract.is_cut_id(base) and e.name == base:
+            reason = f"incomplete upload (no {contract.MARKER_SUFFIX} marker after {int(age)} s)"
+            log(contract.refused_message(base, reason))
+            publish_to_jail(cfg, {contract.JAIL_LAST_RESULT: {
+                "corte": base, "resultado": contract.REFUSED, "solicitud": None,
+                "motivo": "incomplete upload", "hora": now_iso()}})
+        elif not contract.is_cut_id(base):
+            log(contract.refused_message(shown(e.name), f"abandoned entry ({int(age)} s)"))
+        remove_entry(cfg, e.name)
+
+
+def run(cfg, do_sweep=False, now=None):
+    """Every complete upload in incoming/, whatever else is there: no entry the uploader can
+    make (folder, link, name, size, time) stops the others from being handled."""
+    lock_path = os.path.join(cfg.state_dir, "activator.lock")
+    os.makedirs(cfg.state_dir, mode=0o700, exist_ok=True)
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one activation at a time
+        now = time.time() if now is None else now
+        entries = observe(cfg, now)
+        cuts, ok = take_markers(cfg, entries)
+        entries = [e for e in entries if os.path.lexists(os.path.join(cfg.incoming, e.name))]
+        kept = enforce_budget(cfg, entries, cuts)
+        ok = ok and kept == cuts
+        for cut_id in kept:
+            request = request_of(cfg, cut_id)
+            try:
+                ok = handle(cfg, cut_id, request) and ok
+            except Exception as exc:  # noqa: BLE001 - the next cuts are still handled
+                log(contract.refused_message(cut_id, f"internal error: {exc!r}"))
+                remove_upload(cfg, cut_id)
+                ok = False
+        if do_sweep:
+            sweep(cfg, now)
+    return ok
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="prep-activator", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=contract.ACTIVATOR_CONFIG)
+    parser.add_argument("--sweep", action="store_true",
+                        help="also drop abandoned uploads older than stale_s")
+    args = parser.parse_args(argv)
+    cfg = load_settings(ActivatorConfig, args.config)
+    run(cfg, args.sweep)
+    return 0  # refusals are results, not failures of the service
+
+
+if __name__ == "__main__":
+    sys.exit(main())

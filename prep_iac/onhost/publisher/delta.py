@@ -1,0 +1,45 @@
+"""What a difusor lacks: the files of the new cut whose content its served cut does not have.
+
+The activator reuses any unchanged content of the served cut by hash (a renamed file is not
+sent again), so the delta is by SHA-256 and size, not by path.
+
+The base is the served cut's manifest. The difusor names it in its estado.json by the
+SHA-256 of the signed bytes; when the publisher holds those same bytes (it signed them), it
+uses its own copy, and downloads the difusor's (`estado/manifiesto.json`, ~600 KB for a
+4,000-file cut) only otherwise.
+"""
+
+import hashlib
+from collections.abc import Iterable
+
+from prep_iac.onhost.publisher.manifest import Entry, Manifest
+
+Have = frozenset  # of (sha256, size)
+
+
+def have_of_manifest(m: Manifest) -> Have:
+    return frozenset((e.sha256, e.size) for e in m.entries)
+
+
+def have_of_served(served: dict | None) -> Have:
+    """From the difusor's stored manifest (JSON), or nothing."""
+    if served and isinstance(served.get("archivos"), list):
+        return frozenset((a.get("sha256"), a.get("bytes")) for a in served["archivos"]
+                         if isinstance(a, dict))
+    return frozenset()
+
+
+def base_of(signed_manifest: bytes) -> tuple[str, Have]:
+    """(SHA-256 of a signed manifest's bytes, its content): how a difusor names the manifest
+    its served cut was verified against. ValueError or KeyError for bytes that are not one."""
+    m = Manifest.from_bytes(signed_manifest)
+    return hashlib.sha256(signed_manifest).hexdigest(), have_of_manifest(m)
+
+
+def known_bases(signed_manifests: Iterable[bytes]) -> dict[str, Have]:
+    return dict(base_of(data) for data in signed_manifests)
+
+
+def missing(new: Manifest, have: Have) -> list[Entry]:
+    """Entries to upload, given what the difusor's served cut holds."""
+    return [e for e in new.entries if (e.sha256, e.size) not in have]

@@ -1,0 +1,106 @@
+"""The publisher host's service: every period (timer) and when a cut lands (path unit),
+publish the newest cut of the drop folder to every difusor.
+
+    python3 -m prep_iac.onhost.publisher.service --registry /etc/prep-publisher/registry.json
+
+Needs only what Debian ships (python3-paramiko, python3-jinja2) and ssh-keygen.
+"""
+
+import argparse
+import fcntl
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
+from prep_iac import contract
+from prep_iac.onhost.publisher import notify, source
+from prep_iac.onhost.publisher.ledger import Ledger
+from prep_iac.onhost.publisher.registry import Registry
+from prep_iac.onhost.publisher.run import (
+    known_from_cache,
+    newest_cut,
+    prepare,
+    prune_signed,
+    publish,
+)
+
+
+def unpacked(cut: Path, state: Path) -> tuple[Path, str]:
+    """A zip is unpacked once under state_dir/desempacados/<id>; a folder is used in place."""
+    if cut.is_dir():
+        return cut, cut.name
+    target = state / "desempacados" / cut.stem
+    if not target.is_dir():
+        with source.opened(cut) as (folder, _cut_id):
+            tmp = target.with_name("." + target.name)
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.copytree(folder, tmp)
+            tmp.rename(target)
+        for old in sorted((state / "desempacados").iterdir())[:-3]:
+            shutil.rmtree(old, ignore_errors=True)  # keep the last few only
+    return target, cut.stem
+
+
+def round_limits(period_s: float) -> dict:
+    """How long one round may wait, from the period. A difusor that is down costs each round
+    its TCP connect timeout, so that timeout must stay well inside the period, or a dead host
+    would stretch every round past its period (and the three-strike count with it). With the
+    convocatoria's 600 s these are the plain defaults; a drill's 6 s periods get 2 s."""
+    return {"connect_timeout": min(10.0, max(2.0, period_s / 3)),
+            "activation_timeout": min(120.0, max(5.0, period_s / 2)),
+            "deadline_s": max(30.0, period_s * 0.9)}
+
+
+def once(registry: Registry, list_dir: Path) -> str | None:
+    state = Path(registry.state_dir)
+    cut = newest_cut(Path(registry.drop_dir))
+    if cut is None:
+        notify.journal(f"no cut in {registry.drop_dir} yet")
+        return None
+    if cut.suffix == ".zip" and not zipfile.is_zipfile(cut):
+        notify.journal(f"{cut} is not a zip; skipped")
+        return None
+    folder, cut_id = unpacked(cut, state)
+    signed = prepare(folder, cut_id, registry, cache_dir=state / "firmados")
+    prune_signed(state / "firmados")
+    known = known_from_cache(state / "firmados", but=cut_id)
+    ledger = Ledger(state / "ledger.sqlite", registry.period_s)
+    try:
+        publish(registry, signed, ledger, list_dir=list_dir, known=known,
+                **round_limits(registry.period_s))
+    finally:
+        ledger.close()
+    return cut_id
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="prep-publisher")
+    parser.add_argument("--registry", default=contract.PUBLISHER_REGISTRY)
+    parser.add_argument("--list-dir", help="where difusores.html/.json go "
+                        "(default: STATE_DIR/lista)")
+    args = parser.parse_args(argv)
+    registry = Registry.load(args.registry)
+    state = Path(registry.state_dir)
+    state.mkdir(parents=True, exist_ok=True)
+    list_dir = Path(args.list_dir) if args.list_dir else state / "lista"
+    with open(state / "publisher.lock", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            notify.journal("another publication is running; this trigger is folded into it")
+            return 0
+        # A cut that lands during a publication is published right after it.
+        done = set()
+        for _ in range(5):
+            cut_id = once(registry, list_dir)
+            newest = newest_cut(Path(registry.drop_dir))
+            if cut_id is None or cut_id in done or newest is None or \
+                    newest.stem == cut_id or newest.name == cut_id:
+                break
+            done.add(cut_id)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

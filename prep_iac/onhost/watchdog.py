@@ -1,0 +1,168 @@
+#!/usr/bin/python3
+"""prep-watchdog: decides what the difusor shows (CONV-I.1, CONV-III.2). Managed by prep-iac.
+
+Run by prep-watchdog.timer every few seconds, and by the activator right after a cut.
+- before the window opens: `por-abrir` (the "not open yet" page)
+- after it closes: `cerrado` (the last cut stays up)
+- no cut activated for 3 periods: `aviso` (the "updates interrupted" notice)
+- otherwise: `publicando`
+It switches nginx with flag files (nginx tests them per request: no reload), rewrites only
+the `estado` field of estado.json (under the shared lock, by atomic rename), and logs every
+switch to the journal (SYSLOG_IDENTIFIER=prep-watchdog) with its reason.
+Standard library only.
+"""
+
+import datetime as dt
+import json
+import os
+import re
+import string
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from prep_iac import contract
+from prep_iac.onhost.common import estado_lock, estado_path, read_json, settings_from, write_atomic
+
+
+@dataclass(frozen=True)
+class WatchdogConfig:
+    """/etc/prep-watchdog/config.json, written by the watchdog component from the inventory."""
+    opens: str  # ISO-8601 with offset: the publication window
+    closes: str
+    official_url: str  # named on the notice page
+    period_s: int = contract.DEFAULT_PERIOD_S
+    timezone: str = "America/Monterrey"
+    prep_root: str = contract.PREP_ROOT
+    state_dir: str = contract.WATCHDOG_STATE_DIR
+    notice_template: str = f"{contract.WATCHDOG_ETC}/aviso.html"
+
+
+def parse_time(text):
+    """ISO-8601 with offset -> aware datetime; None for anything else."""
+    if not isinstance(text, str):
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo else None
+
+
+def decide(now, estado, cfg, current_mtime=None):
+    """(state, reason) for this moment. Pure: every input is an argument.
+
+    now: aware datetime; estado: the parsed estado.json (or {}); cfg: the config dict;
+    current_mtime: aware datetime of the `current` symlink, used when `activado` is unreadable.
+    """
+    opens, closes = parse_time(cfg.opens), parse_time(cfg.closes)
+    period = int(cfg.period_s)
+    limit = contract.stale_after_s(period)
+    if now < opens:
+        return contract.NOT_OPEN, f"the publication window opens at {cfg.opens}"
+    if now >= closes:
+        return contract.CLOSED, f"the publication window closed at {cfg.closes}"
+    corte = estado.get("corte")
+    activado = parse_time(estado.get("activado")) if corte else None
+    if corte and activado is None:
+        activado = current_mtime
+    if not corte or activado is None:
+        waited = int((now - opens).total_seconds())
+        if waited > limit:
+            return contract.NOTICE, (f"no cut activated since the window opened at {cfg.opens} "
+                                     f"({waited} s > {contract.MISSED_PERIODS} x {period} s)")
+        return contract.NOT_OPEN, f"window open, waiting for the first cut ({waited} s)"
+    age = int((now - activado).total_seconds())
+    if age > limit:
+        return contract.NOTICE, (f"no cut activated for {age} s "
+                                 f"(> {contract.MISSED_PERIODS} x {period} s); "
+                                 f"last cut {corte} activated {estado.get('activado')}")
+    return contract.PUBLISHING, f"cut {corte} activated {age} s ago"
+
+
+def hora_corte(iso):
+    """'2021-06-06T20:00:00-05:00' -> '06/06/2021 20:00 (UTC-05:00)', the IEC's own clock."""
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?",
+                 iso or "")
+    if not m:
+        return "sin corte"
+    tz = "UTC" if m[6] == "Z" else (f"UTC{m[6]}" if m[6] else "")
+    return f"{m[3]}/{m[2]}/{m[1]} {m[4]}:{m[5]}" + (f" ({tz})" if tz else "")
+
+
+def render_notice(template, estado, cfg):
+    return string.Template(template).safe_substitute(
+        corte=_html(estado.get("corte") or "ninguno"),
+        corte_hora=_html(hora_corte(estado.get("corte_fecha_hora"))),
+        official_url=_html(cfg.official_url),
+        periodo_min=str(max(1, int(cfg.period_s) // 60)),
+    )
+
+
+def _html(text):
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+def current_mtime(prep_root):
+    try:
+        st = os.lstat(Path(prep_root) / os.path.basename(contract.CURRENT_LINK))
+    except OSError:
+        return None
+    return dt.datetime.fromtimestamp(st.st_mtime, dt.UTC)
+
+
+def set_flags(state_dir, state):
+    for flag in contract.NOTICE_FLAGS:
+        path = Path(state_dir) / flag
+        if flag == state:
+            if not path.exists():
+                write_atomic(path, b"")
+        elif path.exists():
+            path.unlink()
+
+
+def run(cfg, now=None, log=print):
+    """One pass: decide, switch flags, rewrite estado, log a switch. Returns the state."""
+    now = now or dt.datetime.now(dt.UTC)
+    state_dir = Path(cfg.state_dir)
+    estado_file = Path(estado_path(cfg.prep_root))
+    with estado_lock(cfg.prep_root):
+        estado = read_json(estado_file)
+        state, reason = decide(now, estado, cfg, current_mtime(cfg.prep_root))
+        if state == contract.NOTICE:
+            # The notice names the last cut: rendered before the flag makes nginx serve it.
+            template = Path(cfg.notice_template).read_text()
+            page = render_notice(template, estado, cfg).encode()
+            notice = state_dir / "aviso.html"
+            if not notice.exists() or notice.read_bytes() != page:
+                write_atomic(notice, page)
+        set_flags(state_dir, state)
+        if estado.get("estado") != state or not estado_file.exists():
+            new = dict(estado) if estado else {"corte": None, "corte_fecha_hora": None,
+                                               "activado": None, "periodo_s": int(cfg.period_s)}
+            new["estado"] = state
+            write_atomic(estado_file, (json.dumps(new, ensure_ascii=False) + "\n").encode())
+        record = state_dir / "estado"
+        old = record.read_text().strip() if record.exists() else None
+        line = contract.watchdog_message(old, state, reason)
+        if line:
+            write_atomic(record, (state + "\n").encode())
+            log(line)
+    return state
+
+
+def main(argv):
+    config = os.environ.get("PREP_WATCHDOG_CONFIG", contract.WATCHDOG_CONFIG)
+    try:
+        cfg = settings_from(WatchdogConfig, json.loads(Path(config).read_text()))
+    except (OSError, ValueError, TypeError) as exc:
+        print(f"prep-watchdog: cannot use {config}: {exc}; the watchdog component writes it "
+              "(prep-iac deploy difusor)", file=sys.stderr)
+        return 2
+    run(cfg, log=lambda line: print(line, flush=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,60 @@
+"""One pyinfra runner: `prep-iac deploy`, the drill and the lab tests build the pyinfra
+command in pyinfra_run.pyinfra_command and run it through pyinfra_run.run_deploy."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from prep_iac import deploy_cli, pyinfra_run
+
+REPO = Path(__file__).resolve().parents[2]
+DIFUSOR_INV = str(REPO / "inventories/example-difusor.yml")
+
+
+@pytest.fixture
+def ran(monkeypatch):
+    """subprocess.run inside the runner, recorded instead of run."""
+    calls = []
+
+    def fake_run(cmd, **kw):
+        calls.append((cmd, kw))
+        out = "    Grand total     12     3       0      9          \n"
+        return subprocess.CompletedProcess(cmd, 0, out if kw.get("capture_output") else None, "")
+
+    monkeypatch.setattr(pyinfra_run.subprocess, "run", fake_run)
+    return calls
+
+
+def test_relative_deploy_files_are_the_repositorys():
+    cmd = pyinfra_run.pyinfra_command("deploys/difusor.py", "difusores", extra_args=["-v"])
+    assert cmd[1:] == [str(pyinfra_run.ENV_SHIM), str(REPO / "deploys/difusor.py"),
+                       "--limit", "difusores", "-y", "-v"]
+
+
+def test_the_drill_and_the_tests_capture_and_read_the_results(ran, tmp_path):
+    result = pyinfra_run.run_deploy(tmp_path / "inv.yml", "deploys/difusor.py", limit="difusores",
+                                    extra_env={"X": "1"})
+    (cmd, kw), = ran
+    assert cmd == pyinfra_run.pyinfra_command("deploys/difusor.py", "difusores")
+    assert kw["env"]["PREP_INVENTORY"] == str((tmp_path / "inv.yml").resolve())
+    assert kw["env"]["X"] == "1" and kw["cwd"] == pyinfra_run.REPO_DIR and kw["timeout"] == 900
+    assert (result.ok, result.changed, result.errors, result.unchanged) == (True, 3, 0, 9)
+
+
+def test_the_cli_runs_the_same_command_on_the_terminal(ran):
+    rc = deploy_cli.deploy_role("difusor", DIFUSOR_INV, dry=True, extra=("-v",))
+    (cmd, kw), = ran
+    assert rc == 0
+    assert cmd == deploy_cli.deploy_command("difusor", DIFUSOR_INV, dry=True, extra=("-v",))
+    assert "capture_output" not in kw and kw["cwd"] is None and kw["timeout"] is None
+    assert kw["env"]["PREP_INVENTORY"] == DIFUSOR_INV
+
+
+def test_the_cli_exits_with_pyinfras_code(monkeypatch):
+    monkeypatch.setattr(pyinfra_run.subprocess, "run",
+                        lambda cmd, **kw: subprocess.CompletedProcess(cmd, 3))
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(deploy_cli.deploy, ["difusor", "-i", DIFUSOR_INV, "--dry"])
+    assert result.exit_code == 3
