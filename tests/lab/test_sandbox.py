@@ -12,6 +12,7 @@ from inside its sandbox.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import subprocess
@@ -77,8 +78,19 @@ def test_watchdog_and_sweep_still_work(deployed):
     assert estado["estado"] in contract.STATES
 
 
+def newer_than_served(lab, host):
+    """A PREP cut id ten minutes after the cut the host serves (earlier tests of the session
+    leave theirs; a cut is never older than, nor named like, the one served)."""
+    estado = json.loads(sh(lab, host, f"sudo cat {contract.ESTADO_FILE} || echo '{{}}'"))
+    try:
+        served = dt.datetime.fromisoformat(estado["corte_fecha_hora"])
+    except (KeyError, TypeError, ValueError):
+        served = dt.datetime(2021, 6, 6, 21, 0)
+    return (served + dt.timedelta(minutes=10)).strftime("%Y%m%d_%H%M") + "_PREP_AYUN_COAH"
+
+
 def test_cut_is_pushed_activated_and_watchdog_started(deployed, tmp_path):
-    lab, cut = deployed, "20210606_2100_PREP_AYUN_COAH"
+    lab, cut = deployed, newer_than_served(deployed, "difusor-1")
     folder = make_cut(tmp_path, cut, site(seed=b"9"))
     # Only the activator may start the watchdog during this test: its timer is stopped.
     sh(lab, "difusor-1", "sudo systemctl stop prep-watchdog.timer")
