@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -25,6 +26,21 @@ def _seconds(text: str) -> int:
         raise click.BadParameter(f"the period must be at least 5 s (the watchdog needs "
                                  f"{MISSED_PERIODS} of them)")
     return value
+
+
+OWN_MARK = ".prep-simulacro"  # marks a folder as a drill's output, which the next drill replaces
+
+
+def claim_output(out_dir: Path) -> None:
+    """The drill's output folder: a drill's own earlier output (finished or not) is replaced,
+    so the README's command runs again after any run; anything else is refused."""
+    if out_dir.exists() and any(out_dir.iterdir()):
+        if not ((out_dir / OWN_MARK).exists() or (out_dir / "simulacro.json").exists()):
+            raise PrepError(f"{out_dir} exists, is not empty and is not a drill's output",
+                            "choose another --out, or remove it")
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / OWN_MARK).write_text("the output of prep-iac simulacro; the next run replaces it\n")
 
 
 @click.command()
@@ -61,8 +77,7 @@ def simulacro(difusores, ha, periodo, desde, hasta, faults, out_dir, keep, inven
     quiet = conformance_periods(period)
     plan = load_plan(faults, difusores, ha, first=quiet + 1)
     check_schedule(plan, periods, quiet)
-    if out_dir.exists() and any(out_dir.iterdir()):
-        raise PrepError(f"{out_dir} exists and is not empty", "choose another --out, or remove it")
+    claim_output(out_dir)
     opts = Options(difusores=difusores, ha=ha, period_s=period, desde=desde, hasta=hasta,
                    plan=plan, out=out_dir.resolve(), keep=keep, actas=actas, seed=seed)
     started = time.monotonic()

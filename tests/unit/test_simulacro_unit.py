@@ -122,3 +122,27 @@ def test_summary_writes_json_and_spanish_html(tmp_path):
     assert "Hubo expectativas que no se cumplieron" in html
     assert "hash mismatch" in html and "no cumple" in html
     assert "<script" not in html  # self-contained, nothing to load
+
+
+def test_the_drill_replaces_its_own_earlier_output_and_nothing_else(tmp_path):
+    """The README's first command runs again after any run, failed or not; a folder that is
+    not a drill's output is never deleted."""
+    from prep_iac.errors import PrepError
+    from prep_iac.simulacro.cli import OWN_MARK, claim_output
+
+    out = tmp_path / "simulacro"
+    claim_output(out)  # new
+    (out / "simulacro.html").write_text("noche 1")
+    claim_output(out)  # its own output, marked: replaced
+    assert (out / OWN_MARK).exists() and not (out / "simulacro.html").exists()
+    old = tmp_path / "older"
+    old.mkdir()
+    (old / "simulacro.json").write_text("{}")  # a drill's output from before the mark
+    claim_output(old)
+    assert not (old / "simulacro.json").exists()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "tesis.txt").write_text("no es de un simulacro")
+    with pytest.raises(PrepError, match="not a drill's output"):
+        claim_output(mine)
+    assert (mine / "tesis.txt").read_text() == "no es de un simulacro"
