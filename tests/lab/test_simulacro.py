@@ -5,7 +5,9 @@ a plan that expects the wrong outcome makes the run fail — the corrupt cut's e
 flipped on purpose, so the drill must exit 1 for that fault alone.
 """
 
+import ipaddress
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +22,20 @@ pytestmark = pytest.mark.lab
 
 PERIOD = 10
 DIFUSORES = 3  # difusor-1/2 are the HA pair, difusor-3 gets its network cut
+
+
+def drill_env() -> dict:
+    """The drill boots a lab of its own beside the session's (which later tests still use):
+    the session's name with -sim, on the next /24 (ci on 10.79.0.0/24 -> ci-sim on
+    10.79.1.0/24), whatever PREP_LAB_NAME / PREP_LAB_SUBNET this run was given."""
+    from conftest import lab_settings
+
+    session = lab_settings()
+    net = ipaddress.ip_network(session["subnet"])
+    following = ipaddress.ip_network((int(net.network_address) + net.num_addresses,
+                                      net.prefixlen))
+    return dict(os.environ, PREP_LAB_NAME=f"{session['name'][:16]}-sim",
+                PREP_LAB_SUBNET=str(following))
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +56,7 @@ def drill(tmp_path_factory):
     proc = subprocess.run(
         [str(prep), "simulacro", "--difusores", str(DIFUSORES), "--ha", "--periodo", f"{PERIOD}s",
          "--hasta", "00:00", "--faults", str(plan_file), "--actas", "300", "--out", str(out)],
-        capture_output=True, text=True, timeout=1800, check=False)
+        capture_output=True, text=True, timeout=1800, check=False, env=drill_env())
     results_file = out / "simulacro.json"
     assert results_file.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc, json.loads(results_file.read_text()), out
