@@ -11,6 +11,7 @@ Standard library only: this module is shipped to the hosts beside prep_iac/onhos
 
 import json
 import re
+import unicodedata
 from datetime import datetime
 
 # --- the difusor's publication ---------------------------------------------------------------
@@ -281,8 +282,6 @@ def sanitize_remote_text(text: object, limit: int = REMOTE_TEXT_MAX) -> str | No
     spaces collapsed, clipped to `limit` characters with '…'. None stays None."""
     if text is None:
         return None
-    import unicodedata
-
     text = _ANSI_ESCAPE.sub("", text if isinstance(text, str) else str(text))
     out = []
     for ch in text:
