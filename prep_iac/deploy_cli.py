@@ -11,11 +11,12 @@ import click
 from prep_iac import pyinfra_run
 from prep_iac.errors import PrepError
 from prep_iac.inventory.loader import load_inventory
-from prep_iac.inventory.roles import ROLE_GROUPS
+from prep_iac.inventory.roles import GROUP_ROLES, ROLE_GROUPS
 from prep_iac.paths import DEPLOYS_DIR
 
 
-def _checked(role: str, inventory: str) -> tuple[Path, str | None]:
+def _checked(role: str, inventory: str, limit: str | None = None,
+             preflight: bool = False) -> tuple[Path, str | None]:
     """(the role's deploy file, its inventory group), or PrepError before pyinfra starts."""
     deploy_file = DEPLOYS_DIR / f"{role}.py"
     if not deploy_file.is_file():
@@ -26,7 +27,29 @@ def _checked(role: str, inventory: str) -> tuple[Path, str | None]:
     if group and not getattr(inv, group):
         raise PrepError(f"{inventory} has no {group}: nothing for the {role} deploy to do",
                         f"add hosts under '{group}:' or choose another inventory")
+    if preflight:  # key files, SSH reachable, pinned host keys: before pyinfra connects
+        from prep_iac import preflight as checks
+
+        checks.check(inv, _touched(inv, group, limit), key_fields=DEPLOY_KEY_FIELDS)
     return deploy_file, group
+
+
+# The publisher deploy copies its SFTP identity and signing key to the host.
+DEPLOY_KEY_FIELDS = ("ssh_key", "sftp_identity", "signing_key")
+
+
+def _touched(inv, group: str | None, limit: str | None) -> list[str]:
+    """The hosts pyinfra will connect to: the --limit (a host, a group or a glob), else the
+    role's group, else all of them."""
+    from fnmatch import fnmatchcase
+
+    names = list(getattr(inv, group) if group else inv.hosts())
+    if limit:
+        groups = {g: list(getattr(inv, g)) for g in GROUP_ROLES}
+        wanted = [n for p in limit.split(",") for n in
+                  (groups.get(p) or [h for h in inv.hosts() if fnmatchcase(h, p)])]
+        names = [n for n in inv.hosts() if n in wanted] if wanted else names
+    return names
 
 
 def deploy_command(role: str, inventory: str, *, dry=False, limit=None, yes=True,
@@ -40,7 +63,7 @@ def deploy_command(role: str, inventory: str, *, dry=False, limit=None, yes=True
 def deploy_role(role: str, inventory: str, *, dry=False, limit=None, yes=True,
                 extra: tuple[str, ...] = ()) -> int:
     """Run the role's deploy through the one runner, pyinfra on the terminal; its exit code."""
-    deploy_file, group = _checked(role, inventory)
+    deploy_file, group = _checked(role, inventory, limit, preflight=True)
     result = pyinfra_run.run_deploy(inventory, deploy_file, limit or group, dry=dry, yes=yes,
                                     extra_args=extra, capture=False, cwd=None, timeout=None)
     return result.returncode

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from prep_iac import preflight
 from prep_iac.conformance import sshconfig
 from prep_iac.conformance.aggregate import build_report
 from prep_iac.conformance.checkids import SUITES_DIR, suite_requirements
@@ -103,6 +104,8 @@ def verify(inventory_path: str | Path, limit: str | None = None,
     inventory_path = Path(inventory_path).resolve()
     inventory = load_inventory(inventory_path)
     hosts = select_hosts(inventory, limit)
+    # Keys and pins stop here; a host that is down is the report's finding (run_host).
+    preflight.check(inventory, hosts, warn=lambda line: progress(*line.split(": ", 1)))
     waivers = load_waivers(waivers_path, known_ids(), set(inventory.hosts())) \
         if waivers_path else []
     out = Path(out_dir) if out_dir else Path("conformance")

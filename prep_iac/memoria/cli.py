@@ -65,8 +65,10 @@ def collect(inventory, source, desde, hasta, tz, out):
     if source:
         fetch = c.copy_from(source)
     else:
+        from prep_iac import preflight
         from prep_iac.memoria.sshfetch import ssh_fetch
 
+        preflight.check(inv, [n.name for n in nodes])  # keys, reachable, pinned host keys
         fetch = ssh_fetch(inventory)
     summary = c.collect(nodes, out, since, until, fetch, zone)
     err.print(f"[green]bundle:[/] {out / 'bitacoras.tar.gz'} ({len(summary['archivos'])} files, "

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from prep_iac import contract
+from prep_iac import contract, preflight
 from prep_iac.errors import PrepError
 
 
@@ -85,6 +85,7 @@ def publish(cut, inventory_path, registry_path, publisher, ledger, only, session
         registry = registry.only(only)
     except KeyError as exc:
         raise PrepError(f"unknown difusor(s): {exc}", "use the inventory's difusor names") from None
+    preflight.check_publish(registry, lambda line: click.echo(f"warning: {line}", err=True))
     led = Ledger(_ledger_path(registry, inventory_path, ledger), registry.period_s)
     with source.opened(Path(cut)) as (folder, cut_id):
         signed = prepare(folder, cut_id, registry)

@@ -111,6 +111,7 @@ class SshKeyServer:
         self.sock.listen(4)
         self.port = self.sock.getsockname()[1]
         self.transports = []
+        self.closed = False
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self):
@@ -118,6 +119,11 @@ class SshKeyServer:
             try:
                 conn, _ = self.sock.accept()
             except OSError:
+                self.sock.close()  # here, not in close(): no other server can get its fd
+                return
+            if self.closed:
+                conn.close()
+                self.sock.close()
                 return
             transport = paramiko.Transport(conn)
             transport.add_server_key(self.key)
@@ -128,6 +134,12 @@ class SshKeyServer:
                 pass
 
     def close(self):
-        self.sock.close()
+        # Wake the accept() and let the thread close the socket: closing it here would free
+        # its fd for the next server's socket while the thread may still accept() on it.
+        self.closed = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         for t in self.transports:
             t.close()

@@ -1,5 +1,6 @@
 """verify's plumbing without hosts: the ssh_config, host selection, an unreachable host."""
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -45,8 +46,10 @@ def test_pytest_command_runs_the_shipped_suites():
 
 def test_unreachable_host_fails_every_inside_requirement(tmp_path):
     # Loopback, a port nothing listens on: refused at once, no traffic leaves the machine.
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "admin")],
+                   check=True)  # the checks before connecting want a usable key file
     data = EXAMPLE.read_text().replace("203.0.113.10", "127.0.0.1").replace(
-        "ssh_port: 22", "ssh_port: 1")
+        "ssh_port: 22", "ssh_port: 1").replace("~/.ssh/id_ed25519", "admin")
     inventory = tmp_path / "inv.yml"
     inventory.write_text(data)
     report, paths = verify(inventory, out_dir=tmp_path / "out")

@@ -13,7 +13,18 @@ DIFUSOR_INV = str(REPO / "inventories/example-difusor.yml")
 
 
 @pytest.fixture
-def ran(monkeypatch):
+def checked(monkeypatch):
+    """The checks before connecting, recorded instead of run (the example's hosts do not
+    exist; tests/unit/test_preflight.py checks them)."""
+    from prep_iac import preflight
+
+    calls = []
+    monkeypatch.setattr(preflight, "check", lambda inv, hosts, **kw: calls.append(list(hosts)))
+    return calls
+
+
+@pytest.fixture
+def ran(monkeypatch, checked):
     """subprocess.run inside the runner, recorded instead of run."""
     calls = []
 
@@ -51,7 +62,13 @@ def test_the_cli_runs_the_same_command_on_the_terminal(ran):
     assert kw["env"]["PREP_INVENTORY"] == DIFUSOR_INV
 
 
-def test_the_cli_exits_with_pyinfras_code(monkeypatch):
+def test_the_cli_checks_the_hosts_it_deploys_before_pyinfra(ran, checked):
+    deploy_cli.deploy_role("difusor", DIFUSOR_INV, dry=True)
+    deploy_cli.deploy_role("difusor", DIFUSOR_INV, limit="difusor-*")
+    assert checked == [["difusor-1"], ["difusor-1"]]
+
+
+def test_the_cli_exits_with_pyinfras_code(monkeypatch, checked):
     monkeypatch.setattr(pyinfra_run.subprocess, "run",
                         lambda cmd, **kw: subprocess.CompletedProcess(cmd, 3))
     from click.testing import CliRunner

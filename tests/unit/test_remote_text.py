@@ -92,6 +92,7 @@ def _fake_publish(monkeypatch, tmp_path, results):
     registry = SimpleNamespace(difusores=difusores, period_s=600, state_dir=str(tmp_path),
                                only=lambda names: registry)
     monkeypatch.setattr(publish_cli, "_registry", lambda *a: registry)
+    monkeypatch.setattr(publish_cli.preflight, "check_publish", lambda *a: None)  # no keys here
 
     @contextlib.contextmanager
     def opened(path):
