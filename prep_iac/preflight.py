@@ -142,9 +142,11 @@ def _fingerprint(blob: bytes) -> str:
     return fingerprint(blob)
 
 
-def host_key_problem(target: Target) -> str | None:
-    """Why the server's key is not the pin (one line), or None when it is (or is not pinned,
-    or of a type paramiko cannot ask for: then ssh's own strict check still applies)."""
+def host_key_problem(target: Target) -> tuple[str, str] | None:
+    """("pin", why) when the server's key is not the pin, ("down", why) when the handshake
+    did not finish (a timeout, a reset: the host's problem, not the pin's), or None when the
+    key is the pin (or is not pinned, or of a type paramiko cannot ask for: then ssh's own
+    strict check still applies)."""
     import paramiko
 
     if not target.host_key:
@@ -156,12 +158,18 @@ def host_key_problem(target: Target) -> str | None:
     where = f"{target.name} ({target.address}:{target.port})"
     try:
         _, blob = shown_key(target)
-    except (OSError, EOFError, paramiko.SSHException) as exc:
-        return (f"{where}: no SSH handshake asking for its pinned {kind} key: "
-                f"{exc or type(exc).__name__}")
+    except paramiko.SSHException as exc:
+        text = str(exc) or type(exc).__name__
+        # No key of the pinned type on offer is the pin's problem; anything else, the host's.
+        refused = "host key" in text.lower() or "incompatible" in text.lower()
+        return ("pin" if refused else "down",
+                f"{where}: no SSH handshake asking for its pinned {kind} key: {text}")
+    except (OSError, EOFError) as exc:
+        why = exc or type(exc).__name__
+        return "down", f"{target.address}:{target.port}: SSH handshake unfinished: {why}"
     if blob != pinned:
-        return (f"{where} shows host key {kind} {_fingerprint(blob)}; the inventory pins "
-                f"{_fingerprint(pinned)}")
+        shown, pin = _fingerprint(blob), _fingerprint(pinned)
+        return "pin", f"{where} shows host key {kind} {shown}; the inventory pins {pin}"
     return None
 
 
@@ -182,6 +190,15 @@ def check_hosts(hosts: list[Target], *, warn: Callable[[str], None] | None = Non
     reported through it and returned (the command records them itself); without, they stop
     the command. A host key that is not the pin always stops it."""
     down = unreachable(hosts)
+    up = [t for t in hosts if t.name not in down and t.host_key]
+    problems = []
+    if up:
+        with ThreadPoolExecutor(max_workers=min(32, len(up))) as pool:
+            for t, found in zip(up, pool.map(host_key_problem, up)):
+                if found and found[0] == "down":
+                    down[t.name] = found[1]
+                elif found:
+                    problems.append(found[1])
     if admins is not None:  # a hint: behind NAT the host sees another address
         for t in hosts:
             src = source_address(t) if t.name in down else None
@@ -195,16 +212,11 @@ def check_hosts(hosts: list[Target], *, warn: Callable[[str], None] | None = Non
                         "are right, and that this machine is in admins.networks, then retry")
     for name, why in down.items():
         warn(f"{name}: cannot reach SSH ({why})")
-    up = [t for t in hosts if t.name not in down and t.host_key]
-    if up:
-        with ThreadPoolExecutor(max_workers=min(32, len(up))) as pool:
-            problems = [p for p in pool.map(host_key_problem, up) if p]
-        if problems:
-            raise PrepError("host key not the pinned one:\n" + "\n".join(f"  {p}"
-                                                                        for p in problems),
-                            "check the key with the host's administrator out of band (console: "
-                            "ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub); if it is right, re-pin "
-                            "it: ssh-keyscan -p PORT ADDRESS, then set host_key in the inventory")
+    if problems:
+        raise PrepError("host key not the pinned one:\n" + "\n".join(f"  {p}" for p in problems),
+                        "check the key with the host's administrator out of band (console: "
+                        "ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub); if it is right, re-pin "
+                        "it: ssh-keyscan -p PORT ADDRESS, then set host_key in the inventory")
     return list(down)
 
 

@@ -32,13 +32,16 @@ OWN_MARK = ".prep-simulacro"  # marks a folder as a drill's output, which the ne
 
 
 def claim_output(out_dir: Path) -> None:
-    """The drill's output folder: a drill's own earlier output (finished or not) is replaced,
-    so the README's command runs again after any run; anything else is refused."""
+    """The drill's output folder: a drill's own earlier output (finished or not) moves to
+    OUT.anterior (the one before that is dropped), so the README's command runs again after
+    any run and a failed run's evidence survives the next; anything else is refused."""
     if out_dir.exists() and any(out_dir.iterdir()):
         if not ((out_dir / OWN_MARK).exists() or (out_dir / "simulacro.json").exists()):
             raise PrepError(f"{out_dir} exists, is not empty and is not a drill's output",
                             "choose another --out, or remove it")
-        shutil.rmtree(out_dir)
+        previous = out_dir.with_name(out_dir.name + ".anterior")
+        shutil.rmtree(previous, ignore_errors=True)
+        out_dir.rename(previous)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / OWN_MARK).write_text("the output of prep-iac simulacro; the next run replaces it\n")
 

@@ -135,3 +135,39 @@ def test_deploy_stops_with_error_and_fix_and_no_traceback(tmp_path, key):
     assert proc.stderr.startswith("error:") and "fix:" in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     assert ("does not exist" if key is None else "cannot reach SSH") in proc.stderr
+
+
+def test_a_handshake_that_does_not_finish_is_the_hosts_problem_not_the_pins(tmp_path,
+                                                                           monkeypatch):
+    """A port that shows an SSH banner and then hangs (a host under load) is reported like an
+    unreachable host (verify records it, deploy stops with "cannot reach"), never as a wrong
+    host key."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    held = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")  # then nothing: no key exchange
+            held.append(conn)
+
+    threading.Thread(target=serve, daemon=True).start()
+    shown_key = preflight.shown_key
+    monkeypatch.setattr(preflight, "shown_key", lambda t: shown_key(t, timeout=1.0))
+    pin = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+    inv = load_inventory(_inventory(tmp_path, listener.getsockname()[1], host_key=pin))
+    try:
+        found = preflight.host_key_problem(preflight.targets(inv, ["difusor-1"])[0])
+    finally:
+        listener.close()
+        for conn in held:
+            conn.close()
+    assert found is not None and found[0] == "down", found

@@ -133,13 +133,18 @@ def test_the_drill_replaces_its_own_earlier_output_and_nothing_else(tmp_path):
     out = tmp_path / "simulacro"
     claim_output(out)  # new
     (out / "simulacro.html").write_text("noche 1")
-    claim_output(out)  # its own output, marked: replaced
+    claim_output(out)  # its own output, marked: kept as .anterior, the folder starts anew
     assert (out / OWN_MARK).exists() and not (out / "simulacro.html").exists()
+    assert (tmp_path / "simulacro.anterior" / "simulacro.html").read_text() == "noche 1"
+    (out / "simulacro.html").write_text("noche 2")
+    claim_output(out)  # the one before the last is dropped
+    assert (tmp_path / "simulacro.anterior" / "simulacro.html").read_text() == "noche 2"
     old = tmp_path / "older"
     old.mkdir()
     (old / "simulacro.json").write_text("{}")  # a drill's output from before the mark
     claim_output(old)
     assert not (old / "simulacro.json").exists()
+    assert (tmp_path / "older.anterior" / "simulacro.json").exists()
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "tesis.txt").write_text("no es de un simulacro")
