@@ -62,12 +62,9 @@ class Injector(ABC):
 
     def delivers_cut(self, period: int) -> bool:
         """Whether this injector hands the cut of `period` to the difusores itself (the drill
-        then neither drops it at the publisher nor expects it served)."""
+        then neither drops it at the publisher nor expects it served). An injector that can
+        answer True also defines `deliver(folder)`, which hand_over calls for that period."""
         return False
-
-    def deliver(self, folder) -> None:
-        """Hand the period's cut (folder, named by its id) over, when delivers_cut said so."""
-        raise NotImplementedError(f"{type(self).__name__} does not deliver cuts")
 
     def after_drop(self, period: int) -> None:
         """Right after the drill dropped the cut of `period` at the publisher."""
