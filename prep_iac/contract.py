@@ -9,6 +9,7 @@ docs/contracts.md explains it in words.
 Standard library only: this module is shipped to the hosts beside prep_iac/onhost.
 """
 
+import hashlib
 import json
 import re
 import unicodedata
@@ -89,16 +90,21 @@ SSH_ALLOW_GROUPS = (ADMIN_GROUP, SFTP_GROUP)
 PUBLISHING = "publicando"  # a cut is current
 NOTICE = "aviso"  # no cut for MISSED_PERIODS periods: "updates interrupted"
 CLOSED = "cerrado"  # the publication window closed: the last cut stays up
-NOT_OPEN = "por-abrir"  # before the window opens, or no first cut yet
-STATES = (PUBLISHING, NOTICE, CLOSED, NOT_OPEN)
+NOT_OPEN = "por-abrir"  # before the window opens, or no production cut yet
+CONCLUDED = "concluido"  # the PREP closed with a final cut: it stays up, never stale
+STATES = (PUBLISHING, NOTICE, CLOSED, NOT_OPEN, CONCLUDED)
 NOTICE_FLAGS = (NOTICE, NOT_OPEN)  # the watchdog's flag files nginx tests per request
+# corte..manifiesto_sha256 describe the served tree; proceso..final are the signed stamp of
+# the newest document accepted for it (a cut, a correction or a heartbeat).
 ESTADO_KEYS = ("corte", "corte_fecha_hora", "activado", "periodo_s", "estado",
-               "manifiesto_sha256")
+               "manifiesto_sha256", "contenido_sha256", "proceso", "modo", "secuencia",
+               "emitido", "final")
 
 # The activator's answer in estado/ultimo.json.
 ACTIVATED = "activado"
 REFUSED = "rechazado"
 RESULT_KEYS = ("corte", "resultado", "motivo", "hora", "solicitud", "archivos", "nuevos",
+               "tipo", "secuencia", "final",
                "segundos", "fases")
 
 # --- timing ----------------------------------------------------------------------------------
@@ -120,6 +126,11 @@ JOURNAL_PUBLISHER = "prep-publisher"
 
 def activated_message(cut_id: str, files: int, new: int, seconds: float) -> str:
     return f"activated {cut_id} ({files} files, {new} new, {seconds:.2f} s)"
+
+
+def renewed_message(cut_id: str, sequence: int, final: bool) -> str:
+    """A heartbeat (or the served cut signed again) accepted: the served cut is fresh."""
+    return f"renewed {cut_id} (secuencia {sequence}{', final' if final else ''})"
 
 
 def refused_message(cut_id: str, reason: str) -> str:
@@ -154,12 +165,17 @@ def reactivated_message(difusor: str) -> str:
 
 # Regexes over MESSAGE that match the shapes above (the memoria's incident rules).
 ACTIVATED_RE = r"^activated (?P<cut>\S+)"
+RENEWED_RE = r"^renewed (?P<cut>\S+)"
 REFUSED_RE = r"^refused (?P<cut>[^\s:]+):?\s*(?P<detail>.*)"
 NOTICE_ON_RE = r"aviso ON\b:?\s*(?P<detail>.*)"
 NOTICE_OFF_RE = r"aviso OFF\b:?\s*(?P<detail>.*)"
 
 # --- cuts and their signed manifest ----------------------------------------------------------------
-MANIFEST_FORMAT = "prep-iac-manifiesto/1"
+MANIFEST_FORMAT = "prep-iac-manifiesto/2"
+# A heartbeat: "the current cut is still <corte> (its content <contenido_sha256>)", signed
+# with a new sequence and time when a period brings no new cut. Uploaded in a cut's manifest
+# slot, so it travels and is verified exactly like one.
+HEARTBEAT_FORMAT = "prep-iac-latido/1"
 SIGNATURE_NAMESPACE = "prep-iac-corte@iec"  # ssh-keygen -Y sign/verify -n
 SIGNER_IDENTITY = "iec"  # the principal in allowed_signers
 
@@ -193,6 +209,38 @@ def parse_cut_id(cut_id: str) -> datetime | None:
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
+# --- the signed stamp: freshness is judged from what was signed, never from arrival --------------
+# Every manifest and heartbeat carries, signed: the electoral process it belongs to, whether
+# it is production or drill material, a sequence that only grows, its issue time and whether
+# it is the PREP's final cut. A difusor accepts only its own process, only a higher sequence,
+# drill material only before the PREP opens (and never after production material), and
+# judges staleness from the signed time it last accepted (docs/contracts.md).
+PRODUCTION = "produccion"
+DRILL = "simulacro"
+MODES = (PRODUCTION, DRILL)
+PROCESS_ID = re.compile(r"[a-z][a-z0-9-]{2,63}")
+DRILL_PROCESS_SUFFIX = "-simulacro"
+
+
+def drill_process(process: str) -> str:
+    """The process id a drill of `process` signs under: its material can never pass for the
+    election's own."""
+    return process + DRILL_PROCESS_SUFFIX
+
+
+def process_for(process: str, mode: str) -> str:
+    return drill_process(process) if mode == DRILL else process
+
+
+def content_sha256(files: list[dict]) -> str:
+    """The identity of a cut's content (paths, sizes, hashes), whatever stamp signs it: a
+    heartbeat names it, and the publisher finds its delta base by it."""
+    digest = hashlib.sha256()
+    for entry in sorted(files, key=lambda e: e["ruta"]):
+        digest.update(f"{entry['ruta']}\0{entry['bytes']}\0{entry['sha256']}\n".encode())
+    return digest.hexdigest()
+
+
 class ManifestError(ValueError):
     """A manifest that does not follow MANIFEST_FORMAT; the message says why."""
 
@@ -217,23 +265,12 @@ def parse_manifest(data: bytes | str, *, cut_id: str | None = None,
     """The one reader of a manifest: parsed, checked whole, returned as its JSON object.
 
     {"formato": MANIFEST_FORMAT, "corte": id, "fecha_hora": ISO-8601 with offset,
-     "archivos": [{"ruta", "bytes", "sha256"}, …]}. Raises ManifestError.
+     <the stamp: STAMP_KEYS>, "archivos": [{"ruta", "bytes", "sha256"}, …]}.
+    Raises ManifestError.
     """
-    try:
-        manifest = json.loads(data)
-    except ValueError as exc:
-        raise ManifestError(f"manifest is not JSON ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("formato") != MANIFEST_FORMAT:
-        raise ManifestError(f"manifest format is not {MANIFEST_FORMAT}")
-    if not is_cut_id(manifest.get("corte")):
-        raise ManifestError(f"manifest names no valid cut id ({manifest.get('corte')!r})")
-    if cut_id is not None and manifest["corte"] != cut_id:
-        raise ManifestError(f"manifest is for cut {manifest['corte']!r}, not {cut_id!r}")
-    try:
-        if datetime.fromisoformat(manifest["fecha_hora"]).tzinfo is None:
-            raise ValueError
-    except (KeyError, TypeError, ValueError):
-        raise ManifestError("manifest has no valid fecha_hora") from None
+    manifest = _signed_object(data, MANIFEST_FORMAT, "manifest", cut_id)
+    if not _is_aware_time(manifest.get("fecha_hora")):
+        raise ManifestError("manifest has no valid fecha_hora")
     files = manifest.get("archivos")
     if not isinstance(files, list) or not files:
         raise ManifestError("manifest lists no files")
@@ -261,6 +298,70 @@ def parse_manifest(data: bytes | str, *, cut_id: str | None = None,
     if max_bytes is not None and total > max_bytes:
         raise ManifestError(f"cut too large: {total} bytes > {max_bytes}")
     return manifest
+
+
+STAMP_KEYS = ("proceso", "modo", "secuencia", "emitido", "final")
+
+
+def _is_aware_time(value: object) -> bool:
+    try:
+        return datetime.fromisoformat(value).tzinfo is not None
+    except (TypeError, ValueError):
+        return False
+
+
+def _signed_object(data: bytes | str, fmt: str, what: str, cut_id: str | None) -> dict:
+    """A signed document's JSON object: its format, cut id and stamp checked."""
+    try:
+        obj = json.loads(data)
+    except ValueError as exc:
+        raise ManifestError(f"{what} is not JSON ({exc})") from None
+    if not isinstance(obj, dict) or obj.get("formato") != fmt:
+        raise ManifestError(f"{what} format is not {fmt}")
+    if not is_cut_id(obj.get("corte")):
+        raise ManifestError(f"{what} names no valid cut id ({obj.get('corte')!r})")
+    if cut_id is not None and obj["corte"] != cut_id:
+        raise ManifestError(f"{what} is for cut {obj['corte']!r}, not {cut_id!r}")
+    check_stamp(obj, what)
+    return obj
+
+
+def check_stamp(obj: dict, what: str = "manifest") -> None:
+    """The signed stamp is whole: a document without one is refused, never trusted."""
+    process, mode, seq = obj.get("proceso"), obj.get("modo"), obj.get("secuencia")
+    if not isinstance(process, str) or not PROCESS_ID.fullmatch(
+            process.removesuffix(DRILL_PROCESS_SUFFIX)):
+        raise ManifestError(f"{what} names no valid electoral process (proceso)")
+    if mode not in MODES:
+        raise ManifestError(f"{what} has no valid modo ({' or '.join(MODES)})")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+        raise ManifestError(f"{what} has no valid secuencia (a positive integer)")
+    if not _is_aware_time(obj.get("emitido")):
+        raise ManifestError(f"{what} has no valid emitido (ISO-8601 with offset)")
+    if not isinstance(obj.get("final"), bool):
+        raise ManifestError(f"{what} does not say whether it is final (final: true/false)")
+
+
+def parse_heartbeat(data: bytes | str, *, cut_id: str | None = None) -> dict:
+    """The one reader of a heartbeat: {"formato": HEARTBEAT_FORMAT, "corte",
+    "contenido_sha256", <the stamp>}. Raises ManifestError."""
+    beat = _signed_object(data, HEARTBEAT_FORMAT, "heartbeat", cut_id)
+    if not isinstance(beat.get("contenido_sha256"), str) or \
+            not _SHA256.fullmatch(beat["contenido_sha256"]):
+        raise ManifestError("heartbeat names no valid contenido_sha256")
+    extra = sorted(set(beat) - {"formato", "corte", "contenido_sha256", *STAMP_KEYS})
+    if extra:
+        raise ManifestError(f"heartbeat has unknown keys: {', '.join(extra)}")
+    return beat
+
+
+def signed_format(data: bytes) -> str | None:
+    """Which signed document this is (MANIFEST_FORMAT or HEARTBEAT_FORMAT), from its text."""
+    try:
+        obj = json.loads(data)
+    except ValueError:
+        return None
+    return obj.get("formato") if isinstance(obj, dict) else None
 
 
 def manifest_total_bytes(manifest: dict) -> int:

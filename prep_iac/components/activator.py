@@ -28,7 +28,9 @@ def settings(iec) -> ActivatorConfig:
     return ActivatorConfig(keep=iec.keep_cuts, max_bytes=max_bytes,
                            max_files=iec.max_cut_files, period_s=iec.period_s,
                            stale_s=max(contract.stale_after_s(iec.period_s), 300),
-                           jail_budget_bytes=contract.jail_budget_bytes(max_bytes))
+                           jail_budget_bytes=contract.jail_budget_bytes(max_bytes),
+                           process=iec.process,
+                           prep_opens=iec.calendar.prep_opens_at.isoformat())
 
 
 def unit_context(iec) -> dict:

@@ -1,11 +1,14 @@
 """`prep-iac inventory check -i FILE`."""
 
+import datetime as dt
+
 import click
 from rich.markup import escape
 from rich.table import Table
 
 from prep_iac.console import err, out
 from prep_iac.inventory.loader import load_inventory, missing_files
+from prep_iac.inventory.schema import STAGES, Iec
 
 
 @click.group()
@@ -31,7 +34,31 @@ def check(path):
         table.add_row(name, "publishers", p.address, f"{inv.ssh_user(name)}@:{p.ssh_port}",
                       f"drop {p.drop_dir}")
     out.print(table)
-    w = inv.iec.window
-    out.print(f"window {w.opens} → {w.closes} {w.timezone}; one cut every {inv.iec.period_s} s")
+    for line in calendar_lines(inv.iec, dt.datetime.now(dt.UTC)):
+        out.print(escape(line), highlight=False, soft_wrap=True)
     for warning in missing_files(inv):
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+
+
+def calendar_lines(iec: Iec, now: dt.datetime) -> list[str]:
+    """The call's calendar, one line per stage, and the stage `now` is in."""
+    cal = iec.calendar
+    inst, drills = cal.installation, cal.drills
+    what = (
+        f"notice to the IEC by {cal.notice_by}",
+        f"{inst.from_} to {inst.to}; infrastructure operating by {cal.infrastructure_by}",
+        f"{drills.from_} to {drills.to}; drills on {', '.join(map(str, drills.days))}",
+        f"the IEC publishes the list of difusores from {cal.public_list_from}",
+        f"{cal.prep_opens} to {cal.prep_closes}: a cut every {iec.period_s} s",
+        f"{cal.prep_closes} to {cal.publication_ends}: the final cut stays up",
+        f"after {cal.publication_ends}; the memoria técnica is due {cal.memoria_by}",
+    )
+    local = now.astimezone(cal.prep_opens_at.tzinfo)
+    lines = [f"process {iec.process}; calendar in {cal.timezone}:"]
+    lines += [f"  {stage:<12} {text}" for stage, text in zip(STAGES, what, strict=True)]
+    lines.append(f"now ({local:%Y-%m-%d %H:%M}): {cal.stage(now)}")
+    if cal.accelerated:
+        lines.append("accelerated calendar: the call's rules (the PREP opens at 18:00 or later, "
+                     "results up until 23:59 of the ninth day) are not applied; conformance "
+                     "reports CONV-I.1 unless waived")
+    return lines

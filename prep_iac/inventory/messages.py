@@ -7,9 +7,12 @@ from pydantic import ValidationError
 from prep_iac import contract
 from prep_iac.inventory.yamlfile import Loc, YamlDocument
 
+# Keys a former schema had, and what replaced them.
+REPLACED = {("iec", "window"): "iec.calendar replaced it: prep_opens for opens, "
+                                "publication_ends for closes (docs/inventory.md)"}
 # An example of a right value, by field name (the last key of the error's path).
 EXAMPLES = {
-    "iec": "iec: {official_url: ..., sources: [...], sftp_keys: [...], signers: [...], window: {...}}",
+    "iec": "iec: {process: ..., official_url: ..., sources: [...], sftp_keys: [...], signers: [...], calendar: {...}}",
     "admins": "admins: {networks: [203.0.113.0/24], accounts: [{name: mgarcia, keys: [ssh-ed25519 AAAA...]}]}",
     "official_url": "official_url: https://www.iec.org.mx/",
     "sources": "sources: [198.51.100.0/28]",
@@ -19,10 +22,22 @@ EXAMPLES = {
     "keys": "keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... name@laptop]",
     "host_key": "host_key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA...  (ssh-keyscan -t ed25519 HOST)",
     "period_s": "period_s: 600",
-    "window": 'window: {opens: "2021-06-06 18:00", closes: "2021-06-15 23:59", timezone: America/Monterrey}',
-    "opens": 'opens: "2021-06-06 18:00"',
-    "closes": 'closes: "2021-06-15 23:59"',
+    "process": "process: coah-2021-ayuntamientos",
+    "calendar": "the calendar block of inventories/example-difusor.yml (the 2021 call)",
     "timezone": "timezone: America/Monterrey",
+    "notice_by": 'notice_by: "2021-05-12"',
+    "infrastructure_by": 'infrastructure_by: "2021-05-14"',
+    "installation": 'installation: {from: "2021-05-12", to: "2021-05-15"}',
+    "drills": 'drills: {from: "2021-05-16", to: "2021-05-30", days: ["2021-05-16", "2021-05-30"]}',
+    "days": 'days: ["2021-05-16", "2021-05-23", "2021-05-30"]',
+    "from": 'from: "2021-05-16"',
+    "to": 'to: "2021-05-30"',
+    "public_list_from": 'public_list_from: "2021-06-01"',
+    "prep_opens": 'prep_opens: "2021-06-06 18:00"',
+    "prep_closes": 'prep_closes: "2021-06-07 18:00"',
+    "publication_ends": 'publication_ends: "2021-06-15 23:59"',
+    "memoria_by": 'memoria_by: "2021-06-15"',
+    "accelerated": "accelerated: false   (true only for a lab's or a drill's calendar)",
     "keep_cuts": "keep_cuts: 6",
     "accounts": "accounts: [{name: mgarcia, keys: [ssh-ed25519 AAAA... mgarcia@laptop]}]",
     "name": "name: mgarcia",
@@ -96,7 +111,8 @@ def _what(error: dict) -> str:
     if kind == "missing":
         return "required field is missing"
     if kind == "extra_forbidden":
-        return f"unknown key {error['loc'][-1]!r}"
+        loc = tuple(error["loc"])
+        return f"unknown key {loc[-1]!r}" + (f"; {REPLACED[loc]}" if loc in REPLACED else "")
     if kind == "value_error":
         return str(error["ctx"]["error"]) if "ctx" in error else error["msg"]
     if kind == "literal_error":

@@ -3,8 +3,11 @@
 Unknown keys are errors (extra="forbid"): a misspelt key never passes silently.
 """
 
+import datetime as dt
 import ipaddress
-from datetime import datetime
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import chain
 from typing import Literal, Self
 from zoneinfo import ZoneInfo
 
@@ -21,16 +24,19 @@ from prep_iac.inventory.types import (
     HostName,
     HttpUrl,
     Line,
+    LocalDate,
     LocalPath,
     LocalTime,
     NutName,
     NutText,
     Origin,
+    ProcessId,
     SshPublicKey,
     TimeZoneName,
     UnixName,
     UpsPort,
     ip_interface_text,
+    local_time_text,
     parse_local_time,
 )
 
@@ -42,49 +48,205 @@ class Strict(BaseModel):
         """A copy with `changes` (field name -> value, a model or plain data), validated again
         as a whole, so a change the schema refuses raises its ValidationError. Fields that
         were never set stay unset (dump() leaves them out, as the hand-written file did)."""
-        data = self.model_dump(exclude_unset=True, round_trip=True)
+        data = self.model_dump(by_alias=True, exclude_unset=True, round_trip=True)
         data.update(changes)
         return self.model_validate(data)
 
 
-class Window(Strict):
-    """Publication window (CONV-I.1), in the Institute's time zone."""
+# The call's rules for the PREP (base I.1): publication starts after the polls close, at
+# 18:00 of election day or later, and the results stay up at least until 23:59 of the ninth
+# day after (6 June 18:00 -> 15 June 23:59 in 2021). The Consejo General closes the PREP, with
+# its last cut, at most 24 hours after it opens. Conformance checks the same numbers.
+EARLIEST_OPENING = dt.time(18, 0)
+MIN_DAYS_OPEN = 9
+LAST_MINUTE = dt.time(23, 59)
+MAX_PREP_OPEN = dt.timedelta(hours=24)
 
-    opens: LocalTime
-    closes: LocalTime
-    timezone: TimeZoneName = "America/Monterrey"
+
+def publication_minimum(prep_opens_at: dt.datetime) -> dt.datetime:
+    """The earliest end of publication the call accepts for a PREP opening at `prep_opens_at`."""
+    return dt.datetime.combine(prep_opens_at.date() + dt.timedelta(days=MIN_DAYS_OPEN),
+                               LAST_MINUTE, prep_opens_at.tzinfo)
+
+
+class Span(Strict):
+    """Whole days, `from` to `to`, both included."""
+
+    from_: LocalDate = Field(alias="from")
+    to: LocalDate
 
     @model_validator(mode="after")
-    def _closes_after_opening(self):
-        if self.closes_at <= self.opens_at:
-            raise ValueError(f"the window closes ({self.closes}) before it opens ({self.opens})")
+    def _in_order(self):
+        if self.to < self.from_:
+            raise ValueError(f"'to' ({self.to}) is before 'from' ({self.from_})")
         return self
 
-    def _at(self, text: str) -> datetime:
+
+class Drills(Span):
+    """The drills stage and the days a drill is held."""
+
+    days: list[LocalDate]
+
+    @model_validator(mode="after")
+    def _days_inside(self):
+        if not self.days:
+            raise ValueError("'days' lists no drill: give at least one day from 'from' to 'to'")
+        outside = [day for day in self.days if not self.from_ <= day <= self.to]
+        if outside:
+            raise ValueError(f"drill day {outside[0]} is outside the drills' stage "
+                             f"({self.from_} to {self.to})")
+        return self
+
+
+# Where `inventory check` says we are: each stage starts where the previous ends.
+STAGES = ("aviso", "instalacion", "simulacros", "lista", "operacion", "cierre", "concluida")
+
+
+class Calendar(Strict):
+    """The call's stages, in the Institute's time zone. `accelerated` (labs and drills
+    only) lifts the call's two rules on the PREP's hours, never the order of the stages."""
+
+    timezone: TimeZoneName = "America/Monterrey"
+    notice_by: LocalDate  # I.4: last day to give notice to the IEC
+    infrastructure_by: LocalDate  # I.5: the infrastructure operating
+    installation: Span
+    drills: Drills
+    public_list_from: LocalDate  # I.7: the IEC publishes the list of difusores
+    prep_opens: LocalTime  # publication starts (I.1)
+    prep_closes: LocalTime  # the Consejo General closes the PREP: last cut, signed final
+    publication_ends: LocalTime  # I.1: the results stay up at least until then
+    memoria_by: LocalDate  # VI: the memoria técnica is due
+    accelerated: bool = False
+
+    @model_validator(mode="after")
+    def _valid(self):
+        problems = chain(self._out_of_order(),
+                         () if self.accelerated else self._against_the_call())
+        first = next(problems, None)
+        if first:
+            raise ValueError(first)
+        return self
+
+    def _out_of_order(self) -> Iterator[str]:
+        opens, closes = self.prep_opens_at, self.prep_closes_at
+        if self.notice_by > self.infrastructure_by:
+            yield (f"notice_by ({self.notice_by}) is after infrastructure_by "
+                   f"({self.infrastructure_by}): the notice to the IEC comes first")
+        if self.infrastructure_by > self.drills.from_:
+            yield (f"infrastructure_by ({self.infrastructure_by}) is after drills.from "
+                   f"({self.drills.from_}): the infrastructure operates before the first drill")
+        if self.drills.to >= opens.date():
+            yield (f"drills.to ({self.drills.to}) is not before the day of prep_opens "
+                   f"({self.prep_opens}): the drills end before the PREP opens")
+        if self.public_list_from > opens.date():
+            yield (f"public_list_from ({self.public_list_from}) is after the day of prep_opens "
+                   f"({self.prep_opens}): the list of difusores is public before the PREP opens")
+        if closes <= opens:
+            yield f"prep_closes ({self.prep_closes}) is not after prep_opens ({self.prep_opens})"
+        if closes.timestamp() - opens.timestamp() > MAX_PREP_OPEN.total_seconds():
+            yield (f"prep_closes ({self.prep_closes}) is more than 24 h after prep_opens "
+                   f"({self.prep_opens}): the Consejo General closes the PREP within 24 hours")
+        if self.publication_ends_at < closes:
+            yield (f"publication_ends ({self.publication_ends}) is before prep_closes "
+                   f"({self.prep_closes}): the final results stay up after the last cut")
+        if self.memoria_by < closes.date():
+            yield (f"memoria_by ({self.memoria_by}) is before the day of prep_closes "
+                   f"({self.prep_closes}): the memoria técnica reports the whole night")
+
+    def _against_the_call(self) -> Iterator[str]:
+        if self.prep_opens_at.time() < EARLIEST_OPENING:
+            yield (f"prep_opens ({self.prep_opens}) is before 18:00: the call (I.1) opens the "
+                   "PREP after the polls close (accelerated: true lifts this, for labs and "
+                   "drills only)")
+        minimum = publication_minimum(self.prep_opens_at)
+        if self.publication_ends_at < minimum:
+            yield (f"publication_ends ({self.publication_ends}) is before "
+                   f"{minimum:%Y-%m-%d %H:%M}: the call (I.1) keeps the results up until 23:59 "
+                   "of the ninth day after prep_opens (accelerated: true lifts this, for labs "
+                   "and drills only)")
+
+    def _at(self, text: str) -> dt.datetime:
         return parse_local_time(text).replace(tzinfo=ZoneInfo(self.timezone))
 
-    @property
-    def opens_at(self) -> datetime:
-        return self._at(self.opens)
+    def _day_starts(self, day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(), ZoneInfo(self.timezone))
 
     @property
-    def closes_at(self) -> datetime:
-        return self._at(self.closes)
+    def prep_opens_at(self) -> dt.datetime:
+        return self._at(self.prep_opens)
+
+    @property
+    def prep_closes_at(self) -> dt.datetime:
+        return self._at(self.prep_closes)
+
+    @property
+    def publication_ends_at(self) -> dt.datetime:
+        return self._at(self.publication_ends)
+
+    def _stage_starts(self) -> list[tuple[str, dt.datetime]]:
+        """Each of STAGES after the first with when it starts, in the call's order."""
+        return list(zip(STAGES[1:], (
+            self._day_starts(self.installation.from_), self._day_starts(self.drills.from_),
+            self._day_starts(self.public_list_from), self.prep_opens_at, self.prep_closes_at,
+            self.publication_ends_at), strict=True))
+
+    def stage(self, now: dt.datetime) -> str:
+        """The stage `now` (aware) is in: the last one of the call's order that started."""
+        started = [name for name, starts in self._stage_starts() if starts <= now]
+        return started[-1] if started else STAGES[0]
+
+
+def accelerated_calendar(prep_opens: dt.datetime, prep_closes: dt.datetime,
+                         publication_ends: dt.datetime, timezone: str) -> dict:
+    """The data of an accelerated calendar (labs, drills) around the PREP's own times (aware),
+    as an inventory holds it: the earlier stages fill the days before the opening, in the
+    call's order."""
+    tz = ZoneInfo(timezone)
+    opens, closes, ends = (t.astimezone(tz) for t in (prep_opens, prep_closes, publication_ends))
+
+    def before(days: int) -> str:
+        return str(opens.date() - dt.timedelta(days=days))
+
+    return {"timezone": timezone, "notice_by": before(5), "infrastructure_by": before(4),
+            "installation": {"from": before(5), "to": before(4)},
+            "drills": {"from": before(3), "to": before(2), "days": [before(3), before(2)]},
+            "public_list_from": before(1), "prep_opens": local_time_text(opens),
+            "prep_closes": local_time_text(closes), "publication_ends": local_time_text(ends),
+            "memoria_by": str(ends.date()), "accelerated": True}
+
+
+@dataclass(frozen=True)
+class Window:
+    """The publication window the web tier serves (CONV-I.1): from the PREP's opening to the
+    end of publication. What consumers of the former `iec.window` read."""
+
+    opens: str
+    closes: str
+    timezone: str
+    opens_at: dt.datetime
+    closes_at: dt.datetime
 
 
 class Iec(Strict):
     """What the Institute gives every difusor; the same block in the IEC's own inventory."""
 
+    process: ProcessId  # the electoral process, signed in every cut
     official_url: HttpUrl
     sources: list[Cidr] = Field(min_length=1)
     sftp_keys: list[SshPublicKey] = Field(min_length=1)
     signers: list[SshPublicKey] = Field(min_length=1)
     period_s: int = Field(contract.DEFAULT_PERIOD_S, ge=5, le=3600)
-    window: Window
+    calendar: Calendar
     keep_cuts: int = Field(6, ge=2, le=100)
     jail_user: UnixName = "iec"
     max_cut_mb: int = Field(2048, ge=1)
     max_cut_files: int = Field(50_000, ge=1)
+
+    @property
+    def window(self) -> Window:
+        cal = self.calendar
+        return Window(opens=cal.prep_opens, closes=cal.publication_ends, timezone=cal.timezone,
+                      opens_at=cal.prep_opens_at, closes_at=cal.publication_ends_at)
 
 
 class AdminAccount(Strict):

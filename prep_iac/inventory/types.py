@@ -14,17 +14,20 @@ import ipaddress
 import re
 import struct
 import unicodedata
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator
+
+from prep_iac import contract
 
 # All matched with fullmatch (whole string).
 _UNIX_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 _DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.IGNORECASE | re.ASCII)
 _HOST_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 _LOCAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?::\d{2})?", re.ASCII)
+_LOCAL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _TZ_NAME = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+){0,2}")
 _ABS_PATH = re.compile(r"(?:/[A-Za-z0-9._@+-]+)+/?|/")
 # RFC 3986 characters of a path, query and fragment (percent escapes checked apart).
@@ -240,13 +243,36 @@ def parse_local_time(value: str) -> datetime:
     raise ValueError(f"{value!r} is not a local time 'YYYY-MM-DD HH:MM'")
 
 
+def local_time_text(value: datetime) -> str:
+    """A LocalTime's text: seconds only when there are some (drills)."""
+    return value.strftime("%Y-%m-%d %H:%M:%S" if value.second else "%Y-%m-%d %H:%M")
+
+
 def _local_time(value) -> str:
     if isinstance(value, datetime):  # YAML may already have parsed an unquoted timestamp
-        value = value.strftime("%Y-%m-%d %H:%M:%S" if value.second else "%Y-%m-%d %H:%M")
+        value = local_time_text(value)
     value = _str(value)
     if not _LOCAL_TIME.fullmatch(value):
         raise ValueError(f"{value!r} is not a local time 'YYYY-MM-DD HH:MM'")
     parse_local_time(value)
+    return value
+
+
+def _local_date(value) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value  # YAML reads an unquoted 2021-06-06 as a date itself
+    if _LOCAL_DATE.fullmatch(_str(value)):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:  # 2021-02-30
+            pass
+    raise ValueError(f"{value!r} is not a date 'YYYY-MM-DD'")
+
+
+def _process_id(value: str) -> str:
+    if not contract.PROCESS_ID.fullmatch(value):
+        raise ValueError(f"{value!r} is not an electoral process id: 3 to 64 lowercase letters, "
+                         "digits and '-', starting with a letter")
     return value
 
 
@@ -304,6 +330,8 @@ Origin = Annotated[str, *_text(_origin)]
 HttpUrl = Annotated[str, *_text(_http_url)]
 TimeZoneName = Annotated[str, *_text(_timezone)]
 LocalTime = Annotated[str, BeforeValidator(_local_time)]
+LocalDate = Annotated[date, BeforeValidator(_local_date)]
+ProcessId = Annotated[str, *_text(_process_id)]
 UnixName = Annotated[str, *_text(_unix_name)]
 HostName = Annotated[str, *_text(_host_name)]
 AbsPath = Annotated[str, *_text(_abs_path)]

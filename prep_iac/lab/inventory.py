@@ -4,19 +4,24 @@ feature runs unchanged on the lab."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import yaml
 
 from prep_iac.contract import DEFAULT_PERIOD_S, PUBLISHER_DROP_DIR
 from prep_iac.inventory.roles import DIFUSOR, PUBLISHER, ROLE_GROUPS
+from prep_iac.inventory.schema import accelerated_calendar
 from prep_iac.lab.keys import ADMIN_USER
 from prep_iac.lab.spec import role_of
 
 TIMEZONE = "America/Monterrey"
-WINDOW_FMT = "%Y-%m-%d %H:%M"
+# The lab's PREP: open since an hour before `lab up`, closed 23 h later (the call allows 24),
+# its results up for ten days after `lab up`.
+OPENED_BEFORE = dt.timedelta(hours=1)
+PREP_HOURS = dt.timedelta(hours=23)
+PUBLISHED_FOR = dt.timedelta(days=10)
 
 
 @dataclass(frozen=True)
@@ -37,12 +42,16 @@ class LabKeys:
         return Path(str(path) + ".pub").read_text().strip()
 
 
-def window(now: dt.datetime) -> dict:
-    """Open from an hour before `lab up` until ten days after, in Coahuila's time zone."""
-    local = now.astimezone(ZoneInfo(TIMEZONE))
-    return {"opens": (local - dt.timedelta(hours=1)).strftime(WINDOW_FMT),
-            "closes": (local + dt.timedelta(days=10)).strftime(WINDOW_FMT),
-            "timezone": TIMEZONE}
+def calendar(now: dt.datetime) -> dict:
+    """An accelerated calendar in Coahuila's time zone, to the minute, around `lab up` (now)."""
+    now = now.replace(second=0, microsecond=0)
+    opens = now - OPENED_BEFORE
+    return accelerated_calendar(opens, opens + PREP_HOURS, now + PUBLISHED_FOR, TIMEZONE)
+
+
+def process_id(lab_name: str) -> str:
+    """The lab's electoral process: `lab-<name>`, in the characters a process id takes."""
+    return re.sub(r"[^a-z0-9-]+", "-", f"lab-{lab_name}".lower())[:64]
 
 
 def _connection(host: LabHost, keys: LabKeys) -> dict:
@@ -84,12 +93,13 @@ def build(lab_name: str, subnet: str, hosts: list[LabHost], keys: LabKeys,
                                  else _publisher(h, keys))
     data = {
         "iec": {
+            "process": process_id(lab_name),
             "official_url": "http://portal.lab/",
             "sources": [subnet],
             "sftp_keys": [LabKeys.pub(keys.iec_sftp)],
             "signers": [LabKeys.pub(keys.iec_signing)],
             "period_s": DEFAULT_PERIOD_S,
-            "window": window(now),
+            "calendar": calendar(now),
         },
         "admins": {
             "networks": [subnet],

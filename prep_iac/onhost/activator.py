@@ -8,7 +8,9 @@ manifest and its signature), and with --sweep by a timer to drop abandoned uploa
 
 One cut, in order; anything wrong refuses the cut and leaves what is served untouched:
   1. the manifest's signature (`ssh-keygen -Y verify`, our namespace, the IEC's signers);
-  2. the manifest: cut id, paths (relative, no `..`), size and file-count limits;
+  2. the manifest: cut id, paths (relative, no `..`), size and file-count limits, and its
+     signed stamp: this difusor's process, a sequence above the served one, drill material
+     only before the PREP opens (contract.py: the signed stamp);
   3. room on disk for the new files;
   4. the cut tree, built in cortes/.tmp-<id>: unchanged files are hard links to the served
      cut, new ones are *copied* out of the jail while hashing the copy (the IEC account
@@ -16,6 +18,10 @@ One cut, in order; anything wrong refuses the cut and leaves what is served unto
   5. rename into cortes/<id>, then `current` switched by symlink + rename (atomic);
   6. estado.json under its lock, the result copied to the jail's estado/, old cuts pruned.
 A crash anywhere leaves `current` on the old or the new cut; the next run removes leftovers.
+
+A signed heartbeat (or the served cut's manifest signed again) names the served content
+with a newer stamp: it renews the served cut's freshness and changes no file. A replay of
+anything already accepted changes nothing at all.
 """
 
 import argparse
@@ -64,6 +70,10 @@ class ActivatorConfig:
     reserve_bytes: int = 64 * 1024 * 1024  # free space a cut must leave
     stale_s: int = 1800  # an upload without its marker this old is abandoned
     watchdog_unit: str = contract.WATCHDOG_UNIT
+    # The electoral process this difusor publishes, and when the PREP opens (ISO-8601 with
+    # offset): drill material is accepted only before then (issue 16).
+    process: str = ""
+    prep_opens: str = ""
     # Bytes the IEC account may hold in incoming/, as root measures them (issue 17).
     jail_budget_bytes: int = contract.jail_budget_bytes(2048 * 1024 * 1024)
 
@@ -77,14 +87,22 @@ class ActivatorConfig:
         return 2 * self.max_files + 1000
 
 
+# What an accepted document did to the served tree (ultimo.json's `tipo`).
+NEW_CUT = "corte"  # a new tree, now current
+CORRECTION = "correccion"  # the served cut id with new content: rebuilt, now current
+RENEWAL = "renovacion"  # the served content under a newer stamp: nothing rebuilt
+
+
 @dataclass
 class Activation:
-    """A cut that passed every check: its manifest as signed, and what activating it did."""
+    """A document that passed every check: the served cut's manifest, the stamp accepted,
+    and what activating it did."""
     manifest: dict
-    manifest_sha256: str  # of the signed bytes, named in estado.json (the publisher's base)
-    total_bytes: int
+    manifest_sha256: str  # of the signed manifest bytes the served tree was built from
+    stamp: dict  # contract.STAMP_KEYS of the accepted document
+    kind: str = NEW_CUT
     new_files: int = 0
-    already_served: bool = False
+    fresh_history: bool = False  # the first production material after drill material
     phases: dict = field(default_factory=dict)
 
 
@@ -162,15 +180,62 @@ def verify_signature(cfg, manifest_bytes, sig_bytes):
         raise Refused("bad signature: " + (detail[-1] if detail else f"rc {proc.returncode}"))
 
 
-def parse_manifest(cfg, data, cut_id):
+def parse_signed(cfg, data, cut_id):
+    """The signed document: a manifest, or a heartbeat (is_heartbeat tells which)."""
     try:
+        if contract.signed_format(data) == contract.HEARTBEAT_FORMAT:
+            return contract.parse_heartbeat(data, cut_id=cut_id), True
         return contract.parse_manifest(data, cut_id=cut_id, max_files=cfg.max_files,
-                                       max_bytes=cfg.max_bytes)
+                                       max_bytes=cfg.max_bytes), False
     except contract.ManifestError as exc:
         raise Refused(str(exc)) from None
 
 
+def _aware(text):
+    try:
+        value = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+    return value if value.tzinfo else None
+
+
+def check_stamp(cfg, doc, estado, now):
+    """Refuse what this difusor must not accept, by the document's signed stamp. Returns
+    True when it starts a fresh history: the first production material after drill."""
+    if not contract.PROCESS_ID.fullmatch(cfg.process or "") or _aware(cfg.prep_opens) is None:
+        raise Refused("this difusor has no electoral process or PREP opening configured "
+                      "(prep-iac deploy difusor writes them from the inventory's calendar)")
+    mode, process = doc["modo"], doc["proceso"]
+    if process != contract.process_for(cfg.process, mode):
+        raise Refused(f"{mode} material of process {process!r}: this difusor publishes "
+                      f"{contract.process_for(cfg.process, mode)!r}")
+    served_mode = estado.get("modo") if estado.get("corte") else None
+    if mode == contract.DRILL:
+        if now >= _aware(cfg.prep_opens):
+            raise Refused(f"drill material after the PREP opened ({cfg.prep_opens})")
+        if served_mode == contract.PRODUCTION:
+            raise Refused("drill material after production material")
+    elif served_mode != contract.PRODUCTION or estado.get("proceso") != process:
+        return True  # drill material (or none) before: its sequence does not count
+    if estado.get("final") is True and not doc["final"]:
+        raise Refused(f"the PREP concluded with the final cut {estado.get('corte')}: only "
+                      "material signed final is accepted now")
+    served_seq = estado.get("secuencia")
+    if isinstance(served_seq, int) and doc["secuencia"] <= served_seq:
+        raise Refused(f"not newer than what is served (secuencia {doc['secuencia']} <= "
+                      f"{served_seq}): a replay changes nothing")
+    return False
+
+
+def stamp_of(doc):
+    return {key: doc[key] for key in contract.STAMP_KEYS}
+
+
 # --- the served state ------------------------------------------------------------------------
+
+def cut_of_dir(folder):
+    return folder.split("+", 1)[0]
+
 
 class Served:
     """What `current` points at, and that cut's manifest (kept outside the web root)."""
@@ -181,24 +246,30 @@ class Served:
         self.current = os.path.join(cfg.root, os.path.basename(contract.CURRENT_LINK))
         self.manifests = os.path.join(cfg.state_dir, "manifiestos")
 
-    def current_id(self):
+    def current_dir(self):
+        """The served tree's folder name: the cut id, or `<id>+<secuencia>` for a
+        correction built while the cut id's first tree was being served."""
         try:
             target = os.readlink(self.current)
         except OSError:
             return None
         name = os.path.basename(target.rstrip("/"))
-        return name if contract.is_cut_id(name) else None
+        return name if contract.is_cut_id(cut_of_dir(name)) else None
 
-    def manifest(self, cut_id):
-        return read_json(os.path.join(self.manifests, cut_id + ".json")) or None
+    def current_id(self):
+        folder = self.current_dir()
+        return cut_of_dir(folder) if folder else None
 
-    def reusable(self, cut_id):
-        """sha256 -> (path in the served cut, size), for hard links to unchanged files."""
-        manifest = self.manifest(cut_id) if cut_id else None
+    def manifest(self, folder):
+        return read_json(os.path.join(self.manifests, folder + ".json")) or None
+
+    def reusable(self, folder):
+        """sha256 -> (path in the served tree, size), for hard links to unchanged files."""
+        manifest = self.manifest(folder) if folder else None
         index = {}
         if not manifest:
             return index
-        base = os.path.join(self.cortes, cut_id)
+        base = os.path.join(self.cortes, folder)
         for entry in manifest.get("archivos", []):
             index.setdefault(entry["sha256"], (os.path.join(base, entry["ruta"]), entry["bytes"]))
         return index
@@ -335,10 +406,15 @@ def switch_current(cfg, cut_id):
 
 
 def write_estado(cfg, activation, activated):
+    """The served cut and the stamp just accepted; `estado` is the watchdog's to refine
+    (a drill cut or a page before the opening), run right after."""
     manifest = activation.manifest
     estado = {"corte": manifest["corte"], "corte_fecha_hora": manifest["fecha_hora"],
-              "activado": activated, "periodo_s": cfg.period_s, "estado": contract.PUBLISHING,
-              "manifiesto_sha256": activation.manifest_sha256}
+              "activado": activated, "periodo_s": cfg.period_s,
+              "estado": contract.CONCLUDED if activation.stamp["final"] else contract.PUBLISHING,
+              "manifiesto_sha256": activation.manifest_sha256,
+              "contenido_sha256": contract.content_sha256(manifest["archivos"]),
+              **activation.stamp}
     with estado_lock(cfg.root):
         write_json(estado_path(cfg.root), estado)
     return estado
@@ -358,8 +434,8 @@ def copy_estado_to_jail(cfg):
         publish_to_jail(cfg, {contract.JAIL_ESTADO_FILE: estado})
 
 
-def prune(cfg, served, keep_id):
-    """Keep the newest `keep` cuts (by activation order); never the one being served."""
+def prune(cfg, served, keep_id, keep=None):
+    """Keep the newest `keep` trees (by activation order); never the one being served."""
     entries = []
     for name in os.listdir(served.cortes):
         path = os.path.join(served.cortes, name)
@@ -370,7 +446,7 @@ def prune(cfg, served, keep_id):
         except FileNotFoundError:
             continue
     entries.sort(reverse=True)
-    for _, name in entries[cfg.keep:]:
+    for _, name in entries[cfg.keep if keep is None else keep:]:
         if name == keep_id:
             continue
         shutil.rmtree(os.path.join(served.cortes, name), ignore_errors=True)
@@ -410,55 +486,57 @@ def remove_upload(cfg, cut_id):
 
 # --- one cut ---------------------------------------------------------------------------------
 
-def activate(cfg, cut_id) -> Activation:
-    """Activate incoming/<cut_id>, or raise Refused with the reason."""
+def activate(cfg, cut_id, now=None) -> Activation:
+    """Accept incoming/<cut_id> (a cut or a heartbeat), or raise Refused with the reason."""
     incoming = cfg.incoming
     served = Served(cfg)
     os.makedirs(served.cortes, mode=0o755, exist_ok=True)
     os.makedirs(served.manifests, mode=0o700, exist_ok=True)
     cleanup_leftovers(served)
 
-    manifest_bytes = read_small(incoming, contract.manifest_name(cut_id), MANIFEST_MAX_BYTES)
-    if manifest_bytes is None:
+    signed_bytes = read_small(incoming, contract.manifest_name(cut_id), MANIFEST_MAX_BYTES)
+    if signed_bytes is None:
         raise Refused("no manifest")
     sig_bytes = read_small(incoming, contract.signature_name(cut_id), 64 * 1024)
     if sig_bytes is None:
         raise Refused("unsigned manifest (no .sig)")
     lap("read")
-    verify_signature(cfg, manifest_bytes, sig_bytes)
+    verify_signature(cfg, signed_bytes, sig_bytes)
     lap("signature")
-    manifest = parse_manifest(cfg, manifest_bytes, cut_id)
-    # Named in estado.json: a publisher holding the same signed bytes computes the next
-    # delta from its own copy instead of downloading the served manifest.
-    result = Activation(manifest, hashlib.sha256(manifest_bytes).hexdigest(),
-                        contract.manifest_total_bytes(manifest))
+    doc, is_heartbeat = parse_signed(cfg, signed_bytes, cut_id)
+    estado = read_json(estado_path(cfg.root))
+    fresh_history = check_stamp(cfg, doc, estado, now or datetime.now(UTC))
     lap("manifest")
 
-    current = served.current_id()
-    if current == cut_id:  # confirmed as served: its record, not this upload, describes it
-        record = served.manifest(cut_id)
-        if record:
-            result.manifest = record
-            result.manifest_sha256 = served_sha256(cfg) or result.manifest_sha256
-        result.already_served = True
-        return result
-    if current:
+    current = served.current_dir()
+    serving_it = current is not None and cut_of_dir(current) == cut_id
+    record = served.manifest(current) if serving_it and not fresh_history else None
+    signed_sha = hashlib.sha256(signed_bytes).hexdigest()
+    if is_heartbeat or (record and content_of(record) == content_of(doc)):
+        return renewal(current, record, doc, estado, signed_sha)
+    manifest = doc
+    result = Activation(manifest, signed_sha, stamp_of(doc),
+                        CORRECTION if serving_it else NEW_CUT, fresh_history=fresh_history)
+    if current and not fresh_history:
         old = served.manifest(current)
         if old and datetime.fromisoformat(old["fecha_hora"]) > \
                 datetime.fromisoformat(manifest["fecha_hora"]):
-            raise Refused(f"older than the served cut {current} ({old['fecha_hora']})")
+            raise Refused(f"older than the served cut {cut_of_dir(current)} "
+                          f"({old['fecha_hora']})")
 
     reusable = served.reusable(current)
     check_space(cfg, manifest, reusable)
     lap("space")
-    staging = os.path.join(served.cortes, f".tmp-{cut_id}")
+    # A correction is built beside the tree being served, never over it.
+    folder = f"{cut_id}+{doc['secuencia']}" if serving_it else cut_id
+    staging = os.path.join(served.cortes, f".tmp-{folder}")
     try:
         new, folders = build_tree(cfg, manifest, os.path.join(incoming, cut_id), staging,
                                   reusable)
         lap("tree")
         sync_tree(staging, new, folders)  # on disk before anything points at it
         lap("sync")
-        final = os.path.join(served.cortes, cut_id)
+        final = os.path.join(served.cortes, folder)
         if os.path.lexists(final):
             shutil.rmtree(final)  # an earlier, never-served build of the same cut
         os.rename(staging, final)
@@ -470,16 +548,34 @@ def activate(cfg, cut_id) -> Activation:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    write_json(os.path.join(served.manifests, cut_id + ".json"), manifest, 0o600, compact=True)
-    switch_current(cfg, cut_id)
+    write_json(os.path.join(served.manifests, folder + ".json"), manifest, 0o600, compact=True)
+    switch_current(cfg, folder)
     lap("switch")
     result.new_files = len(new)
     return result
 
 
-def served_sha256(cfg):
-    """The signed-manifest digest estado.json names for the served cut (kept on a re-push)."""
-    return read_json(estado_path(cfg.root)).get("manifiesto_sha256")
+def content_of(doc):
+    """The content a manifest lists, or the one a heartbeat names."""
+    return doc.get("contenido_sha256") or contract.content_sha256(doc["archivos"])
+
+
+def renewal(current, record, doc, estado, signed_sha) -> Activation:
+    """A heartbeat, or the served cut's manifest signed again: the served content under a
+    newer stamp. A heartbeat must name exactly what is served (`record`: the served tree's
+    manifest, None when the document is not about the served cut or starts a new history)."""
+    served_content = content_of(record) if record else None
+    if served_content != content_of(doc):
+        raise Refused(f"heartbeat for {doc['corte']} (content {content_of(doc)[:12]}), but "
+                      f"this difusor serves {cut_of_dir(current) if current else 'no cut'}"
+                      + (f" (content {served_content[:12]})" if served_content else "")
+                      + ": send the cut")
+    # The served tree's manifest as estado.json names it; a re-sent manifest names itself
+    # when estado.json lags the tree (a crash between the switch and estado.json).
+    same = estado.get("corte") == record["corte"] and estado.get("manifiesto_sha256")
+    sha = estado["manifiesto_sha256"] if same else ("" if "contenido_sha256" in doc
+                                                     else signed_sha)
+    return Activation(record, sha, stamp_of(doc), RENEWAL)
 
 
 def refuse(cfg, cut_id, request, reason):
@@ -514,7 +610,7 @@ def handle(cfg, cut_id, request):
     publish_to_jail(cfg, {contract.JAIL_ESTADO_FILE: estado,
                           contract.JAIL_SERVED_MANIFEST: activation.manifest})
     lap("jail")
-    if was != contract.PUBLISHING:
+    if was != estado["estado"]:
         # A notice or not-open page is up: it goes before the IEC hears "activated", so the
         # answer means what it says (the cut is what visitors get), not a moment later.
         start_watchdog(cfg, wait=True)
@@ -522,13 +618,19 @@ def handle(cfg, cut_id, request):
     activation.phases = dict(LAPS)
     result.update(resultado=contract.ACTIVATED, motivo=None, hora=activated, archivos=files,
                   nuevos=activation.new_files, segundos=round(elapsed, 3),
-                  fases=activation.phases)
-    log(contract.activated_message(cut_id, files, activation.new_files, elapsed))
+                  fases=activation.phases, tipo=activation.kind,
+                  secuencia=activation.stamp["secuencia"], final=activation.stamp["final"])
+    if activation.kind == RENEWAL:
+        log(contract.renewed_message(cut_id, activation.stamp["secuencia"],
+                                     activation.stamp["final"]))
+    else:
+        log(contract.activated_message(cut_id, files, activation.new_files, elapsed))
     publish_to_jail(cfg, {contract.JAIL_LAST_RESULT: result})  # last: the publisher waits for it
-    if was == contract.PUBLISHING:
+    if was == estado["estado"]:
         start_watchdog(cfg)  # nothing to switch off: it re-reads the new estado in its time
     remove_upload(cfg, cut_id)
-    prune(cfg, served, cut_id)
+    # The first production cut starts a fresh history: no drill tree stays on disk.
+    prune(cfg, served, served.current_dir(), keep=1 if activation.fresh_history else None)
     return True
 
 

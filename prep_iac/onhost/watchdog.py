@@ -2,9 +2,13 @@
 """prep-watchdog: decides what the difusor shows (CONV-I.1, CONV-III.2). Managed by prep-iac.
 
 Run by prep-watchdog.timer every few seconds, and by the activator right after a cut.
-- before the window opens: `por-abrir` (the "not open yet" page)
+- before the window opens: `por-abrir` (the "not open yet" page), whatever cut is held
 - after it closes: `cerrado` (the last cut stays up)
-- no cut activated for 3 periods: `aviso` (the "updates interrupted" notice)
+- a drill cut is no cut once the window is open: `por-abrir`, then `aviso`
+- the PREP's final cut (signed final): `concluido`, up until the window closes, never stale
+- nothing fresh for 3 periods: `aviso` (the "updates interrupted" notice). Fresh is the
+  signed issue time (`emitido`) of the last accepted document, never later than when it was
+  accepted (`activado`): a replay is refused upstream, and a frozen site goes stale.
 - otherwise: `publicando`
 It switches nginx with flag files (nginx tests them per request: no reload), rewrites only
 the `estado` field of estado.json (under the shared lock, by atomic rename), and logs every
@@ -62,22 +66,32 @@ def decide(now, estado, cfg, current_mtime=None):
         return contract.NOT_OPEN, f"the publication window opens at {cfg.opens}"
     if now >= closes:
         return contract.CLOSED, f"the publication window closed at {cfg.closes}"
-    corte = estado.get("corte")
-    activado = parse_time(estado.get("activado")) if corte else None
-    if corte and activado is None:
-        activado = current_mtime
-    if not corte or activado is None:
+    corte = estado.get("corte") if estado.get("modo") != contract.DRILL else None
+    fresh = freshness(estado, current_mtime) if corte else None
+    if not corte or fresh is None:
         waited = int((now - opens).total_seconds())
         if waited > limit:
             return contract.NOTICE, (f"no cut activated since the window opened at {cfg.opens} "
                                      f"({waited} s > {contract.MISSED_PERIODS} x {period} s)")
         return contract.NOT_OPEN, f"window open, waiting for the first cut ({waited} s)"
-    age = int((now - activado).total_seconds())
+    if estado.get("final") is True:
+        return contract.CONCLUDED, f"the PREP concluded: final cut {corte}"
+    age = int((now - fresh).total_seconds())
     if age > limit:
-        return contract.NOTICE, (f"no cut activated for {age} s "
+        return contract.NOTICE, (f"nothing fresh for {age} s "
                                  f"(> {contract.MISSED_PERIODS} x {period} s); "
-                                 f"last cut {corte} activated {estado.get('activado')}")
-    return contract.PUBLISHING, f"cut {corte} activated {age} s ago"
+                                 f"last cut {corte}, signed {estado.get('emitido')}, "
+                                 f"accepted {estado.get('activado')}")
+    return contract.PUBLISHING, f"cut {corte} fresh {age} s ago"
+
+
+def freshness(estado, current_mtime=None):
+    """When the served cut was last known fresh: the earlier of its signed issue time and
+    its acceptance (a publisher's clock ahead of ours gains nothing). Without either, the
+    `current` link's time."""
+    times = [t for t in (parse_time(estado.get("emitido")), parse_time(estado.get("activado")))
+             if t is not None]
+    return min(times) if times else current_mtime
 
 
 def hora_corte(iso):

@@ -71,10 +71,14 @@ def with_common(f):
               help="how long to wait for each activator's verdict")
 @click.option("--list-dir", type=click.Path(file_okay=False),
               help="also write the public list of difusores (HTML + JSON) here")
+@click.option("--final", is_flag=True,
+              help="sign this cut as the PREP's last: difusores show it as concluded, with no "
+                   "notice, until the publication window closes")
 @click.option("--json", "as_json", is_flag=True, help="print results as JSON")
 def publish(cut, inventory_path, registry_path, publisher, ledger, only, sessions, timeout,
-            activation_timeout, list_dir, as_json):
-    """Push a cut (folder or zip) to every difusor; report bytes, time and verdict each."""
+            activation_timeout, list_dir, final, as_json):
+    """Push a cut (folder or zip) to every difusor; report bytes, time and verdict each.
+    A difusor already serving it gets a signed heartbeat that keeps it fresh."""
     from prep_iac.onhost.publisher import source
     from prep_iac.onhost.publisher.ledger import Ledger
     from prep_iac.onhost.publisher.run import prepare
@@ -86,9 +90,12 @@ def publish(cut, inventory_path, registry_path, publisher, ledger, only, session
     except KeyError as exc:
         raise PrepError(f"unknown difusor(s): {exc}", "use the inventory's difusor names") from None
     preflight.check_publish(registry, lambda line: click.echo(f"warning: {line}", err=True))
-    led = Ledger(_ledger_path(registry, inventory_path, ledger), registry.period_s)
+    ledger_path = _ledger_path(registry, inventory_path, ledger)
+    led = Ledger(ledger_path, registry.period_s)
     with source.opened(Path(cut)) as (folder, cut_id):
-        signed = prepare(folder, cut_id, registry)
+        # The sequence lives beside the ledger: it only grows on this machine too.
+        signed = prepare(folder, cut_id, registry, final=final,
+                         sequence_dir=ledger_path.parent)
         m = signed.manifest
         if not as_json:
             click.echo(f"{cut_id}: {len(m.entries)} files, {m.total_bytes} bytes, signed; "
@@ -205,7 +212,8 @@ def status(inventory_path, registry_path, publisher, ledger, remote, as_json):
         r = rows[d.name]
         c = d.contact or {}
         contact = " / ".join(str(c[k]) for k in ("name", "role", "phone", "hours") if c.get(k))
-        state = "[red]suspended[/]" if r.state == "suspended" else "[green]active[/]"
+        state = {"suspended": "[red]suspended[/]", "concluded": "[blue]concluded[/]"}.get(
+            r.state, "[green]active[/]")
         last = (r.last_result or "-") + (f": {r.last_reason}" if r.last_reason else "")
         table.add_row(shown(d.name), state, shown(r.confirmed_cut or "-"), _age(r.confirmed_at),
                       shown(r.failures), shown(last), shown(contact or "-"))

@@ -21,8 +21,10 @@ def from_inventory(inventory, publisher: str | None = None, *, sftp_identity: st
     iec = inventory.iec
     return Registry(
         difusores=difusores, jail_user=iec.jail_user, period_s=iec.period_s,
-        timezone=iec.window.timezone, sftp_identity=sftp_identity or pub.sftp_identity,
+        timezone=iec.calendar.timezone, sftp_identity=sftp_identity or pub.sftp_identity,
         signing_key=signing_key or pub.signing_key, signers=tuple(iec.signers),
         drop_dir=pub.drop_dir, state_dir=state_dir or pub.state_dir,
         notify_webhook=str(pub.notify_webhook) if pub.notify_webhook else None,
-        notify_mail=pub.notify_mail)
+        notify_mail=pub.notify_mail, process=iec.process,
+        prep_opens=iec.calendar.prep_opens_at.isoformat(),
+        prep_closes=iec.calendar.prep_closes_at.isoformat())

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prep_iac.contract import DEFAULT_PERIOD_S
+from prep_iac.contract import DEFAULT_PERIOD_S, MISSED_PERIODS
 from prep_iac.errors import PrepError
 from prep_iac.inventory import load_inventory
 from prep_iac.simulacro import faults as F
@@ -112,6 +112,8 @@ class Drill:
         self.integrity: list[dict] = []
         self._handed_over: Path | None = None  # the last cut the publisher received
         self._election = None  # made by prepare()
+        self.prep_closes: float | None = None  # set by after_close()
+        self.close_watch_until: float | None = None
 
     # ---- helpers the injectors use ------------------------------------------------------
     def ssh_command(self, host: str, command: str) -> list[str]:
@@ -126,8 +128,8 @@ class Drill:
                                                 self.out / "ssh_config")
         return ["ssh", "-F", str(self._ssh_config), self.inventory.hosts()[host].address, command]
 
-    def run(self, host: str, command: str) -> subprocess.CompletedProcess:
-        return subprocess.run(self.ssh_command(host, command), capture_output=True, text=True,
+    def run(self, host: str, command: str, text: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(self.ssh_command(host, command), capture_output=True, text=text,
                               timeout=60, check=False, stdin=subprocess.DEVNULL)
 
     def publisher_states(self, difusor: str) -> list[dict]:
@@ -183,7 +185,7 @@ class Drill:
             _sleep_until(started + len(times) * self.period_s + self.period_s)
             for inj in self.injectors:
                 inj.after_night()
-            _sleep_until(time.time() + self.period_s)  # the last cut's period
+            self.after_close()
             self.sample_publisher()
         finally:
             self._sampling.set()
@@ -191,6 +193,20 @@ class Drill:
             self.visitors.stop()
             self.observer.stop()
         self.measure_delays()
+
+    def after_close(self) -> None:
+        """The PREP's close: at calendar.prep_closes the publisher signs the last cut as
+        final; the difusores must keep serving it, marked final, for more than
+        MISSED_PERIODS periods. The drill watches until then (the window is still open)."""
+        if self.lab is None:
+            return  # real hosts drill before their opening: there is no close to watch
+        calendar = load_inventory(self.inventory_path).iec.calendar
+        self.prep_closes = calendar.prep_closes_at.timestamp()
+        self.close_watch_until = self.prep_closes + (MISSED_PERIODS + 1) * self.period_s
+        if self.close_watch_until >= calendar.publication_ends_at.timestamp():
+            raise PrepError("the drill's publication window ends before the close can be "
+                            "watched for more than 3 periods", "a bug in the drill's calendar")
+        _sleep_until(self.close_watch_until)
 
     def drop(self, folder: Path) -> None:
         """Hand a cut to the publisher as the PREP system would: copied in under a dot

@@ -28,7 +28,14 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-from prep_iac.contract import JOURNAL_UPS, JOURNAL_WATCHDOG, NOTICE_OFF_RE, NOTICE_ON_RE
+from prep_iac.contract import (
+    ESTADO_FILE,
+    JOURNAL_UPS,
+    JOURNAL_WATCHDOG,
+    MISSED_PERIODS,
+    NOTICE_OFF_RE,
+    NOTICE_ON_RE,
+)
 from prep_iac.simulacro import plan as P
 
 _NOTICE_ON = re.compile(NOTICE_ON_RE)  # the watchdog's lines (contract.watchdog_message)
@@ -154,6 +161,74 @@ class NetworkCut(Injector):
         return Outcome({"aviso": bool(on) and bool(off) and on[0]["at"] < (self.stopped_at or 0),
                         "suspended": bool(unlisted),
                         "recovers": back}, evidence)
+
+
+class Freeze(NetworkCut):
+    """The publisher cannot reach the difusor (the host's own firewall drops it), and every
+    period someone with the jail's key re-sends the last signed copy of the served cut, as
+    a stuck or hostile uploader would. Replays must be refused and change nothing, so the
+    watchdog sees nothing fresh: the notice, then the suspension, as for a cut link."""
+
+    TABLE = "prep_drill_freeze"
+
+    def start(self):
+        Injector.start(self)
+        self.replays: list[str] = []  # each replay's verdict
+        publisher = self.drill.inventory.publishers[self.drill.publisher].address
+        rules = (f"table inet {self.TABLE} {{ chain input {{ type filter hook input "
+                 f"priority -5; ip saddr {publisher} tcp dport 22 drop; }} }}\n")
+        proc = self.drill.lab.nsenter(self.fault.target, ["nft", "-f", "-"], input=rules)
+        if proc.returncode != 0:
+            raise RuntimeError(f"nft: {proc.stderr.strip()}")
+        self.saved = self._last_signed()
+
+    def before_cut(self, period):
+        super().before_cut(period)
+        if self.running and period > self.fault.at:
+            self.guarded("replay", self.replay)
+
+    def stop(self):
+        self.drill.lab.nsenter(self.fault.target, ["nft", "delete", "table", "inet", self.TABLE])
+        Injector.stop(self)
+
+    def _last_signed(self) -> tuple[str, bytes, bytes]:
+        """The served cut's manifest and signature as the publisher last signed them."""
+        estado = json.loads(self.drill.run(
+            self.fault.target, f"cat {ESTADO_FILE}").stdout)
+        cut = estado["corte"]
+        state = self.drill.inventory.publishers[self.drill.publisher].state_dir
+        base = f"{state}/firmados/{cut}"
+        # bytes as signed: no text decoding on the way
+        return cut, *(self.drill.run(self.drill.publisher, f"sudo cat {base}{suffix}",
+                                     text=False).stdout for suffix in (".json", ".sig"))
+
+    def replay(self) -> None:
+        from prep_iac.onhost.publisher.connect import connect, load_private_key, sftp
+        from prep_iac.onhost.publisher.push import LAST_RESULT, read_json, send_signed, wait_result
+
+        registry = self.drill.registry
+        entry = next(d for d in registry.difusores if d.name == self.fault.target)
+        cut, data, sig = self.saved
+        transport = connect(entry, registry.jail_user, load_private_key(registry.sftp_identity),
+                            5.0)
+        try:
+            client = sftp(transport, 5.0)
+            last = read_json(client, LAST_RESULT) or {}
+            nonce, _ = send_signed(client, cut, data, sig)
+            result, reason = wait_result(client, cut, nonce, last, self.drill.period_s)
+        finally:
+            transport.close()
+        self.replays.append(f"{result}: {reason}" if reason else result)
+
+    def outcome(self):
+        base = super().outcome()
+        refused = [r for r in self.replays if r.startswith("refused: not newer")]
+        evidence = [f"{self.fault.target}: {len(refused)} de {len(self.replays)} reenvíos del "
+                    f"corte {self.saved[0]} rechazados" + (f" ({self.replays[0]})"
+                                                          if self.replays else ""),
+                    *base.evidence]
+        ok = len(self.replays) >= MISSED_PERIODS and len(refused) == len(self.replays)
+        return Outcome({**base.observed, "replays_refused": ok}, evidence)
 
 
 class CorruptCut(Injector):
@@ -355,7 +430,7 @@ def _error_seconds(rows, start: float, end: float) -> float:
     return total
 
 
-INJECTORS = {P.NetworkCut: NetworkCut, P.CorruptCut: CorruptCut, P.UpsOnBattery: UpsOnBattery,
+INJECTORS = {P.NetworkCut: NetworkCut, P.Freeze: Freeze, P.CorruptCut: CorruptCut, P.UpsOnBattery: UpsOnBattery,
              P.Flood: Flood, P.HaFailover: HaFailover, P.PublisherRestart: PublisherRestart}
 
 

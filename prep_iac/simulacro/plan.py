@@ -25,6 +25,13 @@ class NetworkCutExpect(_Expect):
     recovers: bool = True  # back to active, serving the latest cut, after the cut ends
 
 
+class FreezeExpect(_Expect):
+    replays_refused: bool = True  # every re-sent copy of the served cut is refused
+    aviso: bool = True  # the site does not look fresh: the notice shows after 3 periods
+    suspended: bool = True  # the publisher cannot reach it: suspended, off the list
+    recovers: bool = True
+
+
 class CorruptCutExpect(_Expect):
     refused: bool = True  # refused by every difusor; the previous cut stays served
 
@@ -63,6 +70,16 @@ class NetworkCut(_Fault):
     expect: NetworkCutExpect = NetworkCutExpect()
 
 
+class Freeze(_Fault):
+    """Someone with the jail's key re-sends the served cut, unchanged, every period, while
+    the publisher cannot reach the difusor: a replay must never keep a frozen site fresh."""
+
+    kind: Literal["freeze"]
+    target: str = "difusor-1"
+    periods: int = Field(MISSED_PERIODS + 1, ge=1)
+    expect: FreezeExpect = FreezeExpect()
+
+
 class CorruptCut(_Fault):
     """The Institute pushes a cut whose files do not match the signed manifest."""
 
@@ -99,8 +116,8 @@ class PublisherRestart(_Fault):
     expect: RestartExpect = RestartExpect()
 
 
-Fault = Annotated[NetworkCut | CorruptCut | UpsOnBattery | Flood | HaFailover | PublisherRestart,
-                  Field(discriminator="kind")]
+Fault = Annotated[NetworkCut | Freeze | CorruptCut | UpsOnBattery | Flood | HaFailover
+                  | PublisherRestart, Field(discriminator="kind")]
 
 class Plan(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -125,11 +142,13 @@ def default_plan(difusores: int, ha: bool, first: int = 8) -> Plan:
         {"kind": "flood", "at": first + 3, "target": "difusor-1", "seconds": 6},
         {"kind": "network_cut", "at": first + 5, "target": cut_target,
          "periods": MISSED_PERIODS + 1},
-        {"kind": "publisher_restart", "at": first + 12},
+        {"kind": "publisher_restart", "at": first + 13},
+        {"kind": "freeze", "at": first + 14, "target": "difusor-1",
+         "periods": MISSED_PERIODS + 1},
     ]
     if ha:
-        faults.append({"kind": "ha_failover", "at": first + 14, "periods": 2})
-    return Plan.model_validate({"faults": faults})
+        faults.append({"kind": "ha_failover", "at": first + 10, "periods": 2})
+    return Plan.model_validate({"faults": sorted(faults, key=lambda f: f["at"])})
 
 
 def load_plan(spec: str, difusores: int, ha: bool, first: int = 8) -> Plan:
@@ -174,6 +193,7 @@ def check_schedule(plan: Plan, periods: int, quiet: int) -> None:
 
 
 LAB_ONLY = {"network_cut": "cuts a host's link from the lab's side",
+            "freeze": "firewalls the publisher off from inside the host's namespaces",
             "flood": "floods from an extra address on the lab's bridge",
             "ups_on_battery": "plays the lab's dummy UPS through its state file"}
 

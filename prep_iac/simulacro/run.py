@@ -59,9 +59,16 @@ def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
     drill = Drill(lab, inventory, opts, log=log)
     drill.prepare()
     periods = len(night_times(opts.desde, opts.hasta))
-    log("la ventana de publicación: abre con el primer corte, cierra un periodo después del último")
-    start_at = setup.open_window(inventory, len(drill.difusor_names), periods, opts.period_s,
-                                 opts.out)
+    if lab is not None:
+        log("el calendario de la noche: el PREP abre con el primer corte y cierra medio "
+            f"periodo después del último; los resultados siguen publicados "
+            f"{setup.AFTER_CLOSE_PERIODS} periodos más")
+        start_at = setup.open_window(inventory, len(drill.difusor_names), periods,
+                                     opts.period_s, opts.out)
+    else:
+        log("hosts reales en su etapa de simulacros: el material se firma como simulacro y "
+            "el público sigue viendo la página de «aún no inicia»")
+        start_at = setup.drill_stage_start(inventory)
     quiet = conformance_periods(opts.period_s)
     runs: dict[str, Future] = {}
     pool = ThreadPoolExecutor(max_workers=2)
@@ -82,7 +89,11 @@ def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
     after = runs["cierre"].result() if "cierre" in runs else {}
     checks.append(verdicts.propagation_check(drill.cuts, drill.difusor_names, drill.period_s,
                                              drill.observer, drill.excused))
-    checks.append(verdicts.integrity_check(drill.targets, opts.out / "cortes", opts.seed))
+    if lab is not None:
+        checks.append(verdicts.integrity_check(drill.targets, opts.out / "cortes", opts.seed))
+        checks.append(verdicts.close_check(drill))
+    else:
+        checks.extend(verdicts.not_public_checks())
     faults = verdicts.judge_faults(drill.injectors)
     memoria = _memoria(inventory, opts.out, started)
     results = {

@@ -12,25 +12,27 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from prep_iac import contract
 from prep_iac.errors import PrepError
 from prep_iac.inventory import Inventory, InventoryError, load_inventory
 from prep_iac.inventory.messages import problems_from
-from prep_iac.inventory.roles import DIFUSOR, ROLE_GROUPS
-from prep_iac.inventory.schema import Iec, Strict
+from prep_iac.inventory.roles import ROLE_GROUPS
+from prep_iac.inventory.schema import Iec, Strict, accelerated_calendar
 from prep_iac.inventory.yamlfile import YamlDocument
 from prep_iac.pyinfra_run import DeployResult, run_deploy
 
 LAB_NAME = "simulacro"
 LAB_SUBNET = "10.88.0.0/24"
 HA_ROUTER_ID = 88
-WINDOW_FMT = "%Y-%m-%d %H:%M:%S"
-# Time to deploy the night's window: a re-run of the difusor deploy (5 s for one host
+# Time to deploy the night's calendar: a re-run of the difusor deploy (5 s for one host
 # here, 15 s for five), with room to spare.
-WINDOW_LEAD_S, WINDOW_LEAD_PER_HOST_S = 20, 5
+WINDOW_LEAD_S, WINDOW_LEAD_PER_HOST_S = 30, 5
+# Periods the final results stay up after the PREP closes: more than the periods without a
+# cut that raise the notice, so the drill shows a closed PREP is not an interrupted one.
+AFTER_CLOSE_PERIODS = contract.MISSED_PERIODS + 2
 M = TypeVar("M", bound=Strict)
 
 
@@ -66,13 +68,15 @@ def drill_inventory(lab_inventory: Path, out: Path, period_s: int, ha: bool) -> 
 
 
 def _drill_iec(iec: Iec, period_s: int, path: Path) -> Iec:
-    """The drill's period, and a window that opens tomorrow. Were it open during setup, every
-    watchdog would show the notice until the first cut (a false incident in the memoria);
-    open_window sets the night's own window once the hosts are ready."""
-    now = dt.datetime.now(ZoneInfo(iec.window.timezone))
-    window = _changed(iec.window, path, opens=(now + dt.timedelta(days=1)).strftime(WINDOW_FMT),
-                      closes=(now + dt.timedelta(days=2)).strftime(WINDOW_FMT))
-    return _changed(iec, path, period_s=period_s, window=window)
+    """The drill's period, and an accelerated calendar whose PREP opens tomorrow. Were it
+    open during setup, every watchdog would show the notice until the first cut (a false
+    incident in the memoria); open_window sets the night's own calendar once the hosts are
+    ready."""
+    now = dt.datetime.now(dt.UTC)
+    opens = now + dt.timedelta(days=1)
+    calendar = accelerated_calendar(opens, opens + dt.timedelta(hours=23),
+                                    now + dt.timedelta(days=2), iec.calendar.timezone)
+    return _changed(iec, path, period_s=period_s, calendar=calendar)
 
 
 def _changed(model: M, path: Path, **changes) -> M:
@@ -99,52 +103,70 @@ def write_inventory(path: Path, inventory: Inventory, header: str) -> None:
     staged.replace(path)
 
 
-def night_window(now: dt.datetime, cuts: int, period_s: int,
-                 lead_s: float) -> tuple[dt.datetime, dt.datetime]:
-    """(opens, closes) for an accelerated night of `cuts` cuts, the first `lead_s` from now.
+def night_calendar(now: dt.datetime, cuts: int, period_s: int, lead_s: float,
+                   after_close_periods: int) -> tuple[dt.datetime, dt.datetime, dt.datetime]:
+    """(prep_opens, prep_closes, publication_ends) for an accelerated night of `cuts` cuts,
+    the first `lead_s` from now.
 
-    It opens with the first cut and closes one period after the last, so each watchdog
-    shows `por-abrir` through setup and `cerrado` while the drill collects the logs, and
-    the notice only when cuts really stop during the night.
+    The PREP opens with the first cut and closes half a period after the last (whole
+    seconds, as the inventory keeps them), so each watchdog shows `por-abrir` through setup;
+    the final results then stay up `after_close_periods` periods more.
     """
     opens = (now + dt.timedelta(seconds=lead_s)).replace(microsecond=0) + dt.timedelta(seconds=1)
-    return opens, opens + dt.timedelta(seconds=cuts * period_s)
+    last_cut = opens + dt.timedelta(seconds=(cuts - 1) * period_s)
+    closes = last_cut + dt.timedelta(seconds=period_s // 2)
+    return opens, closes, closes + dt.timedelta(seconds=after_close_periods * period_s)
 
 
-def set_window(inventory: Path, opens: dt.datetime, closes: dt.datetime) -> None:
-    """Change the drill inventory's window, validated before it replaces the file (a drill
-    never leaves an inventory the deploys would refuse)."""
+def set_calendar(inventory: Path, opens: dt.datetime, closes: dt.datetime,
+                 ends: dt.datetime) -> None:
+    """Give the drill inventory an accelerated calendar with these PREP times, validated
+    before it replaces the file (a drill never leaves an inventory the deploys would refuse)."""
     inv = load_inventory(inventory)
-    tz = ZoneInfo(inv.iec.window.timezone)
-    window = _changed(inv.iec.window, inventory, opens=opens.astimezone(tz).strftime(WINDOW_FMT),
-                      closes=closes.astimezone(tz).strftime(WINDOW_FMT))
+    calendar = accelerated_calendar(opens, closes, ends, inv.iec.calendar.timezone)
     header = inventory.read_text(encoding="utf-8").split("\n", 1)[0]
-    iec = _changed(inv.iec, inventory, window=window)
+    iec = _changed(inv.iec, inventory, calendar=calendar)
     write_inventory(inventory, _changed(inv, inventory, iec=iec), header)
 
 
 def open_window(inventory: Path, difusores: int, cuts: int, period_s: int, out: Path) -> float:
-    """Set the night's window and deploy it to the difusores (their watchdog and pages);
-    returns the wall time of the first cut, when the window opens."""
+    """Set the night's calendar and deploy it to every host; returns the wall time of the
+    first cut, when the PREP opens."""
     started = time.time()
     lead = WINDOW_LEAD_S + WINDOW_LEAD_PER_HOST_S * difusores
-    opens, closes = night_window(dt.datetime.now(dt.UTC), cuts, period_s, lead)
-    set_window(inventory, opens, closes)
-    require_ok({DIFUSOR: run_deploy(inventory, f"deploys/{DIFUSOR}.py",
-                                    limit=ROLE_GROUPS[DIFUSOR])},
-                "window", out)
+    opens, closes, ends = night_calendar(dt.datetime.now(dt.UTC), cuts, period_s, lead,
+                                         AFTER_CLOSE_PERIODS)
+    set_calendar(inventory, opens, closes, ends)
+    # Both roles: the difusores' watchdogs and activators, and the publisher, which signs
+    # production material from the opening and the final cut from the close.
+    require_ok(deploy_all(inventory), "window", out)
     if time.time() > opens.timestamp():
-        raise PrepError(f"deploying the night's window took {time.time() - started:.0f} s, "
+        raise PrepError(f"deploying the night's calendar took {time.time() - started:.0f} s, "
                         f"more than the {lead} s the drill allows for it",
                         "check the difusores' load and network, then run the drill again")
     return opens.timestamp()
 
 
+def drill_stage_start(inventory: Path, lead_s: float = 5.0) -> float:
+    """The first cut's wall time for a drill on real hosts, which keeps their calendar: only
+    before the PREP opens, when everything the publisher signs is drill material that no
+    difusor shows the public. After the opening a drill would publish its cuts as results."""
+    opens = load_inventory(inventory).iec.calendar.prep_opens_at
+    if dt.datetime.now(dt.UTC) >= opens:
+        raise PrepError(f"the PREP of {inventory} opened at {opens.isoformat()}: a drill on its "
+                        "hosts now would publish drill cuts as the election's results",
+                        "drill on the lab (prep-iac simulacro without -i), or on these hosts "
+                        "before the opening (the call's drill stage)")
+    return time.time() + lead_s
+
+
 def with_period(inventory: Path, out: Path, period_s: int) -> Path:
-    """A copy of a real inventory with the drill's period, beside the drill's results."""
+    """A copy of a real inventory with the drill's period, beside the drill's results. Its
+    calendar stays the real one: the drill runs in the drill stage (drill_stage_start)."""
     inv = load_inventory(inventory)
     path = out / "inventario.yml"
-    write_inventory(path, _changed(inv, inventory, iec=_drill_iec(inv.iec, period_s, inventory)),
+    write_inventory(path, _changed(inv, inventory,
+                                   iec=_changed(inv.iec, inventory, period_s=period_s)),
                     f"# prep-iac simulacro: {inventory} with the drill's period")
     return path
 

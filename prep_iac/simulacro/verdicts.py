@@ -14,6 +14,7 @@ import random
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from prep_iac.contract import CONCLUDED
 from prep_iac.simulacro.faults import Injector, Outcome
 from prep_iac.simulacro.http import Client, Target
 
@@ -56,6 +57,48 @@ def propagation_check(cuts: list[dict], difusores: list[str], period_s: float, o
     return {"name": "cada difusor sirvió cada corte dentro de un periodo",
             "ok": not late, "detail": "; ".join(late[:8]) or
             f"{sum(1 for c in cuts if not c['corrupt'])} cortes × {len(difusores)} difusores"}
+
+
+def close_check(drill) -> dict:
+    """After the PREP's close, every difusor served the last cut marked final (estado
+    `concluido`) within a period, without a notice, an error or another cut until the drill
+    stopped watching (more than MISSED_PERIODS periods), and the IEC's list kept its link."""
+    last = drill.cuts[-1]["id"] if drill.cuts else None
+    bad = []
+    for name in drill.difusor_names:
+        rows = drill.observer.states_between(name, drill.prep_closes, drill.close_watch_until)
+        final = next((r for r in rows if r.estado == CONCLUDED and r.corte == last), None)
+        if final is None or final.at > drill.prep_closes + 2 * drill.period_s:
+            bad.append(f"{name}: no mostró el corte final {last} como concluido a tiempo")
+            continue
+        after = [r for r in rows if r.at >= final.at and (r.estado, r.corte, r.error) !=
+                 (CONCLUDED, last, None)]
+        if after:
+            r = after[0]
+            bad.append(f"{name}: tras el cierre mostró {r.corte} ({r.estado or r.error})")
+    for name in drill.difusor_names:
+        states = [s for s in drill.publisher_states(name) if s["at"] >= drill.close_watch_until
+                  - drill.period_s]
+        if not states or states[-1]["estado"] != "concluido" or not states[-1]["url"]:
+            bad.append(f"{name}: la lista del IEC no lo muestra concluido y con liga "
+                       f"({states[-1] if states else 'sin muestra'})")
+    span = (drill.close_watch_until - drill.prep_closes) / drill.period_s
+    return {"name": "tras el cierre del PREP, el corte final sigue publicado, sin aviso",
+            "ok": not bad and bool(last),
+            "detail": "; ".join(bad[:6]) or f"{len(drill.difusor_names)} difusores sirvieron "
+                      f"{last} como final (concluido) {span:.1f} periodos después del cierre"}
+
+
+def not_public_checks() -> list[dict]:
+    """On real hosts in their drill stage, drill material is never shown to the public
+    (issue 16): what visitors get is the not-open page, so the served files and the close
+    cannot be compared from outside. Said, not skipped."""
+    why = ("no aplica: simulacro sobre hosts reales en su etapa de simulacros; el material "
+           "de simulacro no se publica (el público ve «aún no inicia»)")
+    return [{"name": "lo servido es idéntico a los archivos del IEC", "ok": True,
+             "not_applicable": True, "detail": why},
+            {"name": "tras el cierre del PREP, el corte final sigue publicado, sin aviso",
+             "ok": True, "not_applicable": True, "detail": why}]
 
 
 def integrity_check(targets: dict[str, Target], cuts_dir: Path, seed: int,

@@ -6,7 +6,8 @@
     "publicando": "publicando",
     "aviso": "actualizaciones interrumpidas",
     "cerrado": "publicación cerrada",
-    "por-abrir": "la publicación aún no inicia"
+    "por-abrir": "la publicación aún no inicia",
+    "concluido": "PREP concluido: resultados finales"
   };
   var last = null;
 
@@ -23,6 +24,7 @@
     document.getElementById("corte-id").textContent = e.corte ? "(" + e.corte + ")" : "";
     document.getElementById("estado").textContent = ESTADOS[e.estado] || e.estado || "";
     document.getElementById("aviso").hidden = e.estado !== "aviso";
+    document.getElementById("concluido").hidden = e.estado !== "concluido";
     document.body.setAttribute("data-corte", e.corte || "");
     if (last !== null && e.corte !== last) {
       document.getElementById("prep").src = "/?corte=" + encodeURIComponent(e.corte || "");

@@ -32,6 +32,7 @@ from helpers import (
     current,
     deploy,
     ensure_inotify,
+    fresh_stamp,
     journal,
     keypair,
     local_digests,
@@ -45,6 +46,7 @@ from helpers import (
     try_exec,
 )
 
+from prep_iac import contract
 from prep_iac.onhost.publisher import delta, listpage
 from prep_iac.onhost.publisher.run import prepare
 
@@ -172,9 +174,9 @@ def _sha(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def _doc(cut_id, entries):
-    return {"formato": "prep-iac-manifiesto/1", "corte": cut_id,
-            "fecha_hora": "2021-06-06T23:00:00-05:00",
+def _doc(cut_id, entries, registry):
+    return {"formato": contract.MANIFEST_FORMAT, "corte": cut_id,
+            "fecha_hora": "2021-06-06T23:00:00-05:00", **fresh_stamp(registry),
             "archivos": [{"ruta": r, "bytes": len(d), "sha256": _sha(d)} for r, d in entries]}
 
 
@@ -195,23 +197,25 @@ def case_hash_differs(jail, cut, key, other):
 
 
 def case_missing_file(jail, cut, key, other):
-    jail.upload_cut(cut, GOOD, _doc(cut, [*GOOD.items(), ("actas/9.jpg", b"jpg")]), key=key)
+    jail.upload_cut(cut, GOOD, _doc(cut, [*GOOD.items(), ("actas/9.jpg", b"jpg")],
+                                    jail.registry), key=key)
     return "missing file 'actas/9.jpg'"
 
 
 def case_dotdot(jail, cut, key, other):
-    jail.upload_cut(cut, GOOD, _doc(cut, [("../../../etc/cron.d/x", b"* * * * * root id")]),
-                    key=key)
+    jail.upload_cut(cut, GOOD, _doc(cut, [("../../../etc/cron.d/x", b"* * * * * root id")],
+                                    jail.registry), key=key)
     return "leaves its folder"
 
 
 def case_absolute(jail, cut, key, other):
-    jail.upload_cut(cut, GOOD, _doc(cut, [("/etc/cron.d/x", b"* * * * * root id")]), key=key)
+    jail.upload_cut(cut, GOOD, _doc(cut, [("/etc/cron.d/x", b"* * * * * root id")],
+                                    jail.registry), key=key)
     return "absolute path"
 
 
 def case_oversized(jail, cut, key, other):
-    doc = _doc(cut, GOOD.items())
+    doc = _doc(cut, GOOD.items(), jail.registry)
     doc["archivos"][0]["bytes"] = 3 * 1024**3  # more than iec.max_cut_mb
     jail.upload_cut(cut, GOOD, doc, key=key)
     return "too large"

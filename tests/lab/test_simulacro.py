@@ -55,7 +55,7 @@ def drill(tmp_path_factory):
     prep = Path(sys.executable).with_name("prep-iac")
     proc = subprocess.run(
         [str(prep), "simulacro", "--difusores", str(DIFUSORES), "--ha", "--periodo", f"{PERIOD}s",
-         "--hasta", "00:00", "--faults", str(plan_file), "--actas", "300", "--out", str(out)],
+         "--hasta", "00:20", "--faults", str(plan_file), "--actas", "300", "--out", str(out)],
         capture_output=True, text=True, timeout=1800, check=False, env=drill_env())
     results_file = out / "simulacro.json"
     assert results_file.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -104,10 +104,10 @@ def test_the_nights_incidents_are_in_the_memoria(drill):
     _, results, out = drill
     report = json.loads((out / "memoria" / "report.json").read_text())
     kinds = {(i["kind"], i["host"]) for i in report["incidents"]}
-    cut = next(f for f in results["faults"] if f["kind"] == "network_cut")
-    assert ("aviso", cut["target"]) in kinds
+    stopped = {f["target"] for f in results["faults"] if f["kind"] in ("network_cut", "freeze")}
+    assert len(stopped) == 2 and {("aviso", host) for host in stopped} <= kinds
     # ...and nothing else showed the notice: not before the first cut, not after the last
-    assert {host for kind, host in kinds if kind == "aviso"} == {cut["target"]}, kinds
+    assert {host for kind, host in kinds if kind == "aviso"} == stopped, kinds
     assert {("corte_rechazado", f"difusor-{n}") for n in range(1, DIFUSORES + 1)} <= kinds
     assert ("bateria", "difusor-1") in kinds
     totals = report["window"]["totals"]
@@ -115,13 +115,20 @@ def test_the_nights_incidents_are_in_the_memoria(drill):
     assert (out / "memoria-logs" / "bitacoras.tar.gz").exists()
 
 
-def test_the_window_fits_the_night(drill):
-    """Every difusor waits closed (por-abrir) until the first cut and ends closed (cerrado)
-    while its logs are collected; the notice shows only on the network cut's target."""
+def test_the_calendar_fits_the_night(drill):
+    """Every difusor waits closed (por-abrir) until the first cut and, after the PREP's
+    close, keeps the final cut up as `concluido` with no notice; the notice shows only
+    where cuts really stopped (the network cut's and the freeze's targets)."""
     _, results, _ = drill
-    cut = next(f for f in results["faults"] if f["kind"] == "network_cut")
+    stopped = {f["target"] for f in results["faults"] if f["kind"] in ("network_cut", "freeze")}
+    last = results["cuts"][-1]["id"]
     for name in results["config"]["difusor_names"]:
-        states = [o["estado"] for o in results["timeline"]
-                  if o["difusor"] == name and o["estado"]]
-        assert states[0] == "por-abrir" and states[-1] == "cerrado", (name, states)
-        assert ("aviso" in states) == (name == cut["target"]), (name, states)
+        rows = [o for o in results["timeline"] if o["difusor"] == name and o["estado"]]
+        states = [o["estado"] for o in rows]
+        assert states[0] == "por-abrir" and states[-1] == "concluido", (name, states)
+        assert rows[-1]["corte"] == last
+        assert states.index("concluido") > max(
+            (i for i, s in enumerate(states) if s == "aviso"), default=-1)
+        assert ("aviso" in states) == (name in stopped), (name, states)
+    close = next(c for c in results["checks"] if c["name"].startswith("tras el cierre"))
+    assert close["ok"], close

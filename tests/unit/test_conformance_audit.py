@@ -9,6 +9,7 @@ from pathlib import Path
 import paramiko
 import pytest
 from conformance_servers import Site, SshKeyServer, self_signed, server_tls
+from stamps import stamp
 
 from prep_iac.conformance.audit import framing, link, manifest, sftp, tls, web
 from prep_iac.conformance.audit.run import build_target
@@ -31,11 +32,11 @@ def fast_pacing(monkeypatch):
     monkeypatch.setattr(REQUESTS, "interval", 0.0)
 
 
-def estado(root: Path, state="publicando", minutes_ago=2, cut=CUT):
+def estado(root: Path, state="publicando", minutes_ago=2, cut=CUT, **more):
     activado = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes_ago)
     (root / "estado.json").write_text(json.dumps({
         "corte": cut, "corte_fecha_hora": "2021-06-06T20:00:00-05:00",
-        "activado": activado.isoformat(), "periodo_s": 600, "estado": state}))
+        "activado": activado.isoformat(), "periodo_s": 600, "estado": state, **more}))
 
 
 @pytest.fixture
@@ -145,6 +146,22 @@ def test_stale_cut(site):
     assert "corte vencido" in r.detail and "hace 45 min" in r.detail
 
 
+def test_a_cut_signed_long_ago_is_stale_however_recently_it_arrived(site):
+    signed = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=50)).isoformat()
+    estado(site.root, minutes_ago=1, emitido=signed)
+    r = one(web.corte_vigente(target(site)))
+    assert r.status == NO_CUMPLE and "hace 50 min" in r.detail
+
+
+def test_the_final_cut_stays_current_after_the_close(site):
+    estado(site.root, state="concluido", minutes_ago=600, final=True)
+    r = one(web.corte_vigente(target(site)))
+    assert r.status == CUMPLE and "PREP concluido" in r.detail
+    # "concluido" without the signed final mark is a stale cut like any other
+    estado(site.root, state="concluido", minutes_ago=600)
+    assert one(web.corte_vigente(target(site))).status == NO_CUMPLE
+
+
 def test_notice_on(site):
     estado(site.root, state="aviso")
     site.routes["/"] = (503, {"Retry-After": "60"})
@@ -196,7 +213,7 @@ def iec_key(tmp_path_factory):
 
 
 def signed_manifest(site, keys, key="firma"):
-    m = build(site.root, cut_id=CUT)
+    m = build(site.root, cut_id=CUT).stamped(stamp())
     path = site.root.parent / "manifiesto.json"
     path.write_bytes(m.to_bytes())
     Path(str(path) + ".sig").write_bytes(signing.sign(m.to_bytes(), keys / key))

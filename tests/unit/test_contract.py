@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from stamps import stamp
 
 from prep_iac import contract
 from prep_iac.components import onhost
@@ -132,13 +133,19 @@ def test_parse_cut_id():
 
 def test_manifest_reader_refuses_what_the_activator_refuses():
     good = json.dumps({"formato": contract.MANIFEST_FORMAT, "corte": "C1",
-                       "fecha_hora": "2021-06-06T20:00:00-05:00",
+                       "fecha_hora": "2021-06-06T20:00:00-05:00", **stamp(secuencia=7),
                        "archivos": [{"ruta": "a/b.txt", "bytes": 1, "sha256": "0" * 64}]})
     assert contract.parse_manifest(good, cut_id="C1")["corte"] == "C1"
     for bad, why in [(good.replace("a/b.txt", "../b"), "leaves"),
                      (good.replace("C1", "C1\\n"), "cut id"),
-                     (good.replace("-05:00", ""), "fecha_hora"),
-                     (good.replace('"bytes": 1', '"bytes": true'), "size")]:
+                     (good.replace('20:00:00-05:00"', '20:00:00"'), "fecha_hora"),
+                     (good.replace('"bytes": 1', '"bytes": true'), "size"),
+                     (good.replace('"secuencia": 7', '"secuencia": "7"'), "secuencia"),
+                     (good.replace('"secuencia": 7, ', ''), "secuencia"),
+                     (good.replace('"produccion"', '"prueba"'), "modo"),
+                     (good.replace('"prueba-2021"', '"Prueba 2021"'), "proceso"),
+                     (good.replace('"final": false', '"final": 0'), "final"),
+                     (good.replace(':30-05:00"', ':30"'), "emitido")]:
         with pytest.raises(contract.ManifestError, match=why):
             contract.parse_manifest(bad)
     with pytest.raises(contract.ManifestError, match="not 'C2'"):

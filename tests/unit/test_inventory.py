@@ -115,16 +115,16 @@ def test_duplicate_endpoint(tmp_path, base):
 
 
 def test_bad_time_zone(tmp_path, base):
-    base["iec"]["window"]["timezone"] = "America/Saltillo"
+    base["iec"]["calendar"]["timezone"] = "America/Saltillo"
     msg = only(tmp_path, base)
-    assert "iec.window.timezone: unknown time zone 'America/Saltillo'" in msg
+    assert "iec.calendar.timezone: unknown time zone 'America/Saltillo'" in msg
     assert "Example: timezone: America/Monterrey" in msg
 
 
-def test_window_closes_before_it_opens(tmp_path, base):
-    base["iec"]["window"]["closes"] = "2021-06-06 17:00"
+def test_the_former_window_names_the_calendar_that_replaced_it(tmp_path, base):
+    base["iec"]["window"] = {"opens": "2021-06-06 18:00", "closes": "2021-06-15 23:59"}
     msg = only(tmp_path, base)
-    assert "iec.window: the window closes (2021-06-06 17:00) before it opens (2021-06-06 18:00)" in msg
+    assert "iec.window: unknown key 'window'; iec.calendar replaced it" in msg
 
 
 def test_portal_origin_not_an_origin(tmp_path, base):
@@ -277,7 +277,7 @@ def test_cli_check_exit_codes(tmp_path, base):
     ok = subprocess.run([str(prep), "inventory", "check", "-i", str(EXAMPLE)],
                         capture_output=True, text=True, check=False)
     assert ok.returncode == 0 and "valid" in ok.stdout
-    base["iec"]["window"]["timezone"] = "Mars/Olympus"
+    base["iec"]["calendar"]["timezone"] = "Mars/Olympus"
     bad = tmp_path / "bad.yml"
     bad.write_text(yaml.safe_dump(base))
     failed = subprocess.run([str(prep), "inventory", "check", "-i", str(bad)],

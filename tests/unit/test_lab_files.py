@@ -24,10 +24,20 @@ def _host_key(tmp_path, name):
     return keys.without_comment((tmp_path / f"host_{name}.pub").read_text())
 
 
-def test_window_opens_an_hour_before_and_closes_ten_days_after():
-    now = dt.datetime(2026, 6, 6, 18, 30, tzinfo=dt.UTC)
-    assert lab_inventory.window(now) == {"opens": "2026-06-06 11:30", "closes":
-                                         "2026-06-16 12:30", "timezone": "America/Monterrey"}
+def test_the_labs_prep_opens_an_hour_before_and_stays_up_ten_days_after():
+    now = dt.datetime(2026, 6, 6, 18, 30, 42, tzinfo=dt.UTC)
+    cal = lab_inventory.calendar(now)
+    assert (cal["prep_opens"], cal["prep_closes"], cal["publication_ends"]) == (
+        "2026-06-06 11:30", "2026-06-07 10:30", "2026-06-16 12:30")
+    assert cal["timezone"] == "America/Monterrey" and cal["accelerated"] is True
+    # the earlier stages, in order, in the days before the opening
+    assert (cal["notice_by"] <= cal["installation"]["from"] <= cal["drills"]["from"]
+            <= cal["drills"]["to"] < cal["public_list_from"] < "2026-06-06")
+
+
+def test_the_labs_process_is_named_after_the_lab():
+    assert lab_inventory.process_id("labdev") == "lab-labdev"
+    assert lab_inventory.process_id("Lab_X") == "lab-lab-x"
 
 
 def test_inventory_has_the_hand_written_format_and_loads(tmp_path):
@@ -38,7 +48,7 @@ def test_inventory_has_the_hand_written_format_and_loads(tmp_path):
     path = lab_inventory.write(tmp_path / "lab-labdev.yml", "labdev", "10.81.0.0/24", data)
     doc = yaml.safe_load(path.read_text())
     assert list(doc) == ["iec", "admins", "difusores", "publishers"]
-    assert doc["iec"]["sources"] == ["10.81.0.0/24"]
+    assert doc["iec"]["sources"] == ["10.81.0.0/24"] and doc["iec"]["process"] == "lab-labdev"
     assert doc["iec"]["sftp_keys"] == [lab_keys.pub(lab_keys.iec_sftp)]
     assert doc["admins"]["accounts"][0]["name"] == "prepadmin"
     d1 = doc["difusores"]["difusor-1"]

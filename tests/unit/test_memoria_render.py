@@ -112,7 +112,17 @@ iec:
   sources: [198.51.100.0/28]
   sftp_keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICBefVXmtvOrONe2gVzaCYGyLCuBxq0zohVfc1JnAsgk iec]
   signers: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ2GX1QPKTOoXabZwpz1dbkZs3IHybCmurVJbHblq4Wd firma]
-  window: {opens: "2021-06-06 18:00", closes: "2021-06-15 23:59"%s}
+  process: coah-2021-ayuntamientos
+  calendar:
+    notice_by: "2021-05-12"
+    infrastructure_by: "2021-05-14"
+    installation: {from: "2021-05-12", to: "2021-05-15"}
+    drills: {from: "2021-05-16", to: "2021-05-30", days: ["2021-05-16"]}
+    public_list_from: "2021-06-01"
+    prep_opens: "2021-06-06 18:00"
+    prep_closes: "2021-06-07 18:00"
+    publication_ends: "2021-06-15 23:59"
+    memoria_by: "2021-06-15"%s
 admins:
   networks: [203.0.113.0/24]
   accounts:
@@ -145,7 +155,7 @@ def test_inventory_schema_defaults(logs, tmp_path):
     assert "límite de 50 solicitudes/s" in texts and "enlace declarado de 10 Mbps" in texts
     assert "10 Mbps" in (out / "report.html").read_text()
 
-    inv.write_text(MINIMAL_INVENTORY % ", timezone: America/Mexico_City")
+    inv.write_text(MINIMAL_INVENTORY % "\n    timezone: America/Mexico_City")
     r = CliRunner().invoke(memoria, ["report", "--logs", str(logs), "--out", str(out), "--no-pdf",
                                      "-i", str(inv)])
     assert r.exit_code == 0, r.output

@@ -1,13 +1,14 @@
 """Manifests, signatures, delta, cut sources, the list page."""
 
-import hashlib
 import json
 import os
 import subprocess
 import zipfile
 
 import pytest
+from stamps import stamp
 
+from prep_iac import contract
 from prep_iac.errors import PrepError
 from prep_iac.onhost.publisher import delta, listpage, manifest, signing, source
 from prep_iac.onhost.publisher.ledger import Ledger
@@ -32,10 +33,36 @@ def test_manifest_fields(cut):
     m = manifest.build(cut)
     assert m.cut_id == "20210606_2000_PREP_AYUN_COAH"
     assert m.timestamp == "2021-06-06T20:00:00-05:00"
+    with pytest.raises(ValueError, match="no stamp"):
+        m.to_bytes()  # never signed without its stamp
+    m = m.stamped(stamp(secuencia=9))
     doc = json.loads(m.to_bytes())
-    assert doc["formato"] == manifest.FORMAT
+    assert doc["formato"] == manifest.FORMAT and doc["secuencia"] == 9
     assert {a["ruta"] for a in doc["archivos"]} == {"index.html", "actas/1.jpg"}
     assert manifest.Manifest.from_json(doc) == m
+    assert contract.parse_manifest(m.to_bytes())["proceso"] == "prueba-2021"
+
+
+def test_a_heartbeat_names_the_content_under_the_stamp(cut):
+    m = manifest.build(cut).stamped(stamp(secuencia=10, final=True))
+    beat = contract.parse_heartbeat(m.heartbeat_bytes(), cut_id=m.cut_id)
+    assert beat["contenido_sha256"] == m.content_sha256
+    assert (beat["secuencia"], beat["final"]) == (10, True)
+    assert "archivos" not in beat
+    (cut / "index.html").write_text("adios")
+    assert manifest.build(cut).content_sha256 != m.content_sha256
+    # the same content under another stamp, or listed in another order: the same identity
+    again = manifest.build(cut).stamped(stamp())
+    assert contract.content_sha256(list(reversed(again.files_json()))) == again.content_sha256
+
+
+def test_the_sequence_only_grows_and_survives_a_clock_going_back(tmp_path):
+    from prep_iac.onhost.publisher.stamp import next_sequence
+
+    first = next_sequence(tmp_path, now=2_000_000.0)
+    assert first == 2_000_000_000
+    assert next_sequence(tmp_path, now=1_000_000.0) == first + 1  # the clock went back
+    assert next_sequence(tmp_path, now=3_000_000.0) == 3_000_000_000
 
 
 def test_symlink_in_cut_is_an_error(cut):
@@ -55,7 +82,7 @@ def test_sign_verify(tmp_path):
 
 
 def test_delta_by_content(cut):
-    m = manifest.build(cut)
+    m = manifest.build(cut).stamped(stamp())
     served = delta.have_of_served(json.loads(m.to_bytes()))
     assert served == delta.have_of_manifest(m)
     assert delta.missing(m, served) == []
@@ -65,14 +92,14 @@ def test_delta_by_content(cut):
     assert [e.path for e in delta.missing(manifest.build(cut), served)] == ["index.html"]
 
 
-def test_known_bases_are_keyed_by_the_signed_bytes(cut):
-    """The difusor names its served manifest by the SHA-256 of the bytes it verified; the
-    publisher's copy is used only for those exact bytes."""
-    m = manifest.build(cut)
-    data = m.to_bytes()
-    known = delta.known_bases([data])
-    assert known == {hashlib.sha256(data).hexdigest(): delta.have_of_manifest(m)}
-    assert hashlib.sha256(data + b" ").hexdigest() not in known
+def test_known_bases_are_keyed_by_the_content(cut):
+    """The difusor names its served cut by its content (contenido_sha256), whatever stamp
+    signed it; the publisher's copy serves for that content only."""
+    m = manifest.build(cut).stamped(stamp())
+    known = delta.known_bases([m.to_bytes(), m.stamped(stamp()).to_bytes()])
+    assert known == {m.content_sha256: delta.have_of_manifest(m)}
+    (cut / "index.html").write_text("adios")
+    assert manifest.build(cut).content_sha256 not in known
     with pytest.raises(ValueError):
         delta.base_of(b"{broken")
 
@@ -84,8 +111,10 @@ def test_known_from_cache_reads_the_newest_cached_cuts_and_prune_keeps_them(cut,
     cache.mkdir()
     digests = {}
     for i, cut_id in enumerate(["20210606_2000_PREP", "20210606_2010_PREP", "20210606_2020_PREP"]):
-        data = manifest.build(cut, cut_id).to_bytes()
-        digests[cut_id] = hashlib.sha256(data).hexdigest()
+        (cut / "index.html").write_text(f"corte {i}")
+        m = manifest.build(cut, cut_id).stamped(stamp())
+        data = m.to_bytes()
+        digests[cut_id] = m.content_sha256
         (cache / f"{cut_id}.json").write_bytes(data)
         os.utime(cache / f"{cut_id}.json", (1000 + i, 1000 + i))
     (cache / "20210606_1950_PREP.json").write_text("{broken")

@@ -77,7 +77,8 @@ def test_publish_round_cleans_reason_before_journal_and_ledger(monkeypatch):
     ledger = SimpleNamespace(record=lambda name, result, **kw: recorded.append(kw) or change)
     registry = SimpleNamespace(sftp_identity="k", difusores=[SimpleNamespace(name="d1")],
                                notify_webhook=None, notify_mail=None)
-    (result,) = run.publish(registry, None, ledger)
+    signed = SimpleNamespace(manifest=SimpleNamespace(stamp={"final": False}))
+    (result,) = run.publish(registry, signed, ledger)
     assert len(lines) == 1 and _is_one_clean_line(lines[0])
     assert _is_one_clean_line(recorded[0]["reason"]) and result.reason == recorded[0]["reason"]
 

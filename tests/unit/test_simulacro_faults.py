@@ -43,16 +43,23 @@ class FakeDrill:
         self.floating_address = "10.88.0.100/24"
         self.targets = {n: SimpleNamespace(name=n) for n in self.difusor_names}
         self.observer = FakeObserver()
-        self.lab = SimpleNamespace(nsenter=lambda host, cmd, **kw: self.calls.append(
-            ("nsenter", host, " ".join(cmd))))
+        self.lab = SimpleNamespace(nsenter=self.nsenter)
         self.cuts: list[dict] = []
+        self.inventory = SimpleNamespace(publishers={"publisher-1": SimpleNamespace(
+            address="10.88.0.20", state_dir="/var/lib/prep-publisher")})
+
+    def nsenter(self, host, cmd, **kw):
+        self.calls.append(("nsenter", host, " ".join(cmd)) + ((kw["input"],) if "input" in kw
+                                                              else ()))
+        return subprocess.CompletedProcess([], 0, "", "")
 
     def log(self, message):
         self.logged.append(message)
 
-    def run(self, host, command):
+    def run(self, host, command, text=True):
         self.calls.append(("run", host, command))
-        return subprocess.CompletedProcess([], 0, "", "")
+        out = '{"corte": "C9"}' if "estado.json" in command else "firmado"
+        return subprocess.CompletedProcess([], 0, out if text else out.encode(), "")
 
     def publisher_states(self, difusor):
         return []
@@ -76,6 +83,9 @@ def night(monkeypatch):
     for inj in injectors:
         if isinstance(inj, F.CorruptCut):  # the test may look: the drill never does
             inj.push = lambda folder, cut_id: pushed.append(cut_id)
+        if isinstance(inj, F.Freeze):  # what the difusor answers each re-sent copy
+            inj.replay = lambda inj=inj: inj.replays.append(
+                "refused: not newer than what is served (secuencia 5 <= 5)")
     for period in range(30):
         for inj in injectors:
             inj.before_cut(period)
@@ -113,6 +123,12 @@ def test_each_fault_acts_on_its_host_in_order(night):
     ups = [c for c in calls if c[0] == "run" and "ups.status" in c[2]]
     assert [c[2].split("ups.status: ")[1].split("/")[0] for c in ups] == ["OB", "OL"]
     assert ("run", "publisher-1", "sudo systemctl restart prep-publisher.service") in calls
+    freeze = next(f for f in night.plan.faults if f.kind == "freeze")
+    walls = [c for c in calls if c[0] == "nsenter" and c[1] == freeze.target and "nft" in c[2]]
+    assert walls[0][2] == "nft -f -" and "ip saddr 10.88.0.20 tcp dport 22 drop" in walls[0][3]
+    assert walls[-1][2] == "nft delete table inet prep_drill_freeze"
+    # what it re-sends is the publisher's own last signature of the served cut
+    assert ("run", "publisher-1", "sudo cat /var/lib/prep-publisher/firmados/C9.json") in calls
 
 
 def test_the_verdicts_judge_every_fault_against_its_expectation(night):
@@ -125,6 +141,9 @@ def test_the_verdicts_judge_every_fault_against_its_expectation(night):
     # no journal, no refusals in a fake night: those faults did not do what they expect
     assert rows["network_cut"]["observed"]["aviso"] is False and not rows["network_cut"]["ok"]
     assert rows["corrupt_cut"]["observed"] == {"refused": False} and not rows["corrupt_cut"]["ok"]
+    # every copy refused, one per period after the first: that part of the freeze held
+    assert rows["freeze"]["observed"]["replays_refused"] is True
+    assert "3 de 3 reenvíos del corte C9 rechazados" in rows["freeze"]["evidence"][0]
 
 
 def test_a_fault_that_failed_to_inject_fails_with_its_error():

@@ -43,14 +43,15 @@ def test_with_changes_validates_the_change(tmp_path):
     inventory = load_inventory(EXAMPLES[1])
     changed = inventory.with_changes(iec=inventory.iec.with_changes(period_s=6))
     assert changed.iec.period_s == 6 and inventory.iec.period_s == 600
-    assert changed.iec.window == inventory.iec.window and changed.difusores == inventory.difusores
+    assert changed.iec.calendar == inventory.iec.calendar
+    assert changed.difusores == inventory.difusores
     path = tmp_path / "changed.yml"
     path.write_text(changed.dump())
     assert load_inventory(path) == changed
     with pytest.raises(ValidationError, match="period_s"):
         inventory.iec.with_changes(period_s=1)
-    with pytest.raises(ValidationError, match="closes"):
-        inventory.iec.window.with_changes(closes="2021-06-06 17:00")
+    with pytest.raises(ValidationError, match="prep_closes"):
+        inventory.iec.calendar.with_changes(prep_closes="2021-06-06 17:00")
     with pytest.raises(ValidationError, match="colour"):
         inventory.iec.with_changes(colour="red")
 
@@ -82,7 +83,7 @@ def test_the_drill_inventory_with_an_ha_pair(tmp_path):
     drill = load_inventory(path)
     before = load_inventory(lab)
     assert drill.iec.period_s == 6
-    assert drill.iec.window.opens_at > dt.datetime.now(dt.UTC) + dt.timedelta(hours=12)
+    assert drill.iec.calendar.prep_opens_at > dt.datetime.now(dt.UTC) + dt.timedelta(hours=12)
     one, two = drill.difusores["difusor-1"].ha, drill.difusores["difusor-2"].ha
     assert (one.peer, two.peer) == ("difusor-2", "difusor-1")
     assert one.floating_address == two.floating_address == "203.0.113.100/24"

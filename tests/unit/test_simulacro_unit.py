@@ -30,7 +30,8 @@ def test_conformance_periods_cover_the_run():
 
 def test_default_plan_has_every_fault_and_ha_only_with_ha():
     kinds = {f.kind for f in default_plan(2, ha=False).faults}
-    assert kinds == {"corrupt_cut", "ups_on_battery", "flood", "network_cut", "publisher_restart"}
+    assert kinds == {"corrupt_cut", "ups_on_battery", "flood", "network_cut", "publisher_restart",
+                     "freeze"}
     assert "ha_failover" in {f.kind for f in default_plan(2, ha=True).faults}
 
 
@@ -68,7 +69,7 @@ def test_missing_plan_file(tmp_path):
 def test_schedule_keeps_the_conformance_periods_free():
     plan = default_plan(2, ha=False, first=10)
     check_schedule(plan, periods=49, quiet=9)
-    with pytest.raises(PrepError, match="needs 33"):
+    with pytest.raises(PrepError, match="needs 38"):
         check_schedule(plan, periods=31, quiet=9)
     early = load_plan("none", 2, False).model_validate({"faults": [{"kind": "flood", "at": 3}]})
     with pytest.raises(PrepError, match="falls in the first or last"):

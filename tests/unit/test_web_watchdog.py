@@ -40,7 +40,66 @@ def test_three_periods(age_s, expected):
     state, reason = wd.decide(now, estado("2021-06-06T20:00:00-05:00"), CFG)
     assert state == expected
     if expected == "aviso":
-        assert f"no cut activated for {age_s} s (> 3 x 600 s)" in reason
+        assert f"nothing fresh for {age_s} s (> 3 x 600 s)" in reason
+
+
+def signed(emitido, activado, **more):
+    return {**estado(activado), "emitido": emitido, "modo": "produccion", "secuencia": 5,
+            "final": False, **more}
+
+
+def test_freshness_is_the_signed_time_never_later_than_its_acceptance():
+    # Signed at 20:00, accepted at 20:25 (a stuck queue): stale at 20:31, not at 20:56.
+    late = signed("2021-06-06T20:00:00-05:00", "2021-06-06T20:25:00-05:00")
+    assert wd.decide(at(20, 29), late, CFG)[0] == "publicando"
+    state, reason = wd.decide(at(20, 31), late, CFG)
+    assert state == "aviso" and "signed 2021-06-06T20:00:00-05:00" in reason
+    # A publisher clock an hour ahead buys nothing: acceptance at 20:00 bounds it.
+    ahead = signed("2021-06-06T21:00:00-05:00", "2021-06-06T20:00:00-05:00")
+    assert wd.decide(at(20, 31), ahead, CFG)[0] == "aviso"
+
+
+def test_a_drill_cut_is_no_cut_once_the_window_opens():
+    drill = signed("2021-06-06T18:05:00-05:00", "2021-06-06T18:05:00-05:00",
+                   modo="simulacro")
+    assert wd.decide(at(18, 10), drill, CFG)[0] == "por-abrir"
+    state, reason = wd.decide(at(18, 31), drill, CFG)
+    assert state == "aviso" and "no cut activated since the window opened" in reason
+
+
+def test_the_final_cut_stays_up_without_notice_until_the_window_closes():
+    final = signed("2021-06-07T18:00:00-05:00", "2021-06-07T18:00:30-05:00", final=True)
+    for day, hour in ((7, 18), (7, 19), (10, 3), (15, 23)):
+        state, reason = wd.decide(at(hour, 0, day=day), final, CFG)
+        assert state == "concluido" and "final cut C1" in reason, (day, hour)
+    assert wd.decide(at(0, 0, day=16), final, CFG)[0] == "cerrado"
+    # not final: the same night's last cut is the notice 30 minutes later
+    assert wd.decide(at(18, 31, day=7), {**final, "final": False}, CFG)[0] == "aviso"
+
+
+def test_every_state_over_a_whole_calendar():
+    """The drill stage, the opening, the night, a freeze, the close, the end."""
+    t = [
+        (at(10, 0, day=1), {}, "por-abrir"),  # days before: nothing held
+        (at(17, 0), signed("2021-06-06T17:00:00-05:00", "2021-06-06T17:00:00-05:00",
+                           modo="simulacro"), "por-abrir"),  # a drill cut held: not shown
+        (at(18, 0), {}, "por-abrir"),  # opened, first cut not yet in
+        (at(18, 10), signed("2021-06-06T18:10:00-05:00", "2021-06-06T18:10:05-05:00"),
+         "publicando"),
+        (at(19, 0), signed("2021-06-06T18:50:00-05:00", "2021-06-06T18:50:05-05:00"),
+         "publicando"),  # a heartbeat or a cut every period
+        (at(19, 21), signed("2021-06-06T18:50:00-05:00", "2021-06-06T18:50:05-05:00"),
+         "aviso"),  # frozen: replays are refused upstream, nothing fresh for 31 min
+        (at(19, 30), signed("2021-06-06T19:30:00-05:00", "2021-06-06T19:30:02-05:00"),
+         "publicando"),
+        (at(18, 5, day=7), signed("2021-06-07T18:00:00-05:00", "2021-06-07T18:00:04-05:00",
+                                  final=True), "concluido"),
+        (at(12, 0, day=12), signed("2021-06-07T18:00:00-05:00", "2021-06-07T18:00:04-05:00",
+                                   final=True), "concluido"),
+        (at(0, 0, day=16), signed("2021-06-07T18:00:00-05:00", "2021-06-07T18:00:04-05:00",
+                                  final=True), "cerrado"),
+    ]
+    assert [wd.decide(now, e, CFG)[0] for now, e, _ in t] == [want for _, _, want in t]
 
 
 def test_offsets_compared_as_instants():
@@ -110,7 +169,7 @@ def test_run_switches_on_and_off(disk):
     assert not (state / "aviso").exists()
     assert [line.split(":")[0] for line in logs] == [
         "estado ninguno -> publicando", "aviso ON", "aviso OFF"]
-    assert "cut C2 activated 0 s ago" in logs[-1]
+    assert "cut C2 fresh 0 s ago" in logs[-1]
 
 
 def test_run_creates_estado_when_missing(disk):

@@ -12,7 +12,16 @@ from urllib.parse import urlsplit
 
 from prep_iac.conformance.audit.common import CUT_HEADER, Target, http_evidence, result
 from prep_iac.conformance.model import CUMPLE, NO_APLICA, NO_CUMPLE, Command
-from prep_iac.contract import CLOSED, MISSED_PERIODS, NOT_OPEN, NOTICE, STATES, stale_after_s
+from prep_iac.contract import (
+    CLOSED,
+    CONCLUDED,
+    MISSED_PERIODS,
+    NOT_OPEN,
+    NOTICE,
+    STATES,
+    stale_after_s,
+)
+from prep_iac.onhost.watchdog import freshness
 
 LOGIN_WORDS = re.compile(r"login|signin|sign-in|auth|acceso|ingresar|suscri|paywall|account|"
                          r"cuenta|registro", re.IGNORECASE)
@@ -152,17 +161,20 @@ def corte_vigente(t: Target, latest_cut: str | None = None):
         issues.append(f"el aviso de interrupción está encendido (estado {NOTICE}): el difusor "
                       "no recibe cortes")
     now = server_now(estado_resp)
-    activado = parse_time(data.get("activado"))
+    # Fresh as the difusor's watchdog judges it: the signed time, never after its acceptance.
+    fresh = freshness(data)
     period = int(data.get("periodo_s") or t.period_s)
     evidence.append(Command("reloj del servidor (cabecera Date)", None, now.isoformat()))
-    if activado is None:
-        issues.append(f"activado {data.get('activado')!r} no es una fecha ISO-8601 con zona")
-    else:
-        age = (now - activado).total_seconds()
+    concluded = state == CONCLUDED and data.get("final") is True
+    if fresh is None:
+        issues.append(f"activado {data.get('activado')!r} ni emitido {data.get('emitido')!r} "
+                      "son fechas ISO-8601 con zona")
+    elif not concluded:  # the PREP's final cut stays current until the window closes
+        age = (now - fresh).total_seconds()
         # CONV-III.2: MISSED_PERIODS periods without a cut and it is no longer current.
         if age > stale_after_s(period):
-            issues.append(f"corte vencido: el último ({data.get('corte')}) se activó hace "
-                          f"{age / 60:.0f} min, más de {MISSED_PERIODS} periodos de "
+            issues.append(f"corte vencido: el último ({data.get('corte')}) se firmó o activó "
+                          f"hace {age / 60:.0f} min, más de {MISSED_PERIODS} periodos de "
                           f"{period / 60:.0f} min")
     if latest_cut and str(data.get("corte")) != latest_cut:
         issues.append(f"se muestra el corte {data.get('corte')}, pero el último firmado por el "
@@ -170,8 +182,9 @@ def corte_vigente(t: Target, latest_cut: str | None = None):
     if issues:
         return [result(t, "audit::corte_vigente", NO_CUMPLE, "; ".join(issues), evidence)]
     extra = ", igual al del manifiesto" if latest_cut else ""
+    what = "PREP concluido: corte final" if concluded else "corte"
     return [result(t, "audit::corte_vigente", CUMPLE,
-                   f"corte {data.get('corte')} activado {data.get('activado')}{extra}",
+                   f"{what} {data.get('corte')} activado {data.get('activado')}{extra}",
                    evidence)]
 
 

@@ -1,7 +1,8 @@
 """The status ledger (CONV-III.2): every period's outcome per difusor, in SQLite.
 
 Three consecutive failed periods suspend a difusor; its first confirmed activation makes it
-active again. Outcomes are stamped with the start of their publication round (the timer
+active again. A confirmed final cut (the PREP's close) makes it `concluded`: the publisher
+sends nothing more to it, so no period after the close can count against it. Outcomes are stamped with the start of their publication round (the timer
 starts one every `period_s`); a failed round that starts less than half a period after the
 last failed one (a new cut right after the timer) is the same period, not another strike.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 from prep_iac import contract
 
 SUSPEND_AFTER = contract.MISSED_PERIODS  # failed periods in a row
+ACTIVE, SUSPENDED, CONCLUDED = "active", "suspended", "concluded"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outcomes (
@@ -67,13 +69,14 @@ class Ledger:
         return Row(*r) if r else Row(name, "active", 0, None, None, None, None)
 
     def record(self, name, result, *, cut=None, reason=None, sent_bytes=0, seconds=0.0,
-               now=None) -> Change:
-        """result: activated | refused | failed; `now`: when the round started."""
+               now=None, final=False) -> Change:
+        """result: activated | refused | failed; `now`: when the round started; `final`:
+        the cut was signed as the PREP's final one."""
         with self.lock:
             return self._record(name, result, cut, reason, sent_bytes, seconds,
-                                time.time() if now is None else now)
+                                time.time() if now is None else now, final)
 
-    def _record(self, name, result, cut, reason, sent_bytes, seconds, now) -> Change:
+    def _record(self, name, result, cut, reason, sent_bytes, seconds, now, final) -> Change:
         period = int(now // self.period_s)
         self.db.execute("BEGIN IMMEDIATE")
         try:
@@ -86,17 +89,17 @@ class Ledger:
             same_period = last_failed is not None and now - last_failed < self.period_s / 2
             change = Change()
             if result == "activated":
-                state = "active"
-                change = Change(reactivated=row.state == "suspended")
-                self.db.execute("UPDATE difusores SET state='active', failures=0, "
+                state = CONCLUDED if final else ACTIVE
+                change = Change(reactivated=row.state == SUSPENDED)
+                self.db.execute("UPDATE difusores SET state=?, failures=0, "
                                 "last_failed_at=NULL, confirmed_cut=?, confirmed_at=?, "
                                 "last_result=?, last_reason=?, updated=? WHERE difusor=?",
-                                (cut, now, result, reason, now, name))
+                                (state, cut, now, result, reason, now, name))
             else:
                 failures = row.failures + (0 if same_period else 1)
-                state = "suspended" if failures >= SUSPEND_AFTER else row.state
+                state = SUSPENDED if failures >= SUSPEND_AFTER else row.state
                 change = Change(first_failure=row.failures == 0 and failures == 1,
-                                suspended=state == "suspended" and row.state != "suspended")
+                                suspended=state == SUSPENDED and row.state != SUSPENDED)
                 self.db.execute("UPDATE difusores SET state=?, failures=?, last_failed_at=?, "
                                 "last_result=?, last_reason=?, updated=? WHERE difusor=?",
                                 (state, failures, last_failed if same_period else now, result,

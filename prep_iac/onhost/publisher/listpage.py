@@ -9,19 +9,25 @@ from pathlib import Path
 
 import jinja2
 
+from prep_iac.onhost.publisher.ledger import ACTIVE, CONCLUDED, SUSPENDED
 from prep_iac.paths import template
 
 SUSPENDED_NOTICE = ("Suspendido: no ha recibido los cortes más recientes del PREP. "
                     "Consulte el sitio oficial del Instituto.")
 
 
+SHOWN_STATE = {ACTIVE: "activo", SUSPENDED: "suspendido", CONCLUDED: "concluido"}
+
+
 def entries(registry, ledger) -> list[dict]:
+    """A concluded difusor (it confirmed the final cut) keeps its link until the end."""
     out = []
     for d in registry.difusores:
-        suspended = ledger.state(d.name) == "suspended"
+        state = ledger.state(d.name)
+        suspended = state == SUSPENDED
         out.append({"nombre": d.name, "organizacion": d.organization or d.name,
                     "url": None if suspended else d.public_url,
-                    "estado": "suspendido" if suspended else "activo",
+                    "estado": SHOWN_STATE.get(state, state),
                     "aviso": SUSPENDED_NOTICE if suspended else None})
     return out
 

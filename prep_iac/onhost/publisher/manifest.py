@@ -1,4 +1,5 @@
-"""The manifest of a cut: every file's path, size and SHA-256, the cut's id and time.
+"""The manifest of a cut: every file's path, size and SHA-256, the cut's id and time, and
+the signed stamp (process, mode, sequence, issue time, final) it is sent under.
 
 The format is the contract's (prep_iac/contract.py: MANIFEST_FORMAT, parse_manifest), the
 one reader the activator on each difusor uses too.
@@ -31,15 +32,33 @@ class Manifest:
     cut_id: str
     timestamp: str  # ISO-8601 with offset
     entries: tuple[Entry, ...]
+    stamp: dict | None = None  # contract.STAMP_KEYS; required before it is signed
 
     @property
     def total_bytes(self) -> int:
         return sum(e.size for e in self.entries)
 
+    @property
+    def content_sha256(self) -> str:
+        return contract.content_sha256(self.files_json())
+
+    def files_json(self) -> list[dict]:
+        return [{"ruta": e.path, "bytes": e.size, "sha256": e.sha256} for e in self.entries]
+
+    def stamped(self, stamp: dict) -> "Manifest":
+        return Manifest(self.cut_id, self.timestamp, self.entries, dict(stamp))
+
     def to_json(self) -> dict:
+        if self.stamp is None:
+            raise ValueError(f"manifest of {self.cut_id} has no stamp: stamped() first")
         return {"formato": FORMAT, "corte": self.cut_id, "fecha_hora": self.timestamp,
-                "archivos": [{"ruta": e.path, "bytes": e.size, "sha256": e.sha256}
-                             for e in self.entries]}
+                **self.stamp, "archivos": self.files_json()}
+
+    def heartbeat_bytes(self) -> bytes:
+        """The heartbeat naming this cut's content under this manifest's stamp."""
+        beat = {"formato": contract.HEARTBEAT_FORMAT, "corte": self.cut_id,
+                "contenido_sha256": self.content_sha256, **self.stamp}
+        return (json.dumps(beat, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
     def to_bytes(self) -> bytes:
         return (json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":"))
@@ -54,7 +73,8 @@ class Manifest:
     def from_json(cls, data: dict) -> "Manifest":
         """From a manifest object already checked by contract.parse_manifest."""
         return cls(data["corte"], data["fecha_hora"],
-                   tuple(Entry(a["ruta"], a["bytes"], a["sha256"]) for a in data["archivos"]))
+                   tuple(Entry(a["ruta"], a["bytes"], a["sha256"]) for a in data["archivos"]),
+                   {k: data[k] for k in contract.STAMP_KEYS} if "modo" in data else None)
 
 
 def sha256_file(path: Path) -> str:

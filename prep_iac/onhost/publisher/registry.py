@@ -6,8 +6,10 @@ its runtime needs no pydantic; on the controller the same object is built from t
 
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
+from prep_iac.contract import DRILL, PRODUCTION
 from prep_iac.onhost.publisher.signing import IDENTITY, NAMESPACE
 
 
@@ -37,6 +39,19 @@ class Registry:
     notify_mail: str | None = None
     namespace: str = NAMESPACE
     identity: str = IDENTITY
+    # The signed stamp (contract.py): the electoral process, and the calendar's PREP times
+    # (ISO-8601): before the opening everything is signed as drill material; from the
+    # close the service signs the newest cut as final.
+    process: str = ""
+    prep_opens: str | None = None
+    prep_closes: str | None = None
+
+    def mode_at(self, now: datetime | None = None) -> str:
+        """Drill material before the PREP opens, production from then on."""
+        if self.prep_opens and (now or datetime.now(UTC)) < datetime.fromisoformat(
+                self.prep_opens):
+            return DRILL
+        return PRODUCTION
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:

@@ -12,9 +12,10 @@ from prep_iac.onhost.publisher.connect import load_private_key
 from prep_iac.onhost.publisher.fanout import push_all
 from prep_iac.onhost.publisher.ledger import Ledger
 from prep_iac.onhost.publisher.push import Signed
+from prep_iac.onhost.publisher.stamp import new_stamp
 
 
-def _stamp(folder: Path) -> str:
+def _folder_identity(folder: Path) -> str:
     """Cheap identity of a folder's content (paths, sizes, mtimes): re-hash only on change."""
     h = hashlib.sha256()
     for path in manifest.walk(folder):
@@ -23,33 +24,44 @@ def _stamp(folder: Path) -> str:
     return h.hexdigest()
 
 
-def prepare(folder: Path, cut_id: str, registry, cache_dir: Path | None = None) -> Signed:
-    """The signed manifest of a cut; cached per cut id while the folder is unchanged."""
-    folder = Path(folder)
-    stamp = _stamp(folder) if cache_dir else None
+def _content(folder: Path, cut_id: str, registry, cache_dir: Path | None):
+    """(the cut's files hashed, the folder's identity): the cached manifest while the folder
+    is unchanged."""
+    identity = _folder_identity(folder) if cache_dir else None
     if cache_dir:
         base = Path(cache_dir) / cut_id
         try:
-            meta = json.loads((base.with_suffix(".stamp")).read_text())
-            if meta == stamp:
-                data = base.with_suffix(".json").read_bytes()
-                sig = base.with_suffix(".sig").read_bytes()
-                return Signed(manifest.Manifest.from_bytes(data), data, sig, folder)
+            if json.loads(base.with_suffix(".stamp").read_text()) == identity:
+                return (manifest.Manifest.from_bytes(base.with_suffix(".json").read_bytes()),
+                        identity)
         except (OSError, ValueError, KeyError):
             pass
-    m = manifest.build(folder, cut_id, tz=registry.timezone)
+    return manifest.build(folder, cut_id, tz=registry.timezone), identity
+
+
+def prepare(folder: Path, cut_id: str, registry, cache_dir: Path | None = None, *,
+            final: bool = False, sequence_dir: Path | None = None) -> Signed:
+    """The cut's manifest and heartbeat under a new stamp (sequence, time, `final`), both
+    signed. The hashing is cached per cut id while the folder is unchanged; the stamp is new
+    every time, so each round is fresher than the last and a replay is recognisable."""
+    folder = Path(folder)
+    content, identity = _content(folder, cut_id, registry, cache_dir)
+    state = Path(sequence_dir or cache_dir or registry.state_dir)
+    m = content.stamped(new_stamp(state, registry.process, registry.mode_at(), final).to_json())
     data = m.to_bytes()
     sig = signing.sign(data, Path(registry.signing_key), registry.namespace)
     if not signing.verify(data, sig, list(registry.signers), registry.identity, registry.namespace):
         raise RuntimeError("the signing key is not one of the inventory's iec.signers: every "
                            "difusor would refuse this cut")
+    beat = m.heartbeat_bytes()
+    beat_sig = signing.sign(beat, Path(registry.signing_key), registry.namespace)
     if cache_dir:
         Path(cache_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
         base = Path(cache_dir) / cut_id
         base.with_suffix(".json").write_bytes(data)
         base.with_suffix(".sig").write_bytes(sig)
-        base.with_suffix(".stamp").write_text(json.dumps(stamp))
-    return Signed(m, data, sig, folder)
+        base.with_suffix(".stamp").write_text(json.dumps(identity))
+    return Signed(m, data, sig, folder, beat, beat_sig)
 
 
 def _cached_newest_first(cache_dir: Path) -> list[Path]:
@@ -103,7 +115,8 @@ def publish(registry, signed: Signed, ledger: Ledger, *, list_dir=None, sessions
         notify.journal(contract.pushed_message(r.cut, r.difusor, r.result, r.reason,
                                                r.sent_bytes, r.seconds))
         change = ledger.record(r.difusor, r.result, cut=r.cut, reason=r.reason,
-                               sent_bytes=r.sent_bytes, seconds=r.seconds, now=round_start)
+                               sent_bytes=r.sent_bytes, seconds=r.seconds, now=round_start,
+                               final=signed.manifest.stamp["final"])
         if change.first_failure:
             notify.first_failure(by_name[r.difusor], r, registry.notify_webhook,
                                  registry.notify_mail)

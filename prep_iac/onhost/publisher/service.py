@@ -1,5 +1,8 @@
 """The publisher host's service: every period (timer) and when a cut lands (path unit),
-publish the newest cut of the drop folder to every difusor.
+publish the newest cut of the drop folder to every difusor: the cut to a difusor that lacks
+it, a heartbeat to one that serves it. From the PREP's close (registry.prep_closes) the
+newest cut goes out signed as final, to the difusores that have not confirmed it yet;
+then the service has nothing more to send.
 
     python3 -m prep_iac.onhost.publisher.service --registry /etc/prep-publisher/registry.json
 
@@ -11,11 +14,12 @@ import fcntl
 import shutil
 import sys
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 from prep_iac import contract
-from prep_iac.onhost.publisher import notify, source
-from prep_iac.onhost.publisher.ledger import Ledger
+from prep_iac.onhost.publisher import listpage, notify, source
+from prep_iac.onhost.publisher.ledger import CONCLUDED, Ledger
 from prep_iac.onhost.publisher.registry import Registry
 from prep_iac.onhost.publisher.run import (
     known_from_cache,
@@ -52,8 +56,31 @@ def round_limits(period_s: float) -> dict:
             "deadline_s": max(30.0, period_s * 0.9)}
 
 
+def prep_closed(registry: Registry, now: datetime | None = None) -> bool:
+    if not registry.prep_closes:
+        return False
+    return (now or datetime.now(UTC)) >= datetime.fromisoformat(registry.prep_closes)
+
+
 def once(registry: Registry, list_dir: Path) -> str | None:
     state = Path(registry.state_dir)
+    final = prep_closed(registry)
+    ledger = Ledger(state / "ledger.sqlite", registry.period_s)
+    targets = registry
+    if final:
+        pending = [d.name for d in registry.difusores if ledger.state(d.name) != CONCLUDED]
+        if not pending:
+            ledger.close()
+            notify.journal("the PREP concluded: every difusor confirmed the final cut")
+            return None
+        targets = registry.only(pending)
+    try:
+        return _publish_newest(registry, targets, list_dir, state, ledger, final)
+    finally:
+        ledger.close()
+
+
+def _publish_newest(registry, targets, list_dir, state, ledger, final) -> str | None:
     cut = newest_cut(Path(registry.drop_dir))
     if cut is None:
         notify.journal(f"no cut in {registry.drop_dir} yet")
@@ -62,15 +89,12 @@ def once(registry: Registry, list_dir: Path) -> str | None:
         notify.journal(f"{cut} is not a zip; skipped")
         return None
     folder, cut_id = unpacked(cut, state)
-    signed = prepare(folder, cut_id, registry, cache_dir=state / "firmados")
+    signed = prepare(folder, cut_id, registry, cache_dir=state / "firmados", final=final,
+                     sequence_dir=state)
     prune_signed(state / "firmados")
     known = known_from_cache(state / "firmados", but=cut_id)
-    ledger = Ledger(state / "ledger.sqlite", registry.period_s)
-    try:
-        publish(registry, signed, ledger, list_dir=list_dir, known=known,
-                **round_limits(registry.period_s))
-    finally:
-        ledger.close()
+    publish(targets, signed, ledger, known=known, **round_limits(registry.period_s))
+    listpage.render(registry, ledger, list_dir)  # every difusor, those done before too
     return cut_id
 
 

@@ -8,17 +8,20 @@ import json
 import os
 import secrets
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import paramiko
 
+from prep_iac import contract
 from prep_iac.inventory import load_inventory
 from prep_iac.onhost.publisher import manifest as manifest_mod
 from prep_iac.onhost.publisher import signing
 from prep_iac.onhost.publisher.connect import connect, load_private_key, sftp
 from prep_iac.onhost.publisher.ledger import Ledger
 from prep_iac.onhost.publisher.run import prepare, publish
+from prep_iac.onhost.publisher.stamp import new_stamp
 from prep_iac.publish.registry import from_inventory
 
 JAIL = "/srv/sftp/iec"
@@ -27,6 +30,15 @@ JAIL = "/srv/sftp/iec"
 def registry_for(lab, period_s=2):
     reg = from_inventory(load_inventory(lab.inventory_path))
     return dataclasses.replace(reg, period_s=period_s)
+
+
+def fresh_stamp(registry, **changes) -> dict:
+    """A stamp of the registry's process with a sequence above any issued before (the
+    sequence is the time in ms at least), as a hand-made upload needs to pass the stamp
+    checks and reach the check it is about."""
+    stamp = new_stamp(Path(tempfile.gettempdir()) / "prep-lab-sequence", registry.process,
+                      contract.PRODUCTION).to_json()
+    return {**stamp, **changes}
 
 
 def make_cut(root: Path, cut_id: str, files: dict[str, bytes]) -> Path:
@@ -88,6 +100,7 @@ class Jail:
     """The IEC's own SFTP session into a difusor's jail (as the push engine logs in)."""
 
     def __init__(self, registry, difusor_name):
+        self.registry = registry
         self.difusor = next(d for d in registry.difusores if d.name == difusor_name)
         self.transport = connect(self.difusor, registry.jail_user,
                                  load_private_key(registry.sftp_identity), 5.0)
@@ -134,7 +147,7 @@ class Jail:
             self.put(f"/incoming/{cut_id}/{rel}", data)
         doc = manifest_doc or {
             "formato": manifest_mod.FORMAT, "corte": cut_id, "fecha_hora": timestamp,
-            "archivos": [{"ruta": r, "bytes": len(d), "sha256": hashlib.sha256(d).hexdigest()}
+            **fresh_stamp(self.registry), "archivos": [{"ruta": r, "bytes": len(d), "sha256": hashlib.sha256(d).hexdigest()}
                          for r, d in files.items()]}
         data = json.dumps(doc).encode()
         self.put(f"/incoming/{cut_id}.manifiesto.json", data)

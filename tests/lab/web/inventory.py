@@ -4,11 +4,10 @@ an HA pair. Written beside the lab's own inventory, in the same format."""
 import datetime as dt
 import ipaddress
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import yaml
 
-FMT = "%Y-%m-%d %H:%M"
+from prep_iac.inventory.schema import accelerated_calendar
 
 
 def gateway(subnet: str) -> str:
@@ -28,10 +27,11 @@ def write_variant(lab_inventory: Path, subnet: str, portal_origin: str, period_s
     data = yaml.safe_load(Path(lab_inventory).read_text())
     iec = data["iec"]
     iec["period_s"] = period_s
-    tz = ZoneInfo(iec["window"]["timezone"])
-    now = dt.datetime.now(tz)
-    iec["window"]["opens"] = (now + opens_in).strftime(FMT)
-    iec["window"]["closes"] = (now + dt.timedelta(days=10)).strftime(FMT)
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    opens = now + opens_in
+    iec["calendar"] = accelerated_calendar(opens, opens + dt.timedelta(hours=23),
+                                           now + dt.timedelta(days=10),
+                                           iec["calendar"]["timezone"])
     names = sorted(data["difusores"])
     for name in names:
         d = data["difusores"][name]
