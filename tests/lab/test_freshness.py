@@ -1,6 +1,6 @@
 """Issue 16 on lab hosts: signed freshness, never arrival; the PREP's close; drill material.
 
-Every difusor runs the whole deploys/difusor.py with a 4-second period, so "more than three
+Every difusor runs the whole deploys/difusor.py with a 5-second period, so "more than three
 periods" takes seconds. The publisher's side is the push engine run from here (the lab
 publisher's own service is paused so that it sends nothing in between), with its ledger in
 a temporary folder.
@@ -27,6 +27,7 @@ from helpers import Jail, current, local_digests, make_cut, served_digests, sh, 
 
 from prep_iac import contract
 from prep_iac.inventory import load_inventory
+from prep_iac.lab import ca as lab_ca
 from prep_iac.onhost.publisher.ledger import Ledger
 from prep_iac.onhost.publisher.push import LAST_RESULT, read_json, send_signed, wait_result
 from prep_iac.onhost.publisher.run import prepare, publish
@@ -35,7 +36,7 @@ from prep_iac.simulacro.http import Client, Target
 from prep_iac.simulacro.setup import write_inventory
 
 pytestmark = pytest.mark.lab
-PERIOD = 4
+PERIOD = 5
 STALE_S = contract.stale_after_s(PERIOD)
 A, B, C, D = (f"20210606_20{m}0_PREP_AYUN_COAH" for m in range(4))
 PUBLISHER_UNITS = "prep-publisher.timer prep-publisher.path"
@@ -50,10 +51,11 @@ def with_period(lab, out: Path, **calendar) -> Path:
         iec = iec.with_changes(calendar=iec.calendar.with_changes(**calendar))
     path = out / "inventario.yml"
     write_inventory(path, inv.with_changes(iec=iec), "# tests/lab/test_freshness.py")
-    ca = lab.inventory_path.with_name(lab.inventory_path.stem + ".lab-ca")
-    link = path.with_name(path.stem + ".lab-ca")
+    shared = lab_ca.ca_dir(lab.inventory_path)
+    lab_ca.ensure_ca(shared)
+    link = lab_ca.ca_dir(path)
     if not link.exists():
-        link.symlink_to(ca)  # the deploy finds the lab's CA beside its inventory
+        link.symlink_to(shared)  # the deploy finds the lab's one CA beside every copy
     return path
 
 
@@ -71,7 +73,7 @@ def fresh(lab, tmp_path_factory):
     deployed(lab, inventory)
     sh(lab, "publisher-1", f"sudo systemctl stop {PUBLISHER_UNITS}", check=False)
     registry = dataclasses.replace(from_inventory(load_inventory(inventory)), period_s=PERIOD)
-    ca = str(lab.inventory_path.with_name(lab.inventory_path.stem + ".lab-ca") / "ca.pem")
+    ca = str(lab_ca.ca_dir(lab.inventory_path) / "ca.pem")
     targets = {d.name: Target(d.name, f"https://{d.address}/", ca) for d in registry.difusores}
     state = SimpleNamespace(lab=lab, dir=tmp, inventory=inventory, registry=registry,
                             ledger=Ledger(tmp / "ledger.sqlite", PERIOD), targets=targets,
