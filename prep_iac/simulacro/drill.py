@@ -105,15 +105,24 @@ class Drill:
         self.observer = Observer(watched, interval=0.25)
         self.visitors = Visitors(list(self.targets.values()), rate_per_s=6.0,
                                  max_requests=50_000, seed=options.seed)
-        from prep_iac.publish.registry import from_inventory
-
-        self.registry = from_inventory(self.inventory, state_dir=str(self.out / "iec-estado"))
+        self.registry = self._registry()
         self.injectors = [F.injector_for(self, f) for f in options.plan.faults]
         self.integrity: list[dict] = []
         self._handed_over: Path | None = None  # the last cut the publisher received
         self._election = None  # made by prepare()
         self.prep_closes: float | None = None  # set by after_close()
         self.close_watch_until: float | None = None
+
+    def _registry(self):
+        from prep_iac.publish.registry import from_inventory
+
+        return from_inventory(self.inventory, state_dir=str(self.out / "iec-estado"))
+
+    def reload_inventory(self) -> None:
+        """After the night's calendar is set: what the drill itself signs (a fault's cut)
+        is production material from the opening, as the publisher's is."""
+        self.inventory = load_inventory(self.inventory_path)
+        self.registry = self._registry()
 
     # ---- helpers the injectors use ------------------------------------------------------
     def ssh_command(self, host: str, command: str) -> list[str]:

@@ -87,11 +87,12 @@ class Injector(ABC):
 
     # ---- the steps ----------------------------------------------------------------------
     def guarded(self, step: str, action) -> None:
-        """Run a step of the injection; a failure fails this fault, not the whole night."""
+        """Run a step of the injection; a failure fails this fault, not the whole night. The
+        first failure is kept: later steps often fail only because of it."""
         try:
             action()
         except Exception as exc:  # noqa: BLE001 - reported as the fault's evidence
-            self.error = f"{step}: {type(exc).__name__}: {exc}"
+            self.error = self.error or f"{step}: {type(exc).__name__}: {exc}"
 
     @property
     def end_period(self) -> int:
@@ -151,7 +152,8 @@ class NetworkCut(Injector):
         suspended = [s for s in states if s["at"] >= self.started_at and s["estado"] == "suspendido"]
         unlisted = [s for s in suspended if s["url"] is None]
         after = [s for s in states if s["at"] > (self.stopped_at or 0)]
-        back = bool(after) and after[-1]["estado"] == "activo" and bool(
+        # back on the list (active, or concluded when the night ended meanwhile), serving
+        back = bool(after) and after[-1]["estado"] in ("activo", "concluido") and bool(
             drill.observer.first_seen_any_after(target, self.stopped_at or 0))
         evidence = [f"{target} {JOURNAL_WATCHDOG}: {e['message']}" for e in (on[:1] + off[-1:])]
         if suspended:
@@ -175,8 +177,9 @@ class Freeze(NetworkCut):
         Injector.start(self)
         self.replays: list[str] = []  # each replay's verdict
         publisher = self.drill.inventory.publishers[self.drill.publisher].address
-        rules = (f"table inet {self.TABLE} {{ chain input {{ type filter hook input "
-                 f"priority -5; ip saddr {publisher} tcp dport 22 drop; }} }}\n")
+        rules = (f"table inet {self.TABLE} {{\n chain input {{\n"
+                 f"  type filter hook input priority -5;\n"
+                 f"  ip saddr {publisher} tcp dport 22 drop\n }}\n}}\n")
         proc = self.drill.lab.nsenter(self.fault.target, ["nft", "-f", "-"], input=rules)
         if proc.returncode != 0:
             raise RuntimeError(f"nft: {proc.stderr.strip()}")
@@ -269,7 +272,9 @@ class CorruptCut(Injector):
     def outcome(self):
         served = [d for d in self.drill.difusor_names
                   if self.cut_id and self.drill.observer.first_seen(d, self.cut_id) is not None]
-        refused = [r for r in self.results if r.result == "refused"]
+        # refused for what was done to it, not for anything else about the push
+        refused = [r for r in self.results if r.result == "refused"
+                   and "hash mismatch" in (r.reason or "")]
         evidence = [f"{r.difusor}: {r.result} ({r.reason})" for r in self.results]
         everyone = bool(self.results) and len(refused) == len(self.drill.difusor_names)
         return Outcome({"refused": everyone and not served}, evidence)

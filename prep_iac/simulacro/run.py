@@ -65,6 +65,7 @@ def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
             f"{setup.AFTER_CLOSE_PERIODS} periodos más")
         start_at = setup.open_window(inventory, len(drill.difusor_names), periods,
                                      opts.period_s, opts.out)
+        drill.reload_inventory()
     else:
         log("hosts reales en su etapa de simulacros: el material se firma como simulacro y "
             "el público sigue viendo la página de «aún no inicia»")

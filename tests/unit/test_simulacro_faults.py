@@ -187,3 +187,27 @@ def test_the_night_passes_only_when_everything_did():
     second = {"difusor": SimpleNamespace(changed=0), "publisher": SimpleNamespace(changed=2)}
     assert not verdicts.idempotence_check(second, 12.3)["ok"]
 
+
+
+def test_a_corrupt_cut_refused_for_another_reason_is_not_the_fault_caught():
+    """A drill once saw every difusor refuse its corrupt cut as drill material (its signer
+    was still in the drill stage): refused, but not for the tampered file."""
+    fault = next(f for f in default_plan(2, ha=False).faults if f.kind == "corrupt_cut")
+    inj = F.CorruptCut(FakeDrill(), fault)
+    inj.cut_id = "C15"
+    inj.results = [SimpleNamespace(difusor=d, result="refused",
+                                   reason="drill material after the PREP opened")
+                   for d in ("difusor-1", "difusor-2")]
+    assert inj.outcome().observed == {"refused": False}
+    inj.results = [SimpleNamespace(difusor=d, result="refused",
+                                   reason="hash mismatch for 'index.html'")
+                   for d in ("difusor-1", "difusor-2")]
+    assert inj.outcome().observed == {"refused": True}
+
+
+def test_the_first_error_of_an_injection_is_the_one_kept():
+    fault = next(f for f in default_plan(2, ha=False).faults if f.kind == "freeze")
+    inj = F.Freeze(FakeDrill(), fault)
+    inj.guarded("start", lambda: 1 / 0)
+    inj.guarded("replay", lambda: {}["saved"])
+    assert inj.error.startswith("start: ZeroDivisionError")
