@@ -4,7 +4,7 @@
     pyinfra inventories/example-difusor.py deploys/difusor.py
 
 Each line is one component (prep_iac/components/), in the order a server needs them;
-the requirement it serves is in the comment (../REQUIREMENTS.md ids).
+the requirement it serves is in the comment (ids of docs/requisitos.md).
 """
 
 from prep_iac.components import (

@@ -1,6 +1,6 @@
-"""The requirements of the convocatoria, as the report shows them (Spanish, the IDs of
-REQUIREMENTS.md). Each names how it is proven and, where a machine cannot prove all of it,
-the evidence the difusor must attach ("manual")."""
+"""The requirements of the convocatoria, as the report shows them (Spanish). Each names how
+it is proven and, where a machine cannot prove all of it, the evidence the difusor must attach
+("manual"). catalogue.py writes them, with the checks that prove each, to docs/requisitos.md."""
 
 from dataclasses import dataclass
 

@@ -6,14 +6,15 @@ Tolerant of what real files vary in: comma or pipe delimited, with or without a 
 
 import csv
 import io
-import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from prep_iac.errors import PrepError
+from prep_iac.onhost.publisher import cutdata
 
-CUT_LINE = re.compile(
-    r"^\s*(\d{2})/(\d{2})/(\d{4})\s+(\d{2}):(\d{2})(?::\d{2})?\s*\(UTC\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?\)")
+# The cut line is defined once, by what the publisher reads to know a cut's time.
+CUT_LINE = cutdata.TIME_LINE
+parse_cut_line = cutdata.parse_time_line
 
 
 @dataclass
@@ -50,16 +51,6 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         return data.decode("cp1252", errors="replace"), "cp1252"
-
-
-def parse_cut_line(line: str) -> datetime | None:
-    m = CUT_LINE.match(line)
-    if not m:
-        return None
-    d, mo, y, h, mi, sign, oh, om = m.groups()
-    offset = timedelta(hours=int(oh), minutes=int(om or 0))
-    tz = timezone(-offset if sign == "-" else offset)
-    return datetime(int(y), int(mo), int(d), int(h), int(mi), tzinfo=tz)
 
 
 def parse(data: bytes, name: str = "CSV") -> ParsedCsv:

@@ -79,7 +79,7 @@ def publish(cut, inventory_path, registry_path, publisher, ledger, only, session
             activation_timeout, list_dir, final, as_json):
     """Push a cut (folder or zip) to every difusor; report bytes, time and verdict each.
     A difusor already serving it gets a signed heartbeat that keeps it fresh."""
-    from prep_iac.onhost.publisher import source
+    from prep_iac.onhost.publisher import cutdata, source
     from prep_iac.onhost.publisher.ledger import Ledger
     from prep_iac.onhost.publisher.run import prepare
     from prep_iac.onhost.publisher.run import publish as run_publish
@@ -89,10 +89,13 @@ def publish(cut, inventory_path, registry_path, publisher, ledger, only, session
         registry = registry.only(only)
     except KeyError as exc:
         raise PrepError(f"unknown difusor(s): {exc}", "use the inventory's difusor names") from None
-    preflight.check_publish(registry, lambda line: click.echo(f"warning: {line}", err=True))
-    ledger_path = _ledger_path(registry, inventory_path, ledger)
-    led = Ledger(ledger_path, registry.period_s)
     with source.opened(Path(cut)) as (folder, cut_id):
+        # A cut is a cut (its CSVs give its time) before any difusor is reached or any
+        # ledger touched.
+        cutdata.cut_time(folder, cut_id)
+        preflight.check_publish(registry, lambda line: click.echo(f"warning: {line}", err=True))
+        ledger_path = _ledger_path(registry, inventory_path, ledger)
+        led = Ledger(ledger_path, registry.period_s)
         # The sequence lives beside the ledger: it only grows on this machine too.
         signed = prepare(folder, cut_id, registry, final=final,
                          sequence_dir=ledger_path.parent)

@@ -134,7 +134,7 @@ class Plan(BaseModel):
 def default_plan(difusores: int, ha: bool, first: int = 8) -> Plan:
     """Every fault the drill knows, from period `first` on, spaced so their effects do not
     overlap (a network cut needs MISSED_PERIODS periods to show the notice and one more to
-    recover)."""
+    recover; the restart is judged by the cut after it, which the freeze must not hold)."""
     cut_target = f"difusor-{difusores}"
     faults: list[dict] = [
         {"kind": "corrupt_cut", "at": first},
@@ -143,7 +143,7 @@ def default_plan(difusores: int, ha: bool, first: int = 8) -> Plan:
         {"kind": "network_cut", "at": first + 5, "target": cut_target,
          "periods": MISSED_PERIODS + 1},
         {"kind": "publisher_restart", "at": first + 13},
-        {"kind": "freeze", "at": first + 14, "target": "difusor-1",
+        {"kind": "freeze", "at": first + 15, "target": "difusor-1",
          "periods": MISSED_PERIODS + 1},
     ]
     if ha:

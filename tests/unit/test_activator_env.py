@@ -7,6 +7,8 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+from handmade import iso_time
+
 from prep_iac import contract
 from prep_iac.onhost import activator as act
 from prep_iac.onhost.publisher import delta, manifest, signing
@@ -64,6 +66,12 @@ class Env:
             p.write_bytes(data)
         return folder
 
+    @staticmethod
+    def build(folder: Path) -> manifest.Manifest:
+        """The manifest of a hand-made tree, no PREP cut: the time its name says, vouched
+        for (the activator reads the manifest's time, never the files')."""
+        return manifest.build(folder, timestamp=iso_time(folder.name))
+
     def served_manifest(self):
         p = self.jail / "estado" / "manifiesto.json"
         return json.loads(p.read_text()) if p.exists() else None
@@ -71,7 +79,7 @@ class Env:
     def upload(self, folder: Path, *, key: Path | None = None, mutate=None, marker=True,
                sign=True, full=False, stamp: dict | None = None) -> manifest.Manifest:
         """What the push engine does, on a local disk: missing files, manifest, sig, marker."""
-        m = manifest.build(folder).stamped(stamp or self.stamp())
+        m = self.build(folder).stamped(stamp or self.stamp())
         send = m.entries if full else delta.missing(m, delta.have_of_served(self.served_manifest()))
         for e in send:
             dst = self.incoming / m.cut_id / e.path

@@ -12,7 +12,6 @@ from test_activator_env import Env
 
 from prep_iac import contract
 from prep_iac.onhost import activator as act
-from prep_iac.onhost.publisher import manifest
 
 C1, C2 = "20210606_2000_PREP", "20210606_2010_PREP"
 
@@ -142,7 +141,7 @@ def test_a_heartbeat_renews_the_served_cut_and_changes_no_file(env):
 def test_a_heartbeat_for_content_not_served_is_refused(env):
     m = served(env)
     before = env.estado()
-    env.heartbeat(manifest.build(env.make_cut(C2, SECOND)))
+    env.heartbeat(env.build(env.make_cut(C2, SECOND)))
     assert_refused_unchanged(env, before, f"but this difusor serves {m.cut_id}")
 
 

@@ -18,6 +18,7 @@ from prep_iac.onhost.publisher import signing
 from prep_iac.onhost.publisher.manifest import build
 
 CUT = "20210606_2000_PREP_AYUN_COAH"
+CUT_TIME = "2021-06-06T20:00:00-05:00"  # the site here is hand-made, no PREP cut
 GOOD_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'self' http://portal.lab",
     "X-PREP-Corte": CUT, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
@@ -213,7 +214,7 @@ def iec_key(tmp_path_factory):
 
 
 def signed_manifest(site, keys, key="firma"):
-    m = build(site.root, cut_id=CUT).stamped(stamp())
+    m = build(site.root, cut_id=CUT, timestamp=CUT_TIME).stamped(stamp())
     path = site.root.parent / "manifiesto.json"
     path.write_bytes(m.to_bytes())
     Path(str(path) + ".sig").write_bytes(signing.sign(m.to_bytes(), keys / key))
@@ -269,7 +270,7 @@ def test_notice_going_up_while_files_are_fetched_is_not_a_changed_file(site, iec
     t = target(site, manifest_path=path)
     t.signers = signers
     t.estado()  # read while publishing
-    for entry in build(site.root, cut_id=CUT).entries:
+    for entry in build(site.root, cut_id=CUT, timestamp=CUT_TIME).entries:
         if entry.path != "estado.json":  # nginx serves estado.json under the notice too
             site.routes["/" + entry.path] = (503, {"Retry-After": "60"})
     results, _ = manifest.check(t)
@@ -296,7 +297,7 @@ def test_without_manifest_asks_for_it(site):
 def test_link_measures_and_sizes_the_cut(site, monkeypatch):
     monkeypatch.setattr(link, "DURATION_S", 0.5)
     t = target(site)
-    m = build(site.root, cut_id=CUT)
+    m = build(site.root, cut_id=CUT, timestamp=CUT_TIME)
     r = one(link.check(t, m))
     assert r.requirements == ["CONV-II.b.1"] and "Mbps" in r.evidence[0].output
     assert r.status in (CUMPLE, MANUAL)  # loopback speed depends on this machine's load

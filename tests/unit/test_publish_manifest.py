@@ -6,6 +6,7 @@ import subprocess
 import zipfile
 
 import pytest
+from handmade import CSV_NAME, time_csv
 from stamps import stamp
 
 from prep_iac import contract
@@ -26,6 +27,7 @@ def cut(tmp_path):
     (root / "actas").mkdir(parents=True)
     (root / "index.html").write_text("hola")
     (root / "actas/1.jpg").write_bytes(b"\xff" * 1000)
+    time_csv(root)  # what makes it a PREP cut: its CSV says its time
     return root
 
 
@@ -38,7 +40,7 @@ def test_manifest_fields(cut):
     m = m.stamped(stamp(secuencia=9))
     doc = json.loads(m.to_bytes())
     assert doc["formato"] == manifest.FORMAT and doc["secuencia"] == 9
-    assert {a["ruta"] for a in doc["archivos"]} == {"index.html", "actas/1.jpg"}
+    assert {a["ruta"] for a in doc["archivos"]} == {"index.html", "actas/1.jpg", CSV_NAME}
     assert manifest.Manifest.from_json(doc) == m
     assert contract.parse_manifest(m.to_bytes())["proceso"] == "prueba-2021"
 
@@ -86,7 +88,7 @@ def test_delta_by_content(cut):
     served = delta.have_of_served(json.loads(m.to_bytes()))
     assert served == delta.have_of_manifest(m)
     assert delta.missing(m, served) == []
-    assert len(delta.missing(m, delta.have_of_served(None))) == 2
+    assert len(delta.missing(m, delta.have_of_served(None))) == 3
     (cut / "index.html").write_text("adios")
     (cut / "renamed.jpg").write_bytes(b"\xff" * 1000)  # same content, new name: not sent
     assert [e.path for e in delta.missing(manifest.build(cut), served)] == ["index.html"]
@@ -112,6 +114,7 @@ def test_known_from_cache_reads_the_newest_cached_cuts_and_prune_keeps_them(cut,
     digests = {}
     for i, cut_id in enumerate(["20210606_2000_PREP", "20210606_2010_PREP", "20210606_2020_PREP"]):
         (cut / "index.html").write_text(f"corte {i}")
+        time_csv(cut, cut_id)
         m = manifest.build(cut, cut_id).stamped(stamp())
         data = m.to_bytes()
         digests[cut_id] = m.content_sha256

@@ -7,6 +7,7 @@ import sys
 from types import SimpleNamespace
 
 import pytest
+from handmade import time_csv
 
 from prep_iac import contract
 from prep_iac.onhost.publisher import notify
@@ -94,6 +95,8 @@ def _fake_publish(monkeypatch, tmp_path, results):
                                only=lambda names: registry)
     monkeypatch.setattr(publish_cli, "_registry", lambda *a: registry)
     monkeypatch.setattr(publish_cli.preflight, "check_publish", lambda *a: None)  # no keys here
+
+    time_csv(tmp_path, "20210606_2000_PREP")  # the folder is a cut; "C1" names no time
 
     @contextlib.contextmanager
     def opened(path):

@@ -69,7 +69,7 @@ def test_missing_plan_file(tmp_path):
 def test_schedule_keeps_the_conformance_periods_free():
     plan = default_plan(2, ha=False, first=10)
     check_schedule(plan, periods=49, quiet=9)
-    with pytest.raises(PrepError, match="needs 38"):
+    with pytest.raises(PrepError, match="needs 39"):
         check_schedule(plan, periods=31, quiet=9)
     early = load_plan("none", 2, False).model_validate({"faults": [{"kind": "flood", "at": 3}]})
     with pytest.raises(PrepError, match="falls in the first or last"):
@@ -152,3 +152,14 @@ def test_the_drill_replaces_its_own_earlier_output_and_nothing_else(tmp_path):
     with pytest.raises(PrepError, match="not a drill's output"):
         claim_output(mine)
     assert (mine / "tesis.txt").read_text() == "no es de un simulacro"
+
+
+@pytest.mark.parametrize("ha", [False, True])
+def test_the_default_faults_never_overlap(ha):
+    """Each fault's span: its periods, one more where the difusor must come back (a cut
+    network, a freeze) and, for the restart, the cut after it that judges it."""
+    extra = {"network_cut": 1, "freeze": 1, "publisher_restart": 1}
+    spans = sorted((f.at, f.at + getattr(f, "periods", 1) + extra.get(f.kind, 0), f.kind)
+                   for f in default_plan(2, ha=ha, first=15).faults)
+    for (_, end, kind), (start, _, following) in zip(spans, spans[1:]):
+        assert end <= start, f"{kind} runs into {following}"

@@ -1,5 +1,6 @@
-"""The manifest of a cut: every file's path, size and SHA-256, the cut's id and time, and
-the signed stamp (process, mode, sequence, issue time, final) it is sent under.
+"""The manifest of a cut: every file's path, size and SHA-256, the cut's id and time (from
+its CSVs: cutdata.py), and the signed stamp (process, mode, sequence, issue time, final) it
+is sent under.
 
 The format is the contract's (prep_iac/contract.py: MANIFEST_FORMAT, parse_manifest), the
 one reader the activator on each difusor uses too.
@@ -9,12 +10,11 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from prep_iac import contract
 from prep_iac.errors import PrepError
+from prep_iac.onhost.publisher import cutdata
 
 FORMAT = contract.MANIFEST_FORMAT
 CHUNK = 1024 * 1024
@@ -85,14 +85,6 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def cut_time(cut_id: str, tz: str, fallback: float) -> str:
-    """The cut's time from its name (the PREP's convention), else the folder's mtime."""
-    when = contract.parse_cut_id(cut_id)
-    if when:
-        return when.replace(tzinfo=ZoneInfo(tz)).isoformat()
-    return datetime.fromtimestamp(fallback, ZoneInfo(tz)).isoformat(timespec="seconds")
-
-
 def walk(root: Path) -> list[Path]:
     """Every regular file under root; anything else in a cut is an error, not skipped."""
     found = []
@@ -108,18 +100,21 @@ def walk(root: Path) -> list[Path]:
     return found
 
 
-def build(root: Path, cut_id: str | None = None, timestamp: str | None = None,
-          tz: str = "America/Monterrey") -> Manifest:
+def build(root: Path, cut_id: str | None = None, timestamp: str | None = None) -> Manifest:
+    """The manifest of the cut in `root`. Its time is what the cut's CSVs say
+    (cutdata.cut_time: never the folder's date nor the clock), read before any hashing so a
+    folder that is no cut fails at once. `timestamp` is for callers that vouch for the time
+    of a tree that is no PREP cut (tests); publishing never passes it."""
     root = Path(root)
     cut_id = cut_id or root.name
     if not contract.is_cut_id(cut_id):
         raise PrepError(f"cut id {cut_id!r} is not a plain name",
                         "name cuts like 20210606_2000_PREP_AYUN_COAH")
+    timestamp = timestamp or cutdata.cut_time(root, cut_id)
     entries = []
     for path in walk(root):
         rel = path.relative_to(root).as_posix()
         entries.append(Entry(rel, path.stat().st_size, sha256_file(path)))
     if not entries:
         raise PrepError(f"{root} has no files", "point at the cut's folder or zip")
-    timestamp = timestamp or cut_time(cut_id, tz, root.stat().st_mtime)
     return Manifest(cut_id, timestamp, tuple(entries))

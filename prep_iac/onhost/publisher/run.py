@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from prep_iac import contract
-from prep_iac.onhost.publisher import delta, listpage, manifest, notify, signing
+from prep_iac.onhost.publisher import cutdata, delta, listpage, manifest, notify, signing
 from prep_iac.onhost.publisher.connect import load_private_key
 from prep_iac.onhost.publisher.fanout import push_all
 from prep_iac.onhost.publisher.ledger import Ledger
@@ -24,19 +24,22 @@ def _folder_identity(folder: Path) -> str:
     return h.hexdigest()
 
 
-def _content(folder: Path, cut_id: str, registry, cache_dir: Path | None):
+def _content(folder: Path, cut_id: str, cache_dir: Path | None):
     """(the cut's files hashed, the folder's identity): the cached manifest while the folder
-    is unchanged."""
+    is unchanged. The cut's time is read from its CSVs every time, cached or not: a folder
+    that is no cut never goes out, whatever an older publisher cached for it."""
+    when = cutdata.cut_time(folder, cut_id)
     identity = _folder_identity(folder) if cache_dir else None
     if cache_dir:
         base = Path(cache_dir) / cut_id
         try:
             if json.loads(base.with_suffix(".stamp").read_text()) == identity:
-                return (manifest.Manifest.from_bytes(base.with_suffix(".json").read_bytes()),
-                        identity)
+                cached = manifest.Manifest.from_bytes(base.with_suffix(".json").read_bytes())
+                if cached.timestamp == when:
+                    return cached, identity
         except (OSError, ValueError, KeyError):
             pass
-    return manifest.build(folder, cut_id, tz=registry.timezone), identity
+    return manifest.build(folder, cut_id, timestamp=when), identity
 
 
 def prepare(folder: Path, cut_id: str, registry, cache_dir: Path | None = None, *,
@@ -45,7 +48,7 @@ def prepare(folder: Path, cut_id: str, registry, cache_dir: Path | None = None, 
     signed. The hashing is cached per cut id while the folder is unchanged; the stamp is new
     every time, so each round is fresher than the last and a replay is recognisable."""
     folder = Path(folder)
-    content, identity = _content(folder, cut_id, registry, cache_dir)
+    content, identity = _content(folder, cut_id, cache_dir)
     state = Path(sequence_dir or cache_dir or registry.state_dir)
     m = content.stamped(new_stamp(state, registry.process, registry.mode_at(), final).to_json())
     data = m.to_bytes()
@@ -136,17 +139,19 @@ def publish(registry, signed: Signed, ledger: Ledger, *, list_dir=None, sessions
     return results
 
 
-def newest_cut(drop_dir: Path) -> Path | None:
-    """The newest complete cut in the drop folder. The IEC copies a cut in under a dot name
-    and renames it, so names starting with '.' are still arriving."""
+def cut_candidates(drop_dir: Path) -> list[Path]:
+    """The drop folder's complete entries that may be cuts, the newest first: named after
+    their time first, by that time; then by arrival. The IEC copies a cut in under a dot
+    name and renames it, so names starting with '.' are still arriving. Whether an entry is
+    a cut its content says (cutdata.py), not this order."""
     drop_dir = Path(drop_dir)
     if not drop_dir.is_dir():
-        return None
+        return []
     cands = [p for p in drop_dir.iterdir() if not p.name.startswith(".")
              and (p.is_dir() or p.suffix == ".zip")]
-    if not cands:
-        return None
-    def order(path):  # cuts named after their time first, by that time; then by arrival
+
+    def order(path):
         named = contract.parse_cut_id(path.stem)
         return (named is not None, path.stem if named else "", os.stat(path).st_mtime)
-    return max(cands, key=order)
+    return sorted(cands, key=order, reverse=True)
+

@@ -1,8 +1,9 @@
 """The publisher host's service: every period (timer) and when a cut lands (path unit),
 publish the newest cut of the drop folder to every difusor: the cut to a difusor that lacks
-it, a heartbeat to one that serves it. From the PREP's close (registry.prep_closes) the
-newest cut goes out signed as final, to the difusores that have not confirmed it yet;
-then the service has nothing more to send.
+it, a heartbeat to one that serves it. An entry that is no cut (cutdata.py) is skipped, with
+one journal line saying why. From the PREP's close (registry.prep_closes) the newest cut goes
+out signed as final, to the difusores that have not confirmed it yet; then the service has
+nothing more to send.
 
     python3 -m prep_iac.onhost.publisher.service --registry /etc/prep-publisher/registry.json
 
@@ -13,17 +14,17 @@ import argparse
 import fcntl
 import shutil
 import sys
-import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 from prep_iac import contract
+from prep_iac.errors import PrepError
 from prep_iac.onhost.publisher import listpage, notify, source
 from prep_iac.onhost.publisher.ledger import CONCLUDED, Ledger
 from prep_iac.onhost.publisher.registry import Registry
 from prep_iac.onhost.publisher.run import (
+    cut_candidates,
     known_from_cache,
-    newest_cut,
     prepare,
     prune_signed,
     publish,
@@ -80,22 +81,39 @@ def once(registry: Registry, list_dir: Path) -> str | None:
         ledger.close()
 
 
+def _skip_line(entry: Path, exc: PrepError) -> str:
+    return f"skipped {entry.name}: {exc.cause}" + (f" ({exc.fix})" if exc.fix else "")
+
+
+def _newest_signed(registry, state: Path, final: bool):
+    """(cut id, signed) of the newest real cut in the drop folder, or None. An entry that is
+    no cut (a parent of cuts, a folder without PREP CSVs, a zip that is none) is skipped with
+    one journal line saying why, and the next newest is tried."""
+    for entry in cut_candidates(Path(registry.drop_dir)):
+        try:
+            folder, cut_id = unpacked(entry, state)
+            return cut_id, prepare(folder, cut_id, registry, cache_dir=state / "firmados",
+                                   final=final, sequence_dir=state)
+        except PrepError as exc:
+            notify.journal(_skip_line(entry, exc))
+    return None
+
+
 def _publish_newest(registry, targets, list_dir, state, ledger, final) -> str | None:
-    cut = newest_cut(Path(registry.drop_dir))
-    if cut is None:
+    found = _newest_signed(registry, state, final)
+    if found is None:
         notify.journal(f"no cut in {registry.drop_dir} yet")
         return None
-    if cut.suffix == ".zip" and not zipfile.is_zipfile(cut):
-        notify.journal(f"{cut} is not a zip; skipped")
-        return None
-    folder, cut_id = unpacked(cut, state)
-    signed = prepare(folder, cut_id, registry, cache_dir=state / "firmados", final=final,
-                     sequence_dir=state)
+    cut_id, signed = found
     prune_signed(state / "firmados")
     known = known_from_cache(state / "firmados", but=cut_id)
     publish(targets, signed, ledger, known=known, **round_limits(registry.period_s))
     listpage.render(registry, ledger, list_dir)  # every difusor, those done before too
     return cut_id
+
+
+def _entries(drop_dir: Path) -> set[str]:
+    return {p.name for p in cut_candidates(drop_dir)}
 
 
 def main(argv=None) -> int:
@@ -115,14 +133,15 @@ def main(argv=None) -> int:
             notify.journal("another publication is running; this trigger is folded into it")
             return 0
         # A cut that lands during a publication is published right after it.
-        done = set()
+        drop, done = Path(registry.drop_dir), set()
         for _ in range(5):
+            before = _entries(drop)
             cut_id = once(registry, list_dir)
-            newest = newest_cut(Path(registry.drop_dir))
-            if cut_id is None or cut_id in done or newest is None or \
-                    newest.stem == cut_id or newest.name == cut_id:
+            if cut_id is None or cut_id in done:
                 break
             done.add(cut_id)
+            if not _entries(drop) - before - {cut_id, f"{cut_id}.zip"}:
+                break  # nothing new landed meanwhile
     return 0
 
 
