@@ -38,6 +38,30 @@ PROOF = {
 }
 
 
+HEADER = (f"<!-- Generado con `{GENERATOR}` desde prep_iac/conformance/requirements.py, las "
+          "marcas de las suites y el registro de la auditoría. No lo edite a mano: edite el "
+          "código y vuelva a generarlo. -->")
+INTRO = (
+    ("Cada requisito de la convocatoria del Instituto Electoral de Coahuila (IEC) para "
+     "difusores oficiales del PREP tiene un ID (`CONV-` y la base, el inciso y el numeral: "
+     "`CONV-II.c.1` es la base II, inciso c, primer punto). Los informes de `prep-iac verify` "
+     "y `prep-iac audit` tienen un renglón por requisito, con estos IDs, y una dispensa puede "
+     "nombrar un requisito o una comprobación ([conformance.md](conformance.md))."),
+    "",
+    ("Cada sección dice si el requisito es obligatorio, qué pide la convocatoria (resumido), "
+     "cómo se prueba y con qué comprobaciones. Un equipo al que `verify` no alcanza por SSH "
+     "no cumple ningún requisito que se pruebe desde dentro (`verify::conexion_ssh`), y una "
+     "suite que no carga no cumple los suyos (`<suite>::importar`). Los estados del informe: "
+     "`cumple`, `no cumple`, `no aplica`, `manual` (pide evidencia que ninguna máquina puede "
+     "dar) y `dispensado`."),
+    "",
+)
+OPTIONAL = ("Opcional: el informe lo muestra, pero nunca decide el código de salida de "
+            "`verify` ni de `audit`.")
+UNCHECKED = ("Ninguna comprobación automática lo nombra: `verify` y `audit` lo muestran como "
+             "`manual` y piden la evidencia de arriba.")
+
+
 @dataclass(frozen=True)
 class Check:
     id: str
@@ -85,8 +109,7 @@ def _section(req: Requirement, checks: list[Check]) -> list[str]:
     lines = [f"## {req.id}", "", f"**{req.titulo}** · {_mandatory(req)}", ""]
     lines += [f"> {req.convocatoria}", ""]
     if not req.mandatory:
-        lines += ["Opcional: el informe lo muestra, pero nunca decide el código de salida de "
-                  "`verify` ni de `audit`.", ""]
+        lines += [OPTIONAL, ""]
     if req.proven_by:
         lines += ["Cómo se prueba:", ""]
         lines += [f"- {PROOF[way]}" for way in req.proven_by]
@@ -107,8 +130,7 @@ def _section(req: Requirement, checks: list[Check]) -> list[str]:
         lines += [f"- `{c.id}`: {c.title} ({_link(c.source)})" for c in outside]
         lines.append("")
     if not checks:
-        lines += ["Ninguna comprobación automática lo nombra: `verify` y `audit` lo muestran "
-                  "como `manual` y piden la evidencia de arriba.", ""]
+        lines += [UNCHECKED, ""]
     return lines
 
 
@@ -124,26 +146,7 @@ def render(suites_dir: Path = SUITES_DIR) -> str:
     """The whole of docs/requisitos.md."""
     by_req = checks_by_requirement(suites_dir)
     lines = [
-        f"<!-- Generado con `{GENERATOR}` desde prep_iac/conformance/requirements.py, "
-        "las marcas de las suites y el registro de la auditoría. No lo edite a mano: edite "
-        "el código y vuelva a generarlo. -->",
-        "",
-        "# Requisitos de la convocatoria",
-        "",
-        "Cada requisito de la convocatoria del Instituto Electoral de Coahuila (IEC) para "
-        "difusores oficiales del PREP tiene un ID (`CONV-` y la base, el inciso y el numeral: "
-        "`CONV-II.c.1` es la base II, inciso c, primer punto). Los informes de "
-        "`prep-iac verify` y `prep-iac audit` tienen un renglón por requisito, con estos IDs, "
-        "y una dispensa puede nombrar un requisito o una comprobación "
-        "([conformance.md](conformance.md)).",
-        "",
-        "Cada sección dice si el requisito es obligatorio, qué pide la convocatoria (resumido), "
-        "cómo se prueba y con qué comprobaciones. Un equipo al que `verify` no alcanza por SSH "
-        "no cumple ningún requisito que se pruebe desde dentro (`verify::conexion_ssh`), y una "
-        "suite que no carga no cumple los suyos (`<suite>::importar`). Los estados del "
-        "informe: `cumple`, `no cumple`, `no aplica`, `manual` (pide evidencia que ninguna "
-        "máquina puede dar) y `dispensado`.",
-        "",
+        HEADER, "", "# Requisitos de la convocatoria", "", *INTRO,
         "| ID | requisito | obligatorio | comprobaciones de verify | de audit | además |",
         "|---|---|---|---|---|---|",
     ]

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conformance import faults
 from conformance.chromium import dump_dom
 from conformance.reports import causes, failing, status, summary
+from pipeline.helpers import time_csv
 
 from prep_iac.conformance.audit.run import audit
 from prep_iac.conformance.verify import verify
@@ -61,7 +62,7 @@ def deploy(lab, deploy_file: str) -> None:
 def make_cut(root: Path, cut_id: str) -> Path:
     folder = root / cut_id
     files = {"index.html": f"<h1>PREP {cut_id}</h1>".encode(),
-             "COAH_AYUN_2021.csv": b"AYUNTAMIENTOS\n06/06/2021 20:00 (UTC-5)\n" * 400,
+             "COAH_AYUN_2021.csv": time_csv(cut_id) * 400,
              "actas/0001.jpg": cut_id.encode() * 4000}
     for rel, data in files.items():
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)

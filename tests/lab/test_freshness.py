@@ -82,9 +82,18 @@ def fresh(lab, tmp_path_factory):
         yield state
     finally:
         state.ledger.close()
-        # Back to the lab's own inventory for the modules after this one.
+        # Back to the lab's own inventory for the modules after this one, and to blank
+        # difusores: the final cut here would refuse every later module's cuts.
+        for d in registry.difusores:
+            blank(lab, d.name)
         deployed(lab, lab.inventory_path)
         sh(lab, "publisher-1", f"sudo systemctl start {PUBLISHER_UNITS}", check=False)
+
+
+def blank(lab, name):
+    """A difusor that never received a cut (its history, estado and trees gone)."""
+    sh(lab, name, f"sudo rm -rf {contract.CURRENT_LINK} {contract.ESTADO_FILE} "
+                  f"{contract.CUTS_DIR}/* {contract.ACTIVATOR_STATE_DIR}/manifiestos")
 
 
 def only(registry, *names, **changes):
@@ -137,8 +146,7 @@ def test_drill_material_is_never_visible_after_the_opening(fresh):
     once the PREP opens the drill cut is still no cut, and the first production cut
     replaces it and deletes every drill tree."""
     lab, name = fresh.lab, "difusor-3"
-    sh(lab, name, "sudo rm -rf /srv/prep/current /srv/prep/estado.json /srv/prep/cortes/* "
-                  "/var/lib/prep-activator/manifiestos")
+    blank(lab, name)
     tz = load_inventory(fresh.inventory).iec.calendar.timezone
     from zoneinfo import ZoneInfo
 

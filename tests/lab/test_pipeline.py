@@ -27,6 +27,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "pipeline"))
 from helpers import (
     JAIL,
+    TIME_CSV,
     Jail,
     age_jail_entries,
     current,
@@ -96,11 +97,12 @@ def test_first_cut_reaches_every_difusor(pipe):
     folder = make_cut(pipe.dir, A, site(seed=b"1"))
     pipe.cuts[A] = folder
     results = push(pipe.registry, folder, pipe.ledger)
-    total = sum(len(v) for v in site(seed=b"1").values())
+    files = [p for p in folder.rglob("*") if p.is_file()]  # site() and the time CSV
+    total = sum(p.stat().st_size for p in files)
     for name in difusores(pipe):
         r = results[name]
         assert r.result == "activated", r
-        assert r.sent_files == len(site(seed=b"1")) and r.sent_bytes >= total
+        assert r.sent_files == len(files) and r.sent_bytes >= total
         assert current(pipe.lab, name) == f"cortes/{A}"
         assert served_digests(pipe.lab, name) == local_digests(folder)
         assert f"activated {A}" in journal(pipe.lab, name, "prep-activator")
@@ -115,8 +117,10 @@ def test_following_cut_sends_only_what_changed(pipe):
         files[f"actas/{i:04d}.jpg"] = hashlib.sha256(b"%d" % i).digest() * 250
     folder = make_cut(pipe.dir, B, files)
     pipe.cuts[B] = folder
-    changed = {"index.html", "datos/AYUN_COAH.csv"} | {f"actas/{i:04d}.jpg" for i in range(60, 65)}
-    changed_bytes = sum(len(files[p]) for p in changed)
+    # ...and the time CSV, which names each cut's own time
+    changed = {"index.html", "datos/AYUN_COAH.csv", TIME_CSV} | {
+        f"actas/{i:04d}.jpg" for i in range(60, 65)}
+    changed_bytes = sum((folder / p).stat().st_size for p in changed)
     # As the publisher service does: the cut it signed before is the delta's base, used
     # because each difusor names those exact signed bytes as served.
     known = delta.known_bases([prepare(pipe.cuts[A], A, pipe.registry).data])

@@ -161,5 +161,5 @@ def test_the_default_faults_never_overlap(ha):
     extra = {"network_cut": 1, "freeze": 1, "publisher_restart": 1}
     spans = sorted((f.at, f.at + getattr(f, "periods", 1) + extra.get(f.kind, 0), f.kind)
                    for f in default_plan(2, ha=ha, first=15).faults)
-    for (_, end, kind), (start, _, following) in zip(spans, spans[1:]):
+    for (_, end, kind), (start, _, following) in pairwise(spans):
         assert end <= start, f"{kind} runs into {following}"

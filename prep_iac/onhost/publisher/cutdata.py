@@ -29,8 +29,8 @@ TIME_LINE = re.compile(
     r"(?::?(\d{2}))?\)")
 HEAD_BYTES = 4096  # the time line is the second line: no need to read 1 MB of rows
 EXAMPLE = "06/06/2021 20:00 (UTC-5)"
-_ZIP_ERRORS = (OSError, zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError,
-               zlib.error)
+# What a damaged zip (cut off mid-copy, an unknown compression, encrypted) raises when read.
+ZIP_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
 
 
 def parse_time_line(line: str) -> datetime | None:
@@ -69,7 +69,7 @@ def _zip_times(path: Path, found: dict[str, datetime], unreadable: list[str]) ->
                     when = head_time(member.read(HEAD_BYTES))
                 if when:
                     found[f"{path.name}:{info.filename}"] = when
-    except _ZIP_ERRORS:
+    except (OSError, *ZIP_DAMAGED):
         unreadable.append(path.name)
 
 
@@ -100,11 +100,11 @@ def is_cut(folder: Path) -> bool:
 
 
 def cuts_inside(folder: Path) -> list[Path]:
-    """The sub-folders of `folder` that are cuts, the newest by name last."""
-    subs = [p for p in Path(folder).iterdir()
-            if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")]
-    cuts = [p for p in subs if is_cut(p)]
-    return sorted(cuts, key=lambda p: (contract.parse_cut_id(p.name) is not None, p.name))
+    """The sub-folders of `folder` that are cuts named after their time (as the PREP and
+    `prep-iac corte` name them; a site's own `datos/` is none), oldest first."""
+    subs = [p for p in Path(folder).iterdir() if contract.parse_cut_id(p.name) is not None
+            and p.is_dir() and not p.is_symlink()]
+    return sorted((p for p in subs if is_cut(p)), key=lambda p: p.name)
 
 
 def _refuse_parent(folder: Path) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from prep_iac import contract
 from prep_iac.errors import PrepError
-from prep_iac.onhost.publisher import listpage, notify, source
+from prep_iac.onhost.publisher import cutdata, listpage, notify, source
 from prep_iac.onhost.publisher.ledger import CONCLUDED, Ledger
 from prep_iac.onhost.publisher.registry import Registry
 from prep_iac.onhost.publisher.run import (
@@ -85,26 +85,29 @@ def _skip_line(entry: Path, exc: PrepError) -> str:
     return f"skipped {entry.name}: {exc.cause}" + (f" ({exc.fix})" if exc.fix else "")
 
 
-def _newest_signed(registry, state: Path, final: bool):
-    """(cut id, signed) of the newest real cut in the drop folder, or None. An entry that is
+def _newest_cut(registry, state: Path) -> tuple[Path, str] | None:
+    """(folder, cut id) of the newest real cut in the drop folder, or None. An entry that is
     no cut (a parent of cuts, a folder without PREP CSVs, a zip that is none) is skipped with
     one journal line saying why, and the next newest is tried."""
     for entry in cut_candidates(Path(registry.drop_dir)):
         try:
             folder, cut_id = unpacked(entry, state)
-            return cut_id, prepare(folder, cut_id, registry, cache_dir=state / "firmados",
-                                   final=final, sequence_dir=state)
+            cutdata.cut_time(folder, cut_id)
         except PrepError as exc:
             notify.journal(_skip_line(entry, exc))
+            continue
+        return folder, cut_id
     return None
 
 
 def _publish_newest(registry, targets, list_dir, state, ledger, final) -> str | None:
-    found = _newest_signed(registry, state, final)
+    found = _newest_cut(registry, state)
     if found is None:
         notify.journal(f"no cut in {registry.drop_dir} yet")
         return None
-    cut_id, signed = found
+    folder, cut_id = found
+    signed = prepare(folder, cut_id, registry, cache_dir=state / "firmados", final=final,
+                     sequence_dir=state)
     prune_signed(state / "firmados")
     known = known_from_cache(state / "firmados", but=cut_id)
     publish(targets, signed, ledger, known=known, **round_limits(registry.period_s))

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from prep_iac.errors import PrepError
+from prep_iac.onhost.publisher.cutdata import ZIP_DAMAGED
 
 
 def _safe_members(zf: zipfile.ZipFile):
@@ -30,6 +31,16 @@ def _single_top(root: Path) -> Path:
     return root
 
 
+def _extract(cut: Path, into: Path) -> None:
+    try:
+        with zipfile.ZipFile(cut) as zf:
+            for info in _safe_members(zf):
+                zf.extract(info, into)
+    except ZIP_DAMAGED as exc:
+        raise PrepError(f"{cut} is a damaged zip ({exc})",
+                        "copy the cut's zip again") from None
+
+
 @contextmanager
 def opened(cut: Path):
     """Yields (folder, cut id) for a folder or a zip; a zip is unpacked to a temp dir."""
@@ -41,9 +52,7 @@ def opened(cut: Path):
         raise PrepError(f"{cut} is neither a cut folder nor a zip", "pass the cut's folder or zip")
     tmp = Path(tempfile.mkdtemp(prefix="prep-cut-"))
     try:
-        with zipfile.ZipFile(cut) as zf:
-            for info in _safe_members(zf):
-                zf.extract(info, tmp)
+        _extract(cut, tmp)
         folder = _single_top(tmp)
         cut_id = folder.name if folder is not tmp else cut.stem
         yield folder, cut_id

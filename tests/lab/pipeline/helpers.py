@@ -11,10 +11,12 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import paramiko
 
 from prep_iac import contract
+from prep_iac.corte import catalogue, timing
 from prep_iac.inventory import load_inventory
 from prep_iac.onhost.publisher import manifest as manifest_mod
 from prep_iac.onhost.publisher import signing
@@ -41,8 +43,20 @@ def fresh_stamp(registry, **changes) -> dict:
     return {**stamp, **changes}
 
 
+TIME_CSV = "COAH_AYUN_2021.csv"
+
+
+def time_csv(cut_id: str) -> bytes:
+    """What makes a folder a PREP cut (onhost/publisher/cutdata.py): a CSV whose second
+    line is the time its id names, as prep_iac.corte writes it."""
+    local = contract.parse_cut_id(cut_id).replace(tzinfo=ZoneInfo("America/Monterrey"))
+    return f"{catalogue.ELECTION_LINE}\r\n{timing.cut_line(local)}\r\n".encode()
+
+
 def make_cut(root: Path, cut_id: str, files: dict[str, bytes]) -> Path:
+    """`files`, plus the cut's time CSV (TIME_CSV) unless `files` brings one."""
     folder = root / cut_id
+    files = {TIME_CSV: time_csv(cut_id), **files}
     for rel, data in files.items():
         p = folder / rel
         p.parent.mkdir(parents=True, exist_ok=True)
