@@ -10,7 +10,7 @@ from prep_iac.errors import PrepError
 
 DEFAULT_TZ = "America/Monterrey"
 TZ_HELP = (f"Time zone of --desde/--hasta and of the report's hours [default: the inventory's "
-           f"iec.window.timezone, else {DEFAULT_TZ}].")
+           f"iec.calendar.timezone, else {DEFAULT_TZ}].")
 
 
 def _inventory(path: Path | None):
@@ -25,7 +25,7 @@ def _inventory(path: Path | None):
 def _tz(tz: str | None, inventory) -> str:
     if tz:
         return tz
-    return inventory.iec.window.timezone if inventory is not None else DEFAULT_TZ
+    return inventory.iec.calendar.timezone if inventory is not None else DEFAULT_TZ
 
 
 @click.group()

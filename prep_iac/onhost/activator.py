@@ -428,10 +428,26 @@ def publish_to_jail(cfg, files):
         write_json(os.path.join(directory, name), obj, compact="archivos" in obj)
 
 
-def copy_estado_to_jail(cfg):
+def sync_jail_state(cfg):
+    """The jail's estado.json and manifiesto.json as the difusor really is: the publisher
+    computes its next delta from them, so a stale copy (the served tree lost or replaced
+    behind our back) would have every push refused for files it never sent."""
+    directory = os.path.join(cfg.jail, contract.JAIL_ESTADO)
+    served = Served(cfg)
+    folder = served.current_dir()
+    record = served.manifest(folder) if folder else None
     estado = read_json(estado_path(cfg.root))
-    if estado:
-        publish_to_jail(cfg, {contract.JAIL_ESTADO_FILE: estado})
+    if record is None or estado.get("corte") != record.get("corte"):
+        estado = {}  # nothing verifiable is served: the publisher sends the whole cut
+    for name, obj in ((contract.JAIL_ESTADO_FILE, estado),
+                      (contract.JAIL_SERVED_MANIFEST, record if estado else None)):
+        if obj:
+            publish_to_jail(cfg, {name: obj})
+        else:
+            try:
+                os.unlink(os.path.join(directory, name))
+            except FileNotFoundError:
+                pass
 
 
 def prune(cfg, served, keep_id, keep=None):
@@ -583,7 +599,7 @@ def refuse(cfg, cut_id, request, reason):
     result = {"corte": cut_id, "solicitud": request, "hora": now_iso(),
               "resultado": contract.REFUSED, "motivo": reason}
     log(contract.refused_message(cut_id, reason))
-    copy_estado_to_jail(cfg)
+    sync_jail_state(cfg)
     publish_to_jail(cfg, {contract.JAIL_LAST_RESULT: result})
     remove_upload(cfg, cut_id)
 

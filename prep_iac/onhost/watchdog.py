@@ -78,10 +78,10 @@ def decide(now, estado, cfg, current_mtime=None):
         return contract.CONCLUDED, f"the PREP concluded: final cut {corte}"
     age = int((now - fresh).total_seconds())
     if age > limit:
+        signed = f"signed {estado['emitido']}, " if estado.get("emitido") else ""
         return contract.NOTICE, (f"nothing fresh for {age} s "
                                  f"(> {contract.MISSED_PERIODS} x {period} s); "
-                                 f"last cut {corte}, signed {estado.get('emitido')}, "
-                                 f"accepted {estado.get('activado')}")
+                                 f"last cut {corte}, {signed}accepted {estado.get('activado')}")
     return contract.PUBLISHING, f"cut {corte} fresh {age} s ago"
 
 

@@ -165,7 +165,7 @@ class Drill:
 
         election, cuts_dir = self._election, self.out / "cortes"
         times = night_times(self.opts.desde, self.opts.hasta)
-        tz = _zone(self.inventory.iec.window.timezone)
+        tz = _zone(self.inventory.iec.calendar.timezone)
         self.observer.start()
         sampler = threading.Thread(target=self._sample_publisher_until_stopped, daemon=True,
                                    name="publisher-list")

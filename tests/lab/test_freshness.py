@@ -91,9 +91,12 @@ def fresh(lab, tmp_path_factory):
 
 
 def blank(lab, name):
-    """A difusor that never received a cut (its history, estado and trees gone)."""
+    """A difusor that never received a cut (its history, estado and trees gone, and what
+    the jail told the IEC about them)."""
+    told = f"{contract.JAIL_ROOT}/{contract.JAIL_ESTADO}"
     sh(lab, name, f"sudo rm -rf {contract.CURRENT_LINK} {contract.ESTADO_FILE} "
-                  f"{contract.CUTS_DIR}/* {contract.ACTIVATOR_STATE_DIR}/manifiestos")
+                  f"{contract.CUTS_DIR}/* {contract.ACTIVATOR_STATE_DIR}/manifiestos "
+                  f"{told}/{contract.JAIL_ESTADO_FILE} {told}/{contract.JAIL_SERVED_MANIFEST}")
 
 
 def only(registry, *names, **changes):

@@ -203,7 +203,7 @@ def test_notice_after_three_periods_and_back(web, cut):
     assert b"06/06/2021 20:20 (UTC-05:00)" in body  # the last cut's time
     assert web["inventory"].iec.official_url.encode() in body
     assert json.loads(get(web, "difusor-2", "/estado.json")[1])["estado"] == "aviso"
-    assert "aviso ON: no cut activated for" in journal(web, "difusor-2", start)
+    assert "aviso ON: nothing fresh for" in journal(web, "difusor-2", start)
 
     make_cut(lab, ["difusor-2"], "20210606_2030_PREP", {"index.html": "corte 20:30"},
              hora="2021-06-06T20:30:00-05:00")

@@ -4,6 +4,7 @@ changes nothing (not even `activado`); a heartbeat renews the served cut; a corr
 the same cut id is served; the first production cut starts a fresh history."""
 
 import json
+import shutil
 from datetime import UTC, datetime
 
 import pytest
@@ -182,3 +183,22 @@ def test_estado_says_what_was_signed(env):
     assert e["proceso"] == "prueba-2021" and e["secuencia"] == env.sequence
     assert act.cut_of_dir(f"{C1}+12") == C1
     assert datetime.fromisoformat(e["activado"]) <= datetime.now(UTC)
+
+
+def test_a_stale_jail_copy_heals_after_one_refusal(env):
+    """The served tree lost behind the activator's back (a disk replaced, a manual wipe)
+    while the jail still names it: the publisher's delta against it is refused once, the
+    jail's copies are made true, and the next push, whole, is served."""
+    served(env)
+    for path in ("current", "estado.json"):
+        (env.root / path).unlink()
+    shutil.rmtree(env.root / "cortes")
+    shutil.rmtree(env.tmp / "state" / "manifiestos")
+    assert env.served_manifest() is not None  # the jail still names the old cut
+    env.upload(env.make_cut(C2, SECOND))  # a delta: only what the old cut lacked
+    assert env.run() is False and "missing file" in env.ultimo()["motivo"]
+    assert env.served_manifest() is None
+    assert not (env.jail / "estado" / "estado.json").exists()
+    env.upload(env.make_cut(C2, SECOND))  # now whole
+    assert env.run(), env.ultimo()
+    assert env.served_files() == SECOND
