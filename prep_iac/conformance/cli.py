@@ -39,15 +39,27 @@ def _summary(report: dict, paths: dict) -> None:
     err.print(f"informe: {paths['html']} · {paths['md']} · {paths['json']}")
 
 
+def _show(report: dict, paths: dict, as_json: bool) -> None:
+    if not as_json:
+        _summary(report, paths)
+        return
+    from prep_iac.console import echo_json
+
+    echo_json(report)
+    err.print(f"informe: {paths['html']} · {paths['md']} · {paths['json']}", highlight=False)
+
+
 @click.command()
 @click.option("-i", "--inventory", required=True, type=click.Path(dir_okay=False),
               help="the inventory (YAML) whose hosts are checked")
 @click.option("--limit", help="only these hosts (comma-separated names)")
 @click.option("--waivers", type=click.Path(dir_okay=False), help="waiver file (YAML)")
-@click.option("--out", "out_dir", default="conformance", show_default=True,
+@click.option("--out", "out_dir", default="verificacion", show_default=True,
               type=click.Path(file_okay=False), help="where the report is written")
 @click.option("-j", "--jobs", default=10, show_default=True, help="hosts checked at once")
-def verify(inventory, limit, waivers, out_dir, jobs):
+@click.option("--json", "as_json", is_flag=True,
+              help="print the report (as conformance.json) on stdout instead of the table")
+def verify(inventory, limit, waivers, out_dir, jobs, as_json):
     """Check every host of an inventory from inside (SSH, testinfra): the report, requirement
     by requirement. Exit 0 only when every mandatory requirement is met or waived."""
     from prep_iac.conformance.verify import verify as run
@@ -57,7 +69,7 @@ def verify(inventory, limit, waivers, out_dir, jobs):
 
     report, paths = run(inventory, limit=limit, waivers_path=waivers, out_dir=out_dir,
                         jobs=jobs, progress=progress)
-    _summary(report, paths)
+    _show(report, paths, as_json)
     sys.exit(report["exit_code"])
 
 
@@ -78,10 +90,12 @@ def verify(inventory, limit, waivers, out_dir, jobs):
 @click.option("--sample", type=int, help="hash only this many files of the manifest")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the sample")
 @click.option("--waivers", type=click.Path(dir_okay=False), help="waiver file (YAML)")
-@click.option("--out", "out_dir", default="conformance", show_default=True,
+@click.option("--out", "out_dir", default="auditoria", show_default=True,
               type=click.Path(file_okay=False), help="where the report is written")
+@click.option("--json", "as_json", is_flag=True,
+              help="print the report (as conformance.json) on stdout instead of the table")
 def audit(url, manifest, signature, ssh, registry, portal, signers, ca_file, sample, seed,
-          waivers, out_dir):
+          waivers, out_dir, as_json):
     """Check a difusor from outside, as anyone can (HTTP, TLS, ports, SFTP host key)."""
     from prep_iac.conformance.audit.run import audit as run
 
@@ -89,7 +103,7 @@ def audit(url, manifest, signature, ssh, registry, portal, signers, ca_file, sam
                         portals=portal, manifest_path=manifest, signature=signature,
                         signers_file=signers, ssh=ssh, ca_file=ca_file, sample=sample,
                         seed=seed)
-    _summary(report, paths)
+    _show(report, paths, as_json)
     sys.exit(report["exit_code"])
 
 

@@ -108,7 +108,7 @@ def verify(inventory_path: str | Path, limit: str | None = None,
     preflight.check(inventory, hosts, warn=lambda line: progress(*line.split(": ", 1)))
     waivers = load_waivers(waivers_path, known_ids(), set(inventory.hosts())) \
         if waivers_path else []
-    out = Path(out_dir) if out_dir else Path("conformance")
+    out = Path(out_dir) if out_dir else Path("verificacion")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="prep-verify-") as tmp:
         work = Path(tmp)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from prep_iac.cliopts import Renamed
 from prep_iac.errors import PrepError
 
 NEWLINE_NAMES = {"\r\n": "CRLF", "\n": "LF", "\r": "CR"}
@@ -28,11 +29,14 @@ def corte():
               help="Folder for the cuts (new, empty, or made by an earlier run).")
 @click.option("--seed", default=7, show_default=True, help="Same seed, same election.")
 @click.option("--at", "at", help='Cut time: "2021-06-06 20:00" or "20:00".')
-@click.option("--series", is_flag=True, help="Write every cut from --from to --to.")
-@click.option("--from", "start", default="18:00", show_default=True, help="First cut.")
-@click.option("--to", "end", default="18:00", show_default=True,
-              help="Last cut (a time not after --from is the next day).")
-@click.option("--every", default="10m", show_default=True, help="Period between cuts.")
+@click.option("--series", is_flag=True, help="Write every cut from --desde to --hasta.")
+# --from/--to/--every: the names of prep-iac 0.1 (issue 20), still accepted, not shown.
+@click.option("--desde", "start", cls=Renamed, old=("--from",), default="18:00",
+              show_default=True, help="First cut.")
+@click.option("--hasta", "end", cls=Renamed, old=("--to",), default="18:00", show_default=True,
+              help="Last cut (a time not after --desde is the next day).")
+@click.option("--periodo", "every", cls=Renamed, old=("--every",), default="10m",
+              show_default=True, help="Period between cuts, e.g. 10m or 30s.")
 @click.option("--actas", default=4000, show_default=True, help="Expected actas (casillas).")
 @click.option("--images/--no-images", default=True, show_default=True,
               help="Write acta images under actas/.")
@@ -116,16 +120,26 @@ def _print_cuts(folders: list[Path], elapsed: float) -> None:
 
 @corte.command("check")
 @click.argument("path", type=click.Path(path_type=Path))
-def check_cmd(path):
+@click.option("--json", "as_json", is_flag=True, help="print the verdict and findings as JSON")
+def check_cmd(path, as_json):
     """Recompute a cut's summary from its rows and report any mismatch (exit 1)."""
     from rich.table import Table
 
-    from prep_iac.console import out
+    from prep_iac.console import echo_json, out
     from prep_iac.corte import check as checker
 
     report = checker.check(path)
     p = report.parsed
     endings = NEWLINE_NAMES[p.newline]
+    if as_json:
+        echo_json({"source": str(report.source), "ok": report.ok, "election": p.election,
+                   "cut_line": p.cut_line, "rows": len(p.rows), "delimiter": p.delimiter,
+                   "encoding": p.encoding, "newline": endings,
+                   "images_checked": report.images_checked,
+                   "findings": [{"where": f.where, "what": f.what} for f in report.findings]})
+        if not report.ok:
+            raise click.exceptions.Exit(1)
+        return
     out.print(f"[bold]{report.source}[/]: {p.election}, {p.cut_line}, {len(p.rows)} rows, "
               f"delimiter {p.delimiter!r}, {p.encoding}, "
               f"{endings}", highlight=False)

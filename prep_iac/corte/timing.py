@@ -79,7 +79,7 @@ def series_times(start: datetime, end: datetime, every: timedelta) -> list[datet
     """Every cut time from ``start`` to ``end`` inclusive, ``every`` apart."""
     if end < start:
         raise PrepError(f"the series ends ({end:%Y-%m-%d %H:%M}) before it starts "
-                        f"({start:%Y-%m-%d %H:%M})", "give a --to after --from")
+                        f"({start:%Y-%m-%d %H:%M})", "give a --hasta after --desde")
     tz = start.tzinfo
     s, e = start.astimezone(UTC), end.astimezone(UTC)
     out = []
@@ -97,7 +97,7 @@ def check_in_series(at: datetime, times: list[datetime], every: timedelta) -> No
         raise PrepError(
             f"--at {at:%Y-%m-%d %H:%M} is outside the series "
             f"{first:%Y-%m-%d %H:%M} – {last:%Y-%m-%d %H:%M}",
-            "pick a cut time inside the series, or move --from/--to",
+            "pick a cut time inside the series, or move --desde/--hasta",
         )
     before = max(t for t in times if t < at)
     raise PrepError(

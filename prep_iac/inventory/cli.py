@@ -19,24 +19,41 @@ def inventory():
 @inventory.command()
 @click.option("-i", "--inventory", "path", required=True, type=click.Path(dir_okay=False),
               help="YAML inventory file")
-def check(path):
+@click.option("--json", "as_json", is_flag=True,
+              help="print the hosts, the calendar and the warnings as JSON")
+def check(path, as_json):
     """Validate an inventory and show what it describes."""
     inv = load_inventory(path)
-    table = Table(title=f"{path}: valid")
-    for col in ("host", "group", "address", "ssh", "details"):
-        table.add_column(col)
+    rows = []
     for name, d in inv.difusores.items():
         tls = d.tls.mode if d.tls else "none (HTTP only)"
         ha = f", HA with {d.ha.peer} on {d.ha.floating_address}" if d.ha else ""
-        table.add_row(name, "difusores", d.address, f"{inv.ssh_user(name)}@:{d.ssh_port}",
-                      f"{', '.join(d.server_names)}; tls {tls}{ha}")
+        rows.append((name, "difusores", d.address, inv.ssh_user(name), d.ssh_port,
+                     f"{', '.join(d.server_names)}; tls {tls}{ha}"))
     for name, p in inv.publishers.items():
-        table.add_row(name, "publishers", p.address, f"{inv.ssh_user(name)}@:{p.ssh_port}",
-                      f"drop {p.drop_dir}")
+        rows.append((name, "publishers", p.address, inv.ssh_user(name), p.ssh_port,
+                     f"drop {p.drop_dir}"))
+    now = dt.datetime.now(dt.UTC)
+    lines = calendar_lines(inv.iec, now)
+    warnings = missing_files(inv)
+    if as_json:
+        from prep_iac.console import echo_json
+
+        echo_json({"inventory": str(path), "valid": True,
+                   "hosts": [dict(zip(("host", "group", "address", "ssh_user", "ssh_port",
+                                       "details"), row, strict=True)) for row in rows],
+                   "stage": inv.iec.calendar.stage(now), "calendar": lines,
+                   "warnings": warnings})
+        return
+    table = Table(title=f"{path}: valid")
+    for col in ("host", "group", "address", "ssh", "details"):
+        table.add_column(col)
+    for name, group, address, user, port, details in rows:
+        table.add_row(name, group, address, f"{user}@:{port}", details)
     out.print(table)
-    for line in calendar_lines(inv.iec, dt.datetime.now(dt.UTC)):
+    for line in lines:
         out.print(escape(line), highlight=False, soft_wrap=True)
-    for warning in missing_files(inv):
+    for warning in warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
 
 

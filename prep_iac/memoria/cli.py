@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from prep_iac.cliopts import Renamed
 from prep_iac.errors import PrepError
 
 DEFAULT_TZ = "America/Monterrey"
@@ -36,7 +37,9 @@ def memoria():
 @memoria.command()
 @click.option("-i", "--inventory", type=click.Path(path_type=Path),
               help="Inventory with the difusor nodes (both nodes of an HA pair).")
-@click.option("--from", "source", type=click.Path(path_type=Path),
+# --from: its name in prep-iac 0.1 (issue 20), still accepted; corte's --desde is a time.
+@click.option("--bitacoras", "source", cls=Renamed, old=("--from",),
+              type=click.Path(path_type=Path), metavar="FOLDER",
               help="Take each node's files from FOLDER/<node>/ instead of fetching over SSH.")
 @click.option("--desde", required=True, help="Start, e.g. '2021-06-06 00:00' (in --tz).")
 @click.option("--hasta", required=True, help="End, e.g. '2021-06-08 00:00' (in --tz).")
@@ -61,7 +64,7 @@ def collect(inventory, source, desde, hasta, tz, out):
     elif source:
         nodes = c.nodes_from_folder(source)
     else:
-        raise PrepError("no nodes to collect from", "give -i INVENTORY or --from FOLDER")
+        raise PrepError("no nodes to collect from", "give -i INVENTORY or --bitacoras FOLDER")
     if source:
         fetch = c.copy_from(source)
     else:

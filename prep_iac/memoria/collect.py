@@ -2,7 +2,7 @@
 
 The only part that talks to a server is a `Fetch` (one node: list + download the log files as
 they are, and dump the journal): `sshfetch.ssh_fetch(inventory)` over SSH, or `copy_from(DIR)`
-for files copied by hand (`--from DIR`, one sub-folder per node). Everything else — choosing
+for files copied by hand (`--bitacoras DIR`, one sub-folder per node). Everything else — choosing
 the days, the bundle, the incidents — works on the local copy, the same either way.
 
 Layout written in OUT (and read as it is by `prep-iac memoria report --logs OUT`):

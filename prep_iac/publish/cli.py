@@ -109,7 +109,9 @@ def publish(cut, inventory_path, registry_path, publisher, ledger, only, session
     for r in results:  # run.publish cleaned each reason already; a direct caller may not
         r.reason = contract.sanitize_remote_text(r.reason)
     if as_json:
-        click.echo(json.dumps([r.__dict__ for r in results], indent=1))
+        from prep_iac.console import echo_json
+
+        echo_json([r.__dict__ for r in results])
     else:
         from rich.table import Table
 
@@ -138,11 +140,19 @@ def publish(cut, inventory_path, registry_path, publisher, ledger, only, session
         sys.exit(1)
 
 
-def _age(ts):
+STATES = {"active": "activo", "suspended": "suspendido", "concluded": "concluido"}
+RESULTS = {"activated": "activado", "refused": "rechazado", "failed": "fallido"}
+STATE_STYLES = {"active": "green", "suspended": "red", "concluded": "blue"}
+UNRECORDED = "sin registro"
+
+
+def _age(ts, now=None):
+    """How long ago, for people, in Spanish."""
     if ts is None:
-        return "never"
-    s = int(time.time() - ts)
-    return f"{s} s" if s < 120 else f"{s // 60} min" if s < 7200 else f"{s // 3600} h"
+        return "nunca"
+    s = max(0, int((time.time() if now is None else now) - ts))
+    return (f"hace {s} s" if s < 120 else f"hace {s // 60} min" if s < 7200
+            else f"hace {s // 3600} h")
 
 
 REMOTE_STATUS = (f"sudo -n -u {contract.PUBLISHER_USER} {contract.PUBLISHER_VENV}/bin/prep-iac "
@@ -183,7 +193,8 @@ def _remote_rows(inventory_path, publisher):
 @with_common
 @click.option("--remote", is_flag=True,
               help="read the ledger on the inventory's publisher host over SSH")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="print the rows as JSON (the ledger's English keys and values, for tools)")
 def status(inventory_path, registry_path, publisher, ledger, remote, as_json):
     """Each difusor: last confirmed cut and its age, failures in a row, state, whom to call."""
     from prep_iac.onhost.publisher.ledger import Ledger, Row
@@ -196,28 +207,39 @@ def status(inventory_path, registry_path, publisher, ledger, remote, as_json):
         missing = Row("", "active", 0, None, None, None, None)
         rows = {d.name: rows.get(d.name, missing) for d in registry.difusores}
     else:
-        led = Ledger(_ledger_path(registry, inventory_path, ledger), registry.period_s)
-        rows = {r.difusor: r for r in led.rows([d.name for d in registry.difusores])}
-        led.close()
+        # A query: with no ledger yet (nothing published from here) nothing is created.
+        path = _ledger_path(registry, inventory_path, ledger)
+        names = [d.name for d in registry.difusores]
+        if path.exists():
+            led = Ledger(path, registry.period_s)
+            rows = {r.difusor: r for r in led.rows(names)}
+            led.close()
+        else:
+            rows = {n: Row(n, "active", 0, None, None, None, None) for n in names}
+            if not as_json:
+                click.echo(f"prep-iac status: sin registro ({path} no existe): aún no se "
+                           "ha publicado desde aquí", err=True)
     if as_json:
-        click.echo(json.dumps([{**rows[d.name].__dict__, "difusor": d.name,
-                                "contact": d.contact} for d in registry.difusores], indent=1))
+        from prep_iac.console import echo_json
+
+        echo_json([{**rows[d.name].__dict__, "difusor": d.name, "contact": d.contact}
+                   for d in registry.difusores])
         return
-    from rich.table import Table
+    from prep_iac.console import print_table
 
-    from prep_iac.console import out
-
-    table = Table(title="difusores")
-    for col in ("difusor", "state", "last confirmed cut", "age", "failures", "last result",
-                "contact"):
-        table.add_column(col)
+    clean = contract.sanitize_remote_text
+    table = []
     for d in registry.difusores:
         r = rows[d.name]
         c = d.contact or {}
         contact = " / ".join(str(c[k]) for k in ("name", "role", "phone", "hours") if c.get(k))
-        state = {"suspended": "[red]suspended[/]", "concluded": "[blue]concluded[/]"}.get(
-            r.state, "[green]active[/]")
-        last = (r.last_result or "-") + (f": {r.last_reason}" if r.last_reason else "")
-        table.add_row(shown(d.name), state, shown(r.confirmed_cut or "-"), _age(r.confirmed_at),
-                      shown(r.failures), shown(last), shown(contact or "-"))
-    out.print(table)
+        if r.last_result is None and r.confirmed_cut is None:  # nothing recorded for it
+            state = (UNRECORDED, "dim")
+        else:
+            state = (STATES.get(r.state, r.state), STATE_STYLES.get(r.state))
+        last = RESULTS.get(r.last_result, r.last_result) or "-"
+        last += f": {r.last_reason}" if r.last_reason else ""
+        table.append([clean(d.name), state, clean(r.confirmed_cut) or "-", _age(r.confirmed_at),
+                      clean(str(r.failures)), clean(last), clean(contact) or "-"])
+    print_table("difusores", ("difusor", "estado", "último corte confirmado", "antigüedad",
+                              "fallas seguidas", "último resultado", "contacto"), table)

@@ -409,3 +409,10 @@ def test_audit_command_exit_codes(site, tmp_path, monkeypatch):
     result = CliRunner().invoke(audit, [*args, "--waivers", str(waivers)])
     assert result.exit_code == 0, result.output
     assert (out / "conformance.html").read_text().count("dispensado") > 1
+    # --json: the report on stdout (UTF-8, accents as they are), the same exit code
+    result = CliRunner().invoke(audit, [*args, "--json"])
+    assert result.exit_code == 1
+    printed = json.loads(result.stdout)
+    assert printed["incumplidos"] == ["CONV-I.9"]
+    assert printed == json.loads((out / "conformance.json").read_text())
+    assert "ó" in result.stdout and "\\u00f3" not in result.stdout

@@ -91,6 +91,30 @@ def test_check_catches_a_tampered_row_and_says_which(cut, tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
 
 
+def test_check_json(cut, tmp_path):
+    import json
+
+    result = CliRunner().invoke(cli, ["corte", "check", str(cut), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["ok"] is True and data["findings"] == [] and data["images_checked"] > 0
+    assert data["newline"] == "CRLF" and data["rows"] > 0 and data["election"]
+    folder = _copy(cut, tmp_path / cut.name)
+
+    def edit(lines):
+        n, header, cells = _first_counted(lines)
+        cells[header.index("PRI")] = str(int(cells[header.index("PRI")]) + 25)
+        lines[n] = ",".join(cells)
+        return lines
+
+    _rewrite_csv(folder, edit)
+    result = CliRunner().invoke(cli, ["corte", "check", str(folder), "--json"])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["ok"] is False and data["findings"]
+    assert set(data["findings"][0]) == {"where", "what"}
+
+
 def test_check_catches_a_row_tampered_consistently(cut, tmp_path):
     """Votes and total moved together: the row adds up, but the summary and the site do not."""
     folder = _copy(cut, tmp_path / cut.name)
@@ -173,7 +197,7 @@ def test_generate_writes_the_chosen_format(tmp_path):
 def test_generate_series_with_progress(tmp_path):
     out = tmp_path / "s"
     result = CliRunner().invoke(cli, ["corte", "generate", "--out", str(out), "--series",
-                                      "--from", "23:30", "--to", "00:30", "--every", "30m",
+                                      "--desde", "23:30", "--hasta", "00:30", "--periodo", "30m",
                                       "--actas", "60", "--image-kb", "1"])
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
@@ -207,7 +231,7 @@ def test_at_outside_the_series(tmp_path, moment, words):
 
 def test_at_outside_a_narrow_series(tmp_path):
     out = tmp_path / "o"
-    result = _generate("--out", str(out), "--at", "23:00", "--from", "18:00", "--to", "22:00",
+    result = _generate("--out", str(out), "--at", "23:00", "--desde", "18:00", "--hasta", "22:00",
                        "--actas", "60")
     assert "outside the series" in result.exception.cause
     assert not out.exists()
@@ -273,7 +297,7 @@ def test_check_flags_what_a_difusor_must_not_serve(cut, tmp_path):
 
 def test_a_period_below_a_minute_is_refused(tmp_path):
     out = tmp_path / "o"
-    result = _generate("--out", str(out), "--series", "--every", "30s", "--actas", "60")
+    result = _generate("--out", str(out), "--series", "--periodo", "30s", "--actas", "60")
     assert isinstance(result.exception, PrepError) and "same id" in result.exception.cause
     assert not out.exists()
 

@@ -116,10 +116,16 @@ def test_cli_collect_then_report(tmp_path):
     src = tmp_path / "copias"
     _node(src, "difusor-1")
     out = tmp_path / "memoria"
-    r = CliRunner().invoke(memoria, ["collect", "--from", str(src), "--desde", "2021-06-06 00:00",
-                                     "--hasta", "2021-06-08 00:00", "--out", str(out)])
+    r = CliRunner().invoke(memoria, ["collect", "--bitacoras", str(src), "--desde",
+                                     "2021-06-06 00:00", "--hasta", "2021-06-08 00:00", "--out",
+                                     str(out)])
     assert r.exit_code == 0, r.output
     assert bundle.verify_bundle(out / "bitacoras.tar.gz") == []
+    old = tmp_path / "memoria-0.1"  # --from, the option's name in prep-iac 0.1, still works
+    r = CliRunner().invoke(memoria, ["collect", "--from", str(src), "--desde", "2021-06-06 00:00",
+                                     "--hasta", "2021-06-08 00:00", "--out", str(old)])
+    assert r.exit_code == 0, r.output
+    assert bundle.verify_bundle(old / "bitacoras.tar.gz") == []
     r = CliRunner().invoke(memoria, ["report", "--logs", str(out), "--out", str(out / "informe"),
                                      "--desde", "2021-06-06 00:00", "--hasta", "2021-06-08 00:00",
                                      "--no-pdf"])

@@ -58,7 +58,30 @@ def test_first_failure_cleans_reason_and_contact(monkeypatch):
     notify.first_failure(difusor, result, "https://h.example.mx/", "a@example.mx")
     assert all(_is_one_clean_line(line) for line in lines)
     assert _is_one_clean_line(hooks[0]["motivo"]) and hooks[0]["contacto"]["name"] == "A B"
-    assert _is_one_clean_line(mails[0])
+    body = mails[0].splitlines()
+    assert all(_is_one_clean_line(line) for line in body)
+    assert not any(line.startswith("pushed") for line in body)  # no line forged by the difusor
+    assert "El difusor d1 no tomó el corte C1." in body and "  nombre: A B" in body
+
+
+def test_alert_mail_is_in_spanish_like_its_subject(monkeypatch):
+    mails = []
+    monkeypatch.setattr(notify, "journal", lambda line: None)
+    monkeypatch.setattr(notify, "mail", lambda to, subject, body: mails.append((subject, body)))
+    difusor = SimpleNamespace(name="d2", contact={"name": "María Pérez", "role": "TI",
+                                                  "phone": "844 000 0000", "hours": "24 h"})
+    result = Result(difusor="d2", cut="C7", result="failed", reason="sin respuesta en 10 s")
+    notify.first_failure(difusor, result, None, "iec@example.mx")
+    ((subject, body),) = mails
+    assert subject == "PREP: falla en difusor d2"
+    assert body.startswith("El difusor d2 no tomó el corte C7.\n"
+                           "Resultado: fallido (sin respuesta en 10 s).\n")
+    for line in ("  nombre: María Pérez", "  cargo: TI", "  teléfono: 844 000 0000",
+                 "  horario: 24 h"):
+        assert line in body.splitlines()
+    assert "failed to take" not in body and "Contact:" not in body
+    nobody = notify.mail_body("d3", result, None, {})
+    assert "No hay contacto registrado" in nobody and "Resultado: fallido." in nobody
 
 
 def test_publish_round_cleans_reason_before_journal_and_ledger(monkeypatch):

@@ -157,4 +157,4 @@ def audit(url: str, out_dir=None, waivers_path=None, **options) -> tuple[dict, d
     meta = {"objetivo": target.url, "registro": options.get("registry"),
             "segundos": round(time.monotonic() - started, 1)}
     report = build_report("audit", [target.host_label], results, waivers, meta)
-    return report, write_reports(report, Path(out_dir) if out_dir else Path("conformance"))
+    return report, write_reports(report, Path(out_dir) if out_dir else Path("auditoria"))

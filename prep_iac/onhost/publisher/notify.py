@@ -35,8 +35,8 @@ def journal(message: str) -> None:
 
 
 def webhook(url: str, payload: dict, timeout: float = 5.0) -> str | None:
-    req = urllib.request.Request(url, data=json.dumps(payload).encode(),
-                                 headers={"Content-Type": "application/json"}, method="POST")
+    req = urllib.request.Request(url, data=json.dumps(payload, ensure_ascii=False).encode(),
+                                 headers={"Content-Type": "application/json; charset=utf-8"}, method="POST")
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             resp.read(1024)
@@ -60,19 +60,40 @@ def mail(to: str, subject: str, body: str, timeout: float = 5.0) -> str | None:
         return f"mail to {to} failed: {exc}"
 
 
+RESULTADOS = {"refused": "rechazado", "failed": "fallido", "activated": "activado"}
+CONTACT_FIELDS = {"name": "nombre", "role": "cargo", "phone": "teléfono", "hours": "horario",
+                  "email": "correo"}
+
+
+def mail_body(name: str, result, reason: str | None, contact: dict) -> str:
+    """The alert mail, in Spanish like its subject: the Institute reads it and calls."""
+    lines = [f"El difusor {name} no tomó el corte {result.cut}.",
+             f"Resultado: {RESULTADOS.get(result.result, result.result)}"
+             + (f" ({reason})" if reason else "") + ".", ""]
+    shown = [(CONTACT_FIELDS.get(k, k), v) for k, v in contact.items() if v]
+    if shown:
+        lines.append("Contacto del difusor:")
+        lines += [f"  {k}: {v}" for k, v in shown]
+    else:
+        lines.append("No hay contacto registrado para este difusor.")
+    lines += ["", ("La convocatoria pide llamar al difusor cuando falla una conexión. "
+                   f"Tras {contract.MISSED_PERIODS} periodos seguidos sin activar un corte "
+                   "queda suspendido; `prep-iac status` muestra su estado.")]
+    return "\n".join(lines) + "\n"
+
+
 def first_failure(difusor, result, webhook_url=None, mail_to=None) -> None:
     """The convocatoria has the Institute call the difusor when a connection fails."""
     clean = contract.sanitize_remote_text
     contact = {k: clean(v) for k, v in (difusor.contact or {}).items()}
     reason = clean(result.reason)  # the difusor's own words (ultimo.json, its SSH server)
     who = ", ".join(f"{k}: {v}" for k, v in contact.items() if v) or "no contact on file"
-    text = (f"difusor {difusor.name} failed to take cut {result.cut}: {result.result} "
-            f"({reason}). Contact: {who}")
-    journal(f"failure {difusor.name}: {reason} (contact: {who})")
+    journal(f"failure {difusor.name}: {reason} (contact: {who})")  # operators' tools: English
     payload = {"difusor": difusor.name, "corte": result.cut, "resultado": result.result,
                "motivo": reason, "contacto": contact}
     for problem in (webhook(webhook_url, payload) if webhook_url else None,
-                    mail(mail_to, f"PREP: falla en difusor {difusor.name}", text)
+                    mail(mail_to, f"PREP: falla en difusor {difusor.name}",
+                         mail_body(difusor.name, result, reason, contact))
                     if mail_to else None):
         if problem:
             journal(problem)
