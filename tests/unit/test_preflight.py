@@ -10,6 +10,7 @@ from pathlib import Path
 import paramiko
 import pytest
 from conformance_servers import SshKeyServer
+from loopback import serving
 
 from prep_iac import preflight
 from prep_iac.errors import PrepError
@@ -142,32 +143,14 @@ def test_a_handshake_that_does_not_finish_is_the_hosts_problem_not_the_pins(tmp_
     """A port that shows an SSH banner and then hangs (a host under load) is reported like an
     unreachable host (verify records it, deploy stops with "cannot reach"), never as a wrong
     host key."""
-    import socket
-    import threading
+    def banner_only(conn):
+        conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")  # then nothing: no key exchange
+        return conn
 
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    held = []
-
-    def serve():
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")  # then nothing: no key exchange
-            held.append(conn)
-
-    threading.Thread(target=serve, daemon=True).start()
     shown_key = preflight.shown_key
     monkeypatch.setattr(preflight, "shown_key", lambda t: shown_key(t, timeout=1.0))
     pin = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
-    inv = load_inventory(_inventory(tmp_path, listener.getsockname()[1], host_key=pin))
-    try:
+    with serving(banner_only, backlog=8) as port:
+        inv = load_inventory(_inventory(tmp_path, port, host_key=pin))
         found = preflight.host_key_problem(preflight.targets(inv, ["difusor-1"])[0])
-    finally:
-        listener.close()
-        for conn in held:
-            conn.close()
     assert found is not None and found[0] == "down", found

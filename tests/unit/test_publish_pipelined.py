@@ -13,6 +13,7 @@ from pathlib import Path
 
 import paramiko
 import pytest
+from loopback import serving
 from paramiko.sftp import CMD_CLOSE, CMD_EXTENDED, CMD_EXTENDED_REPLY, SFTP_FAILURE, SFTP_OK
 
 from prep_iac.onhost.publisher import connect, pipelined, push
@@ -135,31 +136,18 @@ def server(tmp_path, keys, request):
     root.mkdir()
     state = {"writes": [], "fail_write": set(), "fail_close": set(),
              "limits": getattr(request, "param", False)}
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(4)
-    transports = []
 
-    def serve():
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            t = paramiko.Transport(conn)
-            t.add_server_key(host_key)
-            t.set_subsystem_handler("sftp", _TestSFTPServer, _SFTP, str(root), state)
-            t.start_server(server=_Server(user_key))
-            transports.append(t)
+    def sftp_server(conn):
+        t = paramiko.Transport(conn)
+        t.add_server_key(host_key)
+        t.set_subsystem_handler("sftp", _TestSFTPServer, _SFTP, str(root), state)
+        t.start_server(server=_Server(user_key))
+        return t
 
-    th = threading.Thread(target=serve, daemon=True)
-    th.start()
-    entry = DifusorEntry("difusor-t", "127.0.0.1", listener.getsockname()[1],
-                         f"{host_key.get_name()} {host_key.get_base64()}")
-    yield entry, user_key, root, state
-    listener.close()
-    for t in transports:
-        t.close()
+    with serving(sftp_server) as port:
+        entry = DifusorEntry("difusor-t", "127.0.0.1", port,
+                             f"{host_key.get_name()} {host_key.get_base64()}")
+        yield entry, user_key, root, state
 
 
 def _files(tmp_path, sizes):

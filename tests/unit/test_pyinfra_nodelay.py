@@ -3,10 +3,10 @@
 server on loopback."""
 
 import socket
-import threading
 
 import paramiko
 import pytest
+from loopback import serving
 from pyinfra.api import Config, Inventory, State
 from pyinfra.connectors.ssh import SSHConnector
 
@@ -33,31 +33,18 @@ def ssh_server(tmp_path):
     host_key, user_key = paramiko.ECDSAKey.generate(), paramiko.ECDSAKey.generate()
     key_file = tmp_path / "id_admin"
     user_key.write_private_key_file(str(key_file))
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(4)
-    port = listener.getsockname()[1]
-    known = tmp_path / "known_hosts"
-    known.write_text(f"[127.0.0.1]:{port} {host_key.get_name()} {host_key.get_base64()}\n")
-    transports = []
 
-    def serve():
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            t = paramiko.Transport(conn)
-            t.add_server_key(host_key)
-            t.start_server(server=_Server(user_key))
-            transports.append(t)
+    def ssh_server(conn):
+        t = paramiko.Transport(conn)
+        t.add_server_key(host_key)
+        t.start_server(server=_Server(user_key))
+        return t
 
-    threading.Thread(target=serve, daemon=True).start()
-    yield {"ssh_port": port, "ssh_user": USER, "ssh_key": str(key_file),
-           "ssh_known_hosts_file": str(known), "ssh_strict_host_key_checking": "yes"}
-    listener.close()
-    for t in transports:
-        t.close()
+    with serving(ssh_server) as port:
+        known = tmp_path / "known_hosts"
+        known.write_text(f"[127.0.0.1]:{port} {host_key.get_name()} {host_key.get_base64()}\n")
+        yield {"ssh_port": port, "ssh_user": USER, "ssh_key": str(key_file),
+               "ssh_known_hosts_file": str(known), "ssh_strict_host_key_checking": "yes"}
 
 
 def _unwrapped(monkeypatch):
