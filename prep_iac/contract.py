@@ -260,7 +260,7 @@ def check_manifest_path(path: object) -> None:
             raise ManifestError(f"path component too long in {path!r}")
 
 
-def parse_manifest(data: bytes | str, *, cut_id: str | None = None,
+def parse_manifest(data: bytes | str | dict, *, cut_id: str | None = None,
                    max_files: int | None = None, max_bytes: int | None = None) -> dict:
     """The one reader of a manifest: parsed, checked whole, returned as its JSON object.
 
@@ -310,12 +310,19 @@ def _is_aware_time(value: object) -> bool:
         return False
 
 
-def _signed_object(data: bytes | str, fmt: str, what: str, cut_id: str | None) -> dict:
-    """A signed document's JSON object: its format, cut id and stamp checked."""
+def _load(data: bytes | str | dict, what: str):
+    """The JSON value of a document's bytes (a value already loaded passes through)."""
+    if isinstance(data, dict):
+        return data
     try:
-        obj = json.loads(data)
+        return json.loads(data)
     except ValueError as exc:
         raise ManifestError(f"{what} is not JSON ({exc})") from None
+
+
+def _signed_object(data: bytes | str | dict, fmt: str, what: str, cut_id: str | None) -> dict:
+    """A signed document's JSON object: its format, cut id and stamp checked."""
+    obj = _load(data, what)
     if not isinstance(obj, dict) or obj.get("formato") != fmt:
         raise ManifestError(f"{what} format is not {fmt}")
     if not is_cut_id(obj.get("corte")):
@@ -342,7 +349,7 @@ def check_stamp(obj: dict, what: str = "manifest") -> None:
         raise ManifestError(f"{what} does not say whether it is final (final: true/false)")
 
 
-def parse_heartbeat(data: bytes | str, *, cut_id: str | None = None) -> dict:
+def parse_heartbeat(data: bytes | str | dict, *, cut_id: str | None = None) -> dict:
     """The one reader of a heartbeat: {"formato": HEARTBEAT_FORMAT, "corte",
     "contenido_sha256", <the stamp>}. Raises ManifestError."""
     beat = _signed_object(data, HEARTBEAT_FORMAT, "heartbeat", cut_id)
@@ -355,13 +362,14 @@ def parse_heartbeat(data: bytes | str, *, cut_id: str | None = None) -> dict:
     return beat
 
 
-def signed_format(data: bytes) -> str | None:
-    """Which signed document this is (MANIFEST_FORMAT or HEARTBEAT_FORMAT), from its text."""
-    try:
-        obj = json.loads(data)
-    except ValueError:
-        return None
-    return obj.get("formato") if isinstance(obj, dict) else None
+def parse_signed(data: bytes | str, *, cut_id: str | None = None,
+                 max_files: int | None = None, max_bytes: int | None = None) -> tuple[dict, bool]:
+    """What travels in a cut's manifest slot, parsed once: (the manifest or the heartbeat,
+    whether it is a heartbeat). Raises ManifestError."""
+    obj = _load(data, "manifest")
+    if isinstance(obj, dict) and obj.get("formato") == HEARTBEAT_FORMAT:
+        return parse_heartbeat(obj, cut_id=cut_id), True
+    return parse_manifest(obj, cut_id=cut_id, max_files=max_files, max_bytes=max_bytes), False
 
 
 def manifest_total_bytes(manifest: dict) -> int:

@@ -183,10 +183,8 @@ def verify_signature(cfg, manifest_bytes, sig_bytes):
 def parse_signed(cfg, data, cut_id):
     """The signed document: a manifest, or a heartbeat (is_heartbeat tells which)."""
     try:
-        if contract.signed_format(data) == contract.HEARTBEAT_FORMAT:
-            return contract.parse_heartbeat(data, cut_id=cut_id), True
-        return contract.parse_manifest(data, cut_id=cut_id, max_files=cfg.max_files,
-                                       max_bytes=cfg.max_bytes), False
+        return contract.parse_signed(data, cut_id=cut_id, max_files=cfg.max_files,
+                                     max_bytes=cfg.max_bytes)
     except contract.ManifestError as exc:
         raise Refused(str(exc)) from None
 

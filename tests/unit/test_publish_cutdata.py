@@ -107,6 +107,31 @@ def test_a_damaged_zip_is_refused_not_a_crash(tmp_path):
         pass
 
 
+def _patched_zip(path, *, flags=0, method=None):
+    """A one-member zip whose headers (local and central) say other flags or method, as a
+    zip from another tool may: encrypted (flag bit 0), or an unknown compression method."""
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(f"{CUT}/index.html", "PREP")
+    data = bytearray(path.read_bytes())
+    for signature, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        head = data.index(signature)
+        data[head + at] |= flags
+        if method is not None:
+            data[head + at + 2:head + at + 4] = method.to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("kind, header", [("encrypted", {"flags": 1}),
+                                          ("unknown compression", {"method": 99})])
+def test_a_zip_python_cannot_read_is_refused_not_a_crash(tmp_path, kind, header):
+    """What ZIP_DAMAGED lists beyond BadZipFile: zipfile raises RuntimeError for an
+    encrypted member and NotImplementedError for a compression method it lacks."""
+    z = tmp_path / f"{CUT}.zip"
+    _patched_zip(z, **header)
+    with pytest.raises(PrepError, match="is a damaged zip"), source.opened(z):
+        pass
+
+
 def test_the_parent_folder_is_refused_naming_its_cut(out):
     err = refusal(out)
     assert err.cause == f"{out} holds the cut {out / CUT}"

@@ -29,7 +29,9 @@ TIME_LINE = re.compile(
     r"(?::?(\d{2}))?\)")
 HEAD_BYTES = 4096  # the time line is the second line: no need to read 1 MB of rows
 EXAMPLE = "06/06/2021 20:00 (UTC-5)"
-# What a damaged zip (cut off mid-copy, an unknown compression, encrypted) raises when read.
+# What zipfile raises for a zip it cannot read: cut off or overwritten (BadZipFile,
+# zlib.error, EOFError), a compression method it lacks (NotImplementedError: the zip's
+# own method, not a stub of ours), an encrypted member (RuntimeError). Each has a test.
 ZIP_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
 
 
