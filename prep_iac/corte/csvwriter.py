@@ -71,14 +71,19 @@ def as_dicts(rows: list[list[str]]) -> list[dict[str, str]]:
     return [dict(zip(cat.ACTA_HEADER, r)) for r in rows]
 
 
+def csv_head(at: datetime, nl: str = "\r\n") -> str:
+    """The first two lines of every PREP CSV: the election, then the cut's time (which is
+    what makes a folder a cut: onhost/publisher/cutdata.py)."""
+    return cat.ELECTION_LINE + nl + timing.cut_line(at) + nl
+
+
 def render_actas_csv(at: datetime, rows: list[list[str]], fmt: CsvFormat) -> tuple[bytes, dict]:
     """The bytes of COAH_AYUN_2021.csv and the summary it carries."""
     head = summary.compute(as_dicts(rows))
     buf = io.StringIO()
     nl = NEWLINES[fmt.newline]
     w = csv.writer(buf, delimiter=DELIMITERS[fmt.delimiter], lineterminator=nl)
-    buf.write(cat.ELECTION_LINE + nl)
-    buf.write(timing.cut_line(at) + nl)
+    buf.write(csv_head(at, nl))
     w.writerow(cat.SUMMARY_FIELDS)
     w.writerow([head[k] for k in cat.SUMMARY_FIELDS])
     buf.write(nl)
@@ -121,8 +126,7 @@ def render_candidaturas_csv(at: datetime, election: Election, fmt: CsvFormat) ->
     buf = io.StringIO()
     nl = NEWLINES[fmt.newline]
     w = csv.writer(buf, delimiter=DELIMITERS[fmt.delimiter], lineterminator=nl)
-    buf.write(cat.ELECTION_LINE + nl)
-    buf.write(timing.cut_line(at) + nl)
+    buf.write(csv_head(at, nl))
     w.writerow(CANDIDATURAS_HEADER)
     w.writerows(candidaturas(election))
     return encode(buf.getvalue(), fmt)

@@ -5,7 +5,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from prep_iac import contract
-from prep_iac.corte import catalogue, timing
+from prep_iac.corte.csvwriter import csv_head
 
 IEC_ZONE = ZoneInfo("America/Monterrey")
 CSV_NAME = "COAH_AYUN_2021.csv"
@@ -15,10 +15,9 @@ def time_csv(folder: Path, cut_id: str | None = None, name: str = CSV_NAME) -> P
     """`folder/name` saying the time that `cut_id` (default: the folder's name) names."""
     local = contract.parse_cut_id(cut_id or Path(folder).name)
     assert local is not None, f"name the hand-made cut after its time, not {cut_id!r}"
-    line = timing.cut_line(local.replace(tzinfo=IEC_ZONE))
     path = Path(folder) / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(f"{catalogue.ELECTION_LINE}\r\n{line}\r\n".encode())
+    path.write_bytes(csv_head(local.replace(tzinfo=IEC_ZONE)).encode())
     return path
 
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import paramiko
 
 from prep_iac import contract
-from prep_iac.corte import catalogue, timing
+from prep_iac.corte.csvwriter import csv_head
 from prep_iac.inventory import load_inventory
 from prep_iac.onhost.publisher import manifest as manifest_mod
 from prep_iac.onhost.publisher import signing
@@ -50,7 +50,7 @@ def time_csv(cut_id: str) -> bytes:
     """What makes a folder a PREP cut (onhost/publisher/cutdata.py): a CSV whose second
     line is the time its id names, as prep_iac.corte writes it."""
     local = contract.parse_cut_id(cut_id).replace(tzinfo=ZoneInfo("America/Monterrey"))
-    return f"{catalogue.ELECTION_LINE}\r\n{timing.cut_line(local)}\r\n".encode()
+    return csv_head(local).encode()
 
 
 def make_cut(root: Path, cut_id: str, files: dict[str, bytes]) -> Path:
