@@ -165,7 +165,6 @@ def reactivated_message(difusor: str) -> str:
 
 # Regexes over MESSAGE that match the shapes above (the memoria's incident rules).
 ACTIVATED_RE = r"^activated (?P<cut>\S+)"
-RENEWED_RE = r"^renewed (?P<cut>\S+)"
 REFUSED_RE = r"^refused (?P<cut>[^\s:]+):?\s*(?P<detail>.*)"
 NOTICE_ON_RE = r"aviso ON\b:?\s*(?P<detail>.*)"
 NOTICE_OFF_RE = r"aviso OFF\b:?\s*(?P<detail>.*)"

@@ -170,3 +170,15 @@ def test_list_page_hides_suspended(tmp_path):
     text = html.read_text()
     assert "https://d1.example/" in text and "https://d2.example/" not in text
     assert "Suspendido" in text
+
+
+def test_the_publisher_signs_drill_material_until_the_prep_opens():
+    from datetime import UTC, datetime
+
+    from prep_iac.onhost.publisher.registry import Registry
+
+    reg = Registry((), "iec", 600, "America/Monterrey", "k", "s", (), "/d", "/s",
+                   process="prueba-2021", prep_opens="2021-06-06T18:00:00-05:00")
+    assert reg.mode_at(datetime(2021, 6, 6, 22, 59, tzinfo=UTC)) == contract.DRILL
+    assert reg.mode_at(datetime(2021, 6, 6, 23, 0, tzinfo=UTC)) == contract.PRODUCTION
+    assert Registry(**{**reg.__dict__, "prep_opens": None}).mode_at() == contract.PRODUCTION
