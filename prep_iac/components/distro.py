@@ -19,6 +19,8 @@ COMMON = {
     "timesync_package": "systemd-timesyncd",
     "timesync_service": "systemd-timesyncd",
     "audit_packages": ["auditd"],
+    # mkfs.ext4, debugfs, e2fsck, resize2fs: the jail's own filesystem (not in every base).
+    "jail_fs_packages": ["e2fsprogs"],
     "sysctl_dir": "/etc/sysctl.d",
     "journald_dropin_dir": "/etc/systemd/journald.conf.d",
     # Servers that must not run on a difusor or a publisher (dev-sec package-01…06 and more).

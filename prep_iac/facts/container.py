@@ -3,7 +3,8 @@
     from prep_iac.facts.container import Container
     info = host.get_fact(Container)
     # {"container": "systemd-nspawn" | None,
-    #  "forbids": {"kernel_sysctl": "why…", "auditd": "why…", "timesync": "why…"},
+    #  "forbids": {"kernel_sysctl": "why…", "auditd": "why…", "timesync": "why…",
+    #              "loop_filesystem": "why…"},
     #  "probes": {...raw answers...}}
 
 Deploys skip what ``forbids`` names and log its reason; checks report those items as
@@ -46,6 +47,11 @@ COMMAND = (
     "for k in kernel/randomize_va_space vm/swappiness; do "
     "if [ -w /proc/sys/$k ]; then echo \"sysctl_$k=writable\"; "
     "else echo \"sysctl_$k=readonly\"; fi; done; "
+    # A loop device the host can attach an image to (the jail's own filesystem): the
+    # control node, and the node of the device it would hand out next.
+    "if [ -c /dev/loop-control ]; then f=$(losetup -f 2>/dev/null); "
+    "if [ -n \"$f\" ] && [ -b \"$f\" ]; then echo loop=ok; else echo \"loop=nofree:$f\"; fi; "
+    "else echo loop=nocontrol; fi; "
     "grep '^CapBnd:' /proc/self/status | sed 's/^CapBnd:[[:space:]]*/capbnd=/'; "
     "if command -v python3 >/dev/null 2>&1; then python3 -c '" + _AUDIT_PROBE + "'; "
     "else echo audit=unknown; fi; exit 0"
@@ -98,6 +104,13 @@ def forbids(probes: dict[str, str], container: str | None) -> dict[str, str]:
     if not can_set_time:
         out["timesync"] = ("no CAP_SYS_TIME in the capability bounding set: the clock belongs "
                            "to the machine hosting the container, time sync cannot run here")
+    loop = probes.get("loop", "unknown")
+    if loop != "ok":
+        out["loop_filesystem"] = {
+            "nocontrol": "no /dev/loop-control here: the host offers no loop devices",
+        }.get(loop, f"no free loop device node to attach an image to ({loop})")
+        if container:
+            out["loop_filesystem"] += f" (a {container} container sees only the devices it is given)"
     return out
 
 

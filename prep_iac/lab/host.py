@@ -29,11 +29,19 @@ done
 """
 
 
-def nspawn_command(root: Path, machine: str, hostname: str, bridge: str) -> list[str]:
+def loop_device_nodes() -> list[str]:
+    """The controller's loop devices, for a host that is to attach images (the jail's own
+    filesystem): the control node and every device node there is."""
+    nodes = sorted(str(p) for p in Path("/dev").glob("loop[0-9]*"))
+    return ["/dev/loop-control", *nodes] if Path("/dev/loop-control").exists() else []
+
+
+def nspawn_command(root: Path, machine: str, hostname: str, bridge: str,
+                   devices: list[str] = ()) -> list[str]:
     return ["systemd-nspawn", "--boot", f"--directory={root}", f"--machine={machine}",
             f"--hostname={hostname}", "--register=no", "--keep-unit",
             "--console=read-only", f"--network-bridge={bridge}", "--resolv-conf=off",
-            "--timezone=off", "--link-journal=no"]
+            "--timezone=off", "--link-journal=no", *(f"--bind={d}" for d in devices)]
 
 
 def launch(nspawn: list[str], cgroup_procs: list[Path], log: Path) -> int:

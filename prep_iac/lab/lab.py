@@ -176,11 +176,14 @@ class Lab:
 
     # ---- lifecycle --------------------------------------------------------------------
     def up(self, difusores: int = 2, publishers: int = 1, timeout: float = BOOT_TIMEOUT,
-           report: Report = _quiet) -> dict[str, str]:
-        """Boot the lab's hosts (those already running stay); returns name -> address."""
+           report: Report = _quiet, loop_devices: tuple[str, ...] = ()) -> dict[str, str]:
+        """Boot the lab's hosts (those already running stay); returns name -> address.
+        Hosts named in `loop_devices` see the controller's loop devices (they can mount an
+        image, as a VM could); the others, like most containers, cannot."""
         require_root()
         wanted = self.spec.host_names(difusores, publishers)
         names = sorted(set(self.state.hosts) | set(wanted), key=_host_order)
+        self.state.loop_hosts = sorted(set(self.state.loop_hosts) | set(loop_devices))
         network.check_free(self.spec.subnet, self.spec.bridge)
         limits.raise_limits()
         report("lab", f"base image ({self.spec.release})")
@@ -247,8 +250,9 @@ class Lab:
     def _launch(self, name: str) -> None:
         paths = self.host_paths(name)
         procs = cgroups.create(self._cgroup_dirs(name))
+        devices = host.loop_device_nodes() if name in self.state.loop_hosts else []
         cmd = host.nspawn_command(paths.root, self.spec.machine_name(name), name,
-                                  self.spec.bridge)
+                                  self.spec.bridge, devices)
         pid = host.launch(cmd, procs, paths.dir / "console.log")
         (paths.dir / "launcher.pid").write_text(f"{pid}\n")
 
@@ -308,12 +312,17 @@ class Lab:
         return self._teardown_host(name, timeout)
 
     def start_host(self, name: str, timeout: float = BOOT_TIMEOUT,
-                   report: Report = _quiet) -> None:
-        """Boot a host that `stop_host` (or a crash) took down."""
+                   report: Report = _quiet, loop_devices: bool | None = None) -> None:
+        """Boot a host that `stop_host` (or a crash) took down; `loop_devices` True or False
+        changes whether it sees the controller's loop devices (see `up`), None keeps it."""
         require_root()
         self._check_host(name)
         if self.is_running(name):
             return
+        if loop_devices is not None:
+            others = set(self.state.loop_hosts) - {name}
+            self.state.loop_hosts = sorted(others | ({name} if loop_devices else set()))
+            self.state.save(self.dir / "lab.json")
         network.ensure_bridge(self.spec.bridge, self.spec.gateway, self.spec.network.prefixlen)
         try:
             rootfs.mount(self.host_paths(name), base.ensure(self.spec.release))

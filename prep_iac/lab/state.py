@@ -15,6 +15,7 @@ class LabState:
     hosts: list[str] = field(default_factory=list)
     inventory: str | None = None
     memory_cgroup: str | None = None  # v1 memory cgroup the lab's host cgroups live under
+    loop_hosts: list[str] = field(default_factory=list)  # hosts given the controller's loops
 
     @classmethod
     def load(cls, path: Path) -> LabState | None:

@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 import pytest
 
 from prep_iac.components import activator as act
-from prep_iac.components import onhost
+from prep_iac.components import onhost, sftp_jail
 from prep_iac.components import publisher as pub
 from prep_iac.conformance.suites.checks import not_applicable
 from prep_iac.contract import (
@@ -31,6 +31,7 @@ from prep_iac.contract import (
     ONHOST_LIB,
     SFTP_GROUP,
 )
+from prep_iac.facts import container as container_fact
 from prep_iac.onhost.activator import ActivatorConfig
 from prep_iac.onhost.common import settings_from
 from prep_iac.onhost.publisher.signing import allowed_signers
@@ -165,6 +166,27 @@ def test_almacenamiento_del_jail(host, difusor):
     assert bounds, (f"nada acota {incoming}: sin {JAIL_BOUND_BUDGET} (jail_budget_bytes y el "
                     f"barrido del activador), sin {JAIL_BOUND_QUOTA} y sin "
                     f"{JAIL_BOUND_FILESYSTEM}")
+
+
+@pytest.mark.conv("CONV-II.a.1", id="pipeline::incoming_en_disco_propio")
+def test_incoming_en_disco_propio(host, difusor):
+    """Jaula: incoming/ en un sistema de archivos propio (nodev, nosuid, noexec), donde el
+    host ofrece dispositivos loop"""
+    probe = container_fact.interpret(host.run(container_fact.COMMAND).stdout.splitlines())
+    why_not = probe["forbids"].get("loop_filesystem")
+    if why_not:
+        not_applicable(f"sin dispositivos loop en este host ({why_not}); el presupuesto de "
+                       "bytes del activador acota incoming/")
+    incoming = f"{JAIL_ROOT}/{INCOMING}"
+    unit = sftp_jail.mount_unit_name(incoming)
+    mount = host.run(f"findmnt -n -o OPTIONS --mountpoint {shlex.quote(incoming)}")
+    assert mount.rc == 0, (f"{incoming} no es un sistema de archivos propio: el despliegue lo "
+                           f"monta desde {sftp_jail.FS_IMAGE} ({unit})")
+    options = mount.stdout.strip()
+    missing = {"nodev", "nosuid", "noexec"} - set(options.split(","))
+    assert not missing, f"{incoming} montado sin {', '.join(sorted(missing))}"
+    assert host.service(unit).is_enabled, (
+        "el montaje no se repite al arrancar")
 
 
 # ---- difusor: the activator (CONV-I.9) and the served cut (CONV-I.3) ---------------------
