@@ -9,6 +9,7 @@ import click
 
 from prep_iac import contract, preflight
 from prep_iac.errors import PrepError
+from prep_iac.onhost.publisher.notify import result_word
 
 
 def shown(text) -> str:
@@ -101,8 +102,8 @@ def publish(cut, inventory_path, registry_path, publisher, ledger, only, session
                          sequence_dir=ledger_path.parent)
         m = signed.manifest
         if not as_json:
-            click.echo(f"{cut_id}: {len(m.entries)} files, {m.total_bytes} bytes, signed; "
-                       f"pushing to {len(registry.difusores)} difusor(es)", err=True)
+            click.echo(f"{cut_id}: {len(m.entries)} archivos, {m.total_bytes} bytes, firmado; "
+                       f"enviando a {len(registry.difusores)} difusor(es)", err=True)
         results = run_publish(registry, signed, led, list_dir=list_dir, sessions=sessions,
                               timeout=timeout, activation_timeout=activation_timeout)
     led.close()
@@ -113,35 +114,29 @@ def publish(cut, inventory_path, registry_path, publisher, ledger, only, session
 
         echo_json([r.__dict__ for r in results])
     else:
-        from rich.table import Table
+        from prep_iac.console import print_table
 
-        from prep_iac.console import out
-
-        table = Table(title=f"publish {cut_id}")
-        for col in ("difusor", "result", "sent bytes", "files", "seconds", "reason"):
-            table.add_column(col)
-        for r in results:
-            color = {"activated": "green", "refused": "red"}.get(r.result, "yellow")
-            table.add_row(shown(r.difusor), f"[{color}]{shown(r.result)}[/]",
-                          str(r.sent_bytes), str(r.sent_files), f"{r.seconds:.2f}",
-                          shown(r.reason))
-        out.print(table)
+        print_table(f"publicación de {cut_id}",
+                    ("difusor", "resultado", "bytes enviados", "archivos", "segundos", "motivo"),
+                    [[shown(r.difusor), (result_word(r.result), RESULT_STYLES.get(r.result, "yellow")),
+                      str(r.sent_bytes), str(r.sent_files), f"{r.seconds:.2f}",
+                      shown(r.reason) or "-"] for r in results])
     not_activated = [r for r in results if r.result != "activated"]
     if not_activated:
         # docs/pipeline.md: 0 only when every difusor activated. sys.exit, not click's Exit:
         # the top-level CLI runs click with standalone_mode=False, where Exit is returned
         # as a value and the process would end 0.
         for r in not_activated:
-            click.echo(f"prep-iac publish: {cut_id} not activated on {r.difusor}: {r.result}"
-                       + (f" ({r.reason})" if r.reason else ""), err=True)
+            click.echo(f"prep-iac publish: {cut_id} no se activó en {r.difusor}: "
+                       f"{result_word(r.result)}" + (f" ({r.reason})" if r.reason else ""), err=True)
         names = ", ".join(r.difusor for r in not_activated)
-        click.echo(f"prep-iac publish: {len(not_activated)} of {len(results)} difusor(es) did "
-                   f"not activate {cut_id}: {names}", err=True)
+        click.echo(f"prep-iac publish: {len(not_activated)} de {len(results)} difusor(es) no "
+                   f"activaron {cut_id}: {names}", err=True)
         sys.exit(1)
 
 
 STATES = {"active": "activo", "suspended": "suspendido", "concluded": "concluido"}
-RESULTS = {"activated": "activado", "refused": "rechazado", "failed": "fallido"}
+RESULT_STYLES = {"activated": "green", "refused": "red"}
 STATE_STYLES = {"active": "green", "suspended": "red", "concluded": "blue"}
 UNRECORDED = "sin registro"
 
@@ -237,7 +232,7 @@ def status(inventory_path, registry_path, publisher, ledger, remote, as_json):
             state = (UNRECORDED, "dim")
         else:
             state = (STATES.get(r.state, r.state), STATE_STYLES.get(r.state))
-        last = RESULTS.get(r.last_result, r.last_result) or "-"
+        last = result_word(r.last_result) if r.last_result else "-"
         last += f": {r.last_reason}" if r.last_reason else ""
         table.append([clean(d.name), state, clean(r.confirmed_cut) or "-", _age(r.confirmed_at),
                       clean(str(r.failures)), clean(last), clean(contact) or "-"])

@@ -152,10 +152,15 @@ def test_publish_exits_1_naming_the_difusores_that_did_not_activate(monkeypatch,
                Result(difusor="d3", cut="C1", result="refused", reason="[red]x[/]\nforged")]
     _fake_publish(monkeypatch, tmp_path, results)
     assert _main(monkeypatch, tmp_path, *extra) == 1
-    err = capsys.readouterr().err
-    assert "not activated on d2: failed (no answer from the activator within 10 s)" in err
-    assert "not activated on d3: refused ([red]x[/] forged)" in err
-    assert "2 of 3 difusor(es) did not activate C1: d2, d3" in err
+    out, err = capsys.readouterr()
+    if not extra:  # piped: plain tab-separated columns in Spanish, nothing cut
+        lines = out.splitlines()
+        assert lines[0] == "difusor\tresultado\tbytes enviados\tarchivos\tsegundos\tmotivo"
+        assert lines[2].startswith("d2\tfallido\t")
+        assert lines[2].endswith("\tno answer from the activator within 10 s")
+    assert "no se activó en d2: fallido (no answer from the activator within 10 s)" in err
+    assert "no se activó en d3: rechazado ([red]x[/] forged)" in err
+    assert "2 de 3 difusor(es) no activaron C1: d2, d3" in err
 
 
 def test_publish_exits_0_when_every_difusor_activated(monkeypatch, tmp_path):

@@ -60,7 +60,13 @@ def mail(to: str, subject: str, body: str, timeout: float = 5.0) -> str | None:
         return f"mail to {to} failed: {exc}"
 
 
-RESULTADOS = {"refused": "rechazado", "failed": "fallido", "activated": "activado"}
+RESULT_WORDS = {"refused": "rechazado", "failed": "fallido", "activated": "activado"}
+
+
+def result_word(result: str) -> str:
+    """A push's result as the Institute reads it (mail, publish, status)."""
+    return RESULT_WORDS.get(result, result)
+
 CONTACT_FIELDS = {"name": "nombre", "role": "cargo", "phone": "teléfono", "hours": "horario",
                   "email": "correo"}
 
@@ -68,7 +74,7 @@ CONTACT_FIELDS = {"name": "nombre", "role": "cargo", "phone": "teléfono", "hour
 def mail_body(name: str, result, reason: str | None, contact: dict) -> str:
     """The alert mail, in Spanish like its subject: the Institute reads it and calls."""
     lines = [f"El difusor {name} no tomó el corte {result.cut}.",
-             f"Resultado: {RESULTADOS.get(result.result, result.result)}"
+             f"Resultado: {result_word(result.result)}"
              + (f" ({reason})" if reason else "") + ".", ""]
     shown = [(CONTACT_FIELDS.get(k, k), v) for k, v in contact.items() if v]
     if shown:
