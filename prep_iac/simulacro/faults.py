@@ -27,6 +27,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from prep_iac.contract import (
     ESTADO_FILE,
@@ -258,7 +259,7 @@ class CorruptCut(Injector):
         from prep_iac.onhost.publisher.run import prepare
 
         registry = self.drill.registry
-        signed = prepare(folder, cut_id, registry)
+        signed = prepare(folder, cut_id, registry, sequence_dir=self._sequence_ahead(folder))
         tampered = folder.with_name(folder.name + ".alterado")
         shutil.copytree(folder, tampered)
         victim = tampered / "index.html"
@@ -268,6 +269,20 @@ class CorruptCut(Injector):
                                 timeout=5.0, activation_timeout=self.drill.period_s * 2,
                                 deadline_s=self.drill.period_s * 3)
         self.cut_id = cut_id
+
+    def _sequence_ahead(self, folder) -> Path:
+        """A sequence store two periods ahead of the clock. The publisher keeps signing
+        heartbeats of the served cut while this push is on its way (it is the drill, a second
+        signer, that sends it); with a stamp ahead of theirs, the difusores judge the content,
+        which is what this fault tests, and not the order of two signers (a refused cut
+        changes nothing on a difusor, so the lead leaves no trace)."""
+        from prep_iac.onhost.publisher.stamp import SEQUENCE_FILE
+
+        store = folder.with_name(folder.name + ".secuencia")
+        store.mkdir(mode=0o700, exist_ok=True)
+        ahead = int((time.time() + 2 * self.drill.period_s) * 1000)
+        (store / SEQUENCE_FILE).write_text(f"{ahead}\n")
+        return store
 
     def outcome(self):
         served = [d for d in self.drill.difusor_names
