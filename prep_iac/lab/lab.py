@@ -19,10 +19,21 @@ from pathlib import Path
 from prep_iac import sshconf
 from prep_iac.errors import PrepError
 from prep_iac.inventory.roles import DIFUSOR
-from prep_iac.lab import aptlists, aptproxy, base, cgroups, host, keys, limits, network, rootfs
+from prep_iac.lab import (
+    aptlists,
+    aptproxy,
+    base,
+    capacity,
+    cgroups,
+    host,
+    keys,
+    limits,
+    network,
+    rootfs,
+)
 from prep_iac.lab import inventory as lab_inventory
 from prep_iac.lab.layout import lab_dir
-from prep_iac.lab.spec import LabSpec
+from prep_iac.lab.spec import LabSpec, role_of
 from prep_iac.lab.state import LabState
 from prep_iac.paths import INVENTORIES_DIR
 
@@ -185,6 +196,9 @@ class Lab:
         names = sorted(set(self.state.hosts) | set(wanted), key=_host_order)
         self.state.loop_hosts = sorted(set(self.state.loop_hosts) | set(loop_devices))
         network.check_free(self.spec.subnet, self.spec.bridge)
+        new = [n for n in names if not self.is_running(n)]
+        capacity.check(sum(role_of(n) == DIFUSOR for n in new),
+                       sum(role_of(n) != DIFUSOR for n in new))
         limits.raise_limits()
         report("lab", f"base image ({self.spec.release})")
         lower = base.ensure(self.spec.release, log=lambda msg: report("lab", msg))

@@ -15,6 +15,7 @@ from rich.table import Table
 from prep_iac.console import err, out
 from prep_iac.contract import MISSED_PERIODS
 from prep_iac.errors import PrepError
+from prep_iac.lab.spec import MAX_DIFUSORES
 
 
 def _seconds(text: str) -> int:
@@ -47,7 +48,9 @@ def claim_output(out_dir: Path) -> None:
 
 
 @click.command()
-@click.option("--difusores", default=2, show_default=True, type=click.IntRange(1, 10))
+@click.option("--difusores", default=2, show_default=True, type=click.IntRange(1, MAX_DIFUSORES),
+              help="lab difusores; how many this machine can hold is checked before anything "
+                   "boots (docs/lab.md)")
 @click.option("--ha", is_flag=True, help="difusor-1 and difusor-2 as an HA pair (keepalived)")
 @click.option("--periodo", default="6s", show_default=True,
               help="wall-clock length of one 10-minute period of the night")
