@@ -127,10 +127,10 @@ def build(inventory, out: str | Path, facts: dict[str, HostFacts], *,
         "aviso": {},
         "carta": {},
         "ficha": {"rows": rows, "facts": facts, "to_assess": sheet.to_assess(rows),
-                  "to_attach": sheet.to_attach(rows), "sheet": sheet},
+                  "to_attach": sheet.to_attach(rows)},
         "contactos": {"stages": _stages(part, cal)},
         "logotipo": {},
-        "calendario": {"decisions": decisions, "deadlines_mod": deadlines},
+        "calendario": {"decisions": decisions},
     }
     env = _env()
     written = []

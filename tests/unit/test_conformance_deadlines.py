@@ -127,6 +127,11 @@ def test_verify_shows_a_pending_deadline_without_failing(tmp_path):
     # This clean run, before the 14 May deadline, is the evidence the infrastructure operates.
     assert _row(report, "CONV-I.5")["estado"] == CUMPLE
     assert report["resumen"]["pendiente"] >= 1
+    from prep_iac.conformance.report import write_reports
+
+    paths = write_reports(report, tmp_path / "verificacion")
+    assert '<span class="st st-pendiente">pendiente</span>' in paths["html"].read_text()
+    assert "calendario::aviso" in paths["md"].read_text()
 
 
 def test_verify_fails_a_passed_deadline_and_names_what_is_missing(tmp_path):

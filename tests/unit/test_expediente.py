@@ -381,3 +381,22 @@ def test_the_example_logo_is_small_and_checked():
     assert EXAMPLE_LOGO.stat().st_size < 4096
     assert re.fullmatch(r".*logo-ejemplo\.png", load_inventory(EXAMPLE).participation.logo)
     assert shutil.which("pdftotext"), "poppler-utils (pdftotext) is needed by these tests"
+
+
+def test_the_cli_writes_the_file_and_reports_json(tmp_path, monkeypatch):
+    """`prep-iac expediente` on the example: its host's key is not on this machine, so the
+    sheet says so and nothing is read; the rest of the file is written."""
+    from click.testing import CliRunner
+
+    from prep_iac.cli import cli
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # ~/.ssh/id_ed25519: not there
+    out = tmp_path / "expediente"
+    result = CliRunner().invoke(cli, ["expediente", "-i", str(EXAMPLE), "--out", str(out),
+                                      "--evidencias", str(tmp_path), "--no-pdf", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["organizacion"] == "Diario de Ejemplo" and data["emision"] == 1
+    assert "id_ed25519 does not exist" in data["no_leidos"]["difusor-1"]
+    assert all(Path(d["html"]).exists() and d["pdf"] is None for d in data["documentos"])
+    assert {c["estado"] for c in data["calendario"]} <= {"cumplido", "pendiente", "vencido"}
