@@ -212,7 +212,7 @@ def test_the_sheet_and_the_calendar_in_the_pdf(written):
                         "calendario::simulacros": "pendiente",
                         "calendario::logotipo": "cumplido", "calendario::memoria": "pendiente"}
     text = _pdf_text(out / "calendario.pdf")
-    assert "aviso, folio EXP-001-01" in text and "prep-iac verify" in text
+    assert "aviso, folio EXP-001-01" in text and "falta: un informe de prep-iac verify" in text
 
 
 def test_an_unreachable_host_is_not_read_and_nothing_is_invented(tmp_path):
