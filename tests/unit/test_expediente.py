@@ -146,6 +146,7 @@ def written(tmp_path_factory):
 
 
 def _pdf_text(path: Path) -> str:
+    assert shutil.which("pdftotext"), "these tests read the PDF with poppler-utils' pdftotext"
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
                           check=True).stdout
     return " ".join(text.split())
@@ -380,7 +381,6 @@ def test_participation_needs_difusores(tmp_path):
 def test_the_example_logo_is_small_and_checked():
     assert EXAMPLE_LOGO.stat().st_size < 4096
     assert re.fullmatch(r".*logo-ejemplo\.png", load_inventory(EXAMPLE).participation.logo)
-    assert shutil.which("pdftotext"), "poppler-utils (pdftotext) is needed by these tests"
 
 
 def test_the_cli_writes_the_file_and_reports_json(tmp_path, monkeypatch):
