@@ -24,6 +24,7 @@ SUBCOMMANDS = {
     "audit": "prep_iac.conformance.cli:audit",
     "runbook": "prep_iac.conformance.cli:runbook",
     "memoria": "prep_iac.memoria.cli:memoria",
+    "expediente": "prep_iac.expediente.cli:expediente",
     "simulacro": "prep_iac.simulacro.cli:simulacro",
 }
 

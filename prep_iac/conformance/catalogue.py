@@ -34,8 +34,13 @@ PROOF = {
              "clave de host)",
     "laboratorio": "en el laboratorio: las pruebas de ataque, falla y conmutación "
                    "(`./dev test`) y el simulacro (`prep-iac simulacro`)",
-    "documentos": "con documentos que prep-iac genera y el difusor entrega al IEC",
+    "documentos": "con documentos que prep-iac genera y el difusor entrega al IEC "
+                  "(`prep-iac expediente`, `prep-iac runbook`, `prep-iac memoria`)",
+    "calendario": "con el calendario: `prep-iac verify` compara la fecha de la evidencia "
+                  "(expediente, verificación, simulacro, memoria) con el plazo de la "
+                  "convocatoria: cumplido, pendiente o vencido ([expediente.md](expediente.md))",
 }
+DEADLINES = Path(__file__).resolve().parent / "deadlines.py"
 
 
 HEADER = (f"<!-- Generado con `{GENERATOR}` desde prep_iac/conformance/requirements.py, las "
@@ -80,12 +85,15 @@ def checks_by_requirement(suites_dir: Path = SUITES_DIR) -> dict[str, list[Check
     """requirement id -> the checks that name it: the suites' (verify) then the audit's,
     each sorted by id."""
     from prep_iac.conformance.audit.registry import AUDIT_CHECKS
+    from prep_iac.conformance.deadlines import deadline_requirements
 
     found: dict[str, list[Check]] = {}
     for check in suite_checks(suites_dir):
         source = suites_dir / check.where.split(":")[0]
         for req in check.requirements:
             found.setdefault(req, []).append(Check(check.id, "verify", source))
+    for check_id, req in deadline_requirements().items():
+        found.setdefault(req, []).append(Check(check_id, "verify", DEADLINES))
     for check_id, (reqs, title) in AUDIT_CHECKS.items():
         for req in reqs:
             found.setdefault(req, []).append(Check(check_id, "audit", AUDIT_REGISTRY, title))
@@ -136,7 +144,7 @@ def _section(req: Requirement, checks: list[Check]) -> list[str]:
 
 def _besides(req: Requirement) -> str:
     """What proves the requirement besides verify's and audit's checks."""
-    ways = [w for w in ("laboratorio", "documentos") if w in req.proven_by]
+    ways = [w for w in ("laboratorio", "documentos", "calendario") if w in req.proven_by]
     if req.evidencia_manual:
         ways.append("evidencia")
     return ", ".join(ways) or "—"

@@ -13,7 +13,7 @@ def _summary(report: dict, paths: dict) -> None:
     from rich.table import Table
 
     colors = {"cumple": "green", "no cumple": "bold red", "no aplica": "dim",
-              "manual": "yellow", "dispensado": "cyan"}
+              "manual": "yellow", "pendiente": "magenta", "dispensado": "cyan"}
     table = Table(show_header=True, header_style="bold")
     table.add_column("requisito")
     for host in report["hosts"]:
@@ -57,9 +57,13 @@ def _show(report: dict, paths: dict, as_json: bool) -> None:
 @click.option("--out", "out_dir", default="verificacion", show_default=True,
               type=click.Path(file_okay=False), help="where the report is written")
 @click.option("-j", "--jobs", default=10, show_default=True, help="hosts checked at once")
+@click.option("--evidencias", "evidence_dir", default=".", show_default=True,
+              type=click.Path(file_okay=False),
+              help="folder holding expediente/, simulacro/ and memoria/: the evidence of the "
+                   "call's deadlines (docs/expediente.md)")
 @click.option("--json", "as_json", is_flag=True,
               help="print the report (as conformance.json) on stdout instead of the table")
-def verify(inventory, limit, waivers, out_dir, jobs, as_json):
+def verify(inventory, limit, waivers, out_dir, jobs, evidence_dir, as_json):
     """Check every host of an inventory from inside (SSH, testinfra): the report, requirement
     by requirement. Exit 0 only when every mandatory requirement is met or waived."""
     from prep_iac.conformance.verify import verify as run
@@ -68,7 +72,7 @@ def verify(inventory, limit, waivers, out_dir, jobs, as_json):
         err.print(f"[dim]{host}: {what}[/]", highlight=False)
 
     report, paths = run(inventory, limit=limit, waivers_path=waivers, out_dir=out_dir,
-                        jobs=jobs, progress=progress)
+                        jobs=jobs, progress=progress, evidence_dir=evidence_dir)
     _show(report, paths, as_json)
     sys.exit(report["exit_code"])
 

@@ -9,5 +9,6 @@ VERIFY_CHECKS = {"verify::conexion_ssh", "verify::suites"}
 
 def known_ids() -> set[str]:
     from prep_iac.conformance.audit.registry import AUDIT_CHECKS
+    from prep_iac.conformance.deadlines import CHECK_IDS
 
-    return set(BY_ID) | suite_check_ids() | VERIFY_CHECKS | set(AUDIT_CHECKS)
+    return set(BY_ID) | suite_check_ids() | VERIFY_CHECKS | CHECK_IDS | set(AUDIT_CHECKS)

@@ -1,7 +1,9 @@
 """The results every check produces, inside (testinfra) and outside (audit) alike.
 
 Statuses are the report's own words, so the JSON reads like the HTML:
-``cumple``, ``no cumple``, ``no aplica``, ``manual``, and ``dispensado`` once a waiver applies.
+``cumple``, ``no cumple``, ``no aplica``, ``manual``, ``pendiente`` (a deadline of the call
+that has not come yet, its evidence still missing: deadlines.py), and ``dispensado`` once a
+waiver applies.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ NO_CUMPLE = "no cumple"
 NO_APLICA = "no aplica"
 MANUAL = "manual"
 DISPENSADO = "dispensado"
-STATUSES = (CUMPLE, NO_CUMPLE, NO_APLICA, MANUAL, DISPENSADO)
+PENDIENTE = "pendiente"
+STATUSES = (CUMPLE, NO_CUMPLE, NO_APLICA, MANUAL, PENDIENTE, DISPENSADO)
 
 # Worst first: one failing check makes the whole requirement fail on that host; a waived
 # failure still reads "dispensado" beside checks that pass, so the waiver stays visible.
-SEVERITY = {NO_CUMPLE: 0, MANUAL: 1, DISPENSADO: 2, CUMPLE: 3, NO_APLICA: 4}
+SEVERITY = {NO_CUMPLE: 0, MANUAL: 1, PENDIENTE: 2, DISPENSADO: 3, CUMPLE: 4, NO_APLICA: 5}
 
 MAX_OUTPUT = 2000  # characters kept of a command's output: enough to read, not a log dump
 

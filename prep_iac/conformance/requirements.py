@@ -11,7 +11,9 @@ class Requirement:
     titulo: str
     convocatoria: str  # what the call says (Spanish, abridged)
     mandatory: bool = True
-    proven_by: tuple[str, ...] = ()  # "dentro" (verify), "fuera" (audit), "laboratorio"
+    # "dentro" (verify), "fuera" (audit), "laboratorio", "documentos", "calendario" (verify
+    # judges a deadline of the call by its evidence: deadlines.py)
+    proven_by: tuple[str, ...] = ()
     # What evidence to attach when no automated check decides it, or for the part that no
     # machine can prove (physical access, emergency power plant...). Empty: fully automated.
     evidencia_manual: str = ""
@@ -47,13 +49,14 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "CONV-I.4", "Aviso de participación al IEC",
         "Notificar por escrito a la Dirección Ejecutiva de Innovación Electoral, con copia al "
         "Comité Técnico Asesor del PREP, a más tardar el 12 de mayo.",
-        evidencia_manual="El aviso de participación firmado, con su acuse de recibo fechado "
-                         "a más tardar el 12 de mayo."),
+        proven_by=("documentos", "calendario"),
+        evidencia_manual="El aviso de participación (`prep-iac expediente`) firmado, con su "
+                         "acuse de recibo fechado a más tardar el 12 de mayo."),
     Requirement(
         "CONV-I.5", "Infraestructura operando en fecha",
         "Contar con la infraestructura mínima operando (conexión, instalación y configuración "
         "incluidas) a más tardar el 14 de mayo.",
-        proven_by=("dentro",),
+        proven_by=("dentro", "calendario"),
         evidencia_manual="Un informe de `prep-iac verify` fechado a más tardar el 14 de mayo."),
     Requirement(
         "CONV-I.6", "Marcos o pantalla completa en el portal del difusor",
@@ -66,6 +69,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "CONV-I.7", "Logotipo para la lista pública de difusores",
         "La lista de difusores es pública desde el 1 de junio en el sitio del IEC; cada "
         "difusor entrega el logotipo que liga a su sitio.",
+        proven_by=("documentos", "calendario"),
         evidencia_manual="El logotipo entregado al IEC (formato y tamaño que la lista usa) y "
                          "la liga del difusor en la lista pública del IEC."),
     Requirement(
@@ -73,7 +77,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "Compromiso por escrito: cumplir los requisitos, ética y responsabilidad cívica del "
         "personal, integridad de los datos, continuidad de la operación y confidencialidad de "
         "lo que el IEC comparta.",
-        evidencia_manual="La carta compromiso firmada por el representante legal."),
+        proven_by=("documentos",),
+        evidencia_manual="La carta compromiso (`prep-iac expediente`) firmada por el "
+                         "representante legal."),
     Requirement(
         "CONV-I.9", "Los datos publicados provienen del IEC",
         "El difusor asegura que la información publicada tiene como origen los datos del IEC.",
@@ -120,8 +126,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "CONV-II.f", "Infraestructura distinta a la mínima, evaluada por el IEC",
         "Si no se cumple algún requisito de la sección II, el difusor puede enviar las "
         "características de su infraestructura para que la DEIE las evalúe.",
-        mandatory=False, proven_by=("dentro",),
-        evidencia_manual="La ficha de infraestructura enviada a la DEIE y la resolución "
+        mandatory=False, proven_by=("dentro", "documentos"),
+        evidencia_manual="La ficha de infraestructura (`prep-iac expediente`) enviada a la DEIE y la resolución "
                          "firmada por el IEC sobre lo que no cumple la sección II."),
     Requirement(
         "CONV-II.d.1", "Firewall contra ataques de red y DoS",
@@ -174,15 +180,16 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "CONV-V", "Instalación, simulacros y operación",
         "Etapas de instalación y pruebas (12–15 may), ejercicios y simulacros (16–30 may) y "
-        "operación (6–15 jun).",
-        proven_by=("laboratorio",),
+        "operación (6–15 jun); nombre, cargo, teléfono y horario del personal técnico de cada "
+        "etapa.",
+        proven_by=("laboratorio", "documentos", "calendario"),
         evidencia_manual="Las constancias de participación en las pruebas y simulacros del IEC "
                          "(o el informe de `prep-iac simulacro`)."),
     Requirement(
         "CONV-VI", "Memoria técnica",
         "Entregar la memoria técnica: usuarios que consultaron, bitácoras web del 6 y 7 de "
         "junio, incidencias, comparativo de visitas y sugerencias.",
-        proven_by=("documentos",),
+        proven_by=("documentos", "calendario"),
         evidencia_manual="La memoria técnica generada con `prep-iac memoria`, con las "
                          "bitácoras y sus sumas de verificación, entregada a más tardar el 15 "
                          "de junio."),

@@ -7,6 +7,8 @@ The suites are plain pytest-testinfra files: what runs here is exactly
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -17,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from prep_iac import preflight
-from prep_iac.conformance import sshconfig
+from prep_iac.conformance import deadlines, sshconfig
 from prep_iac.conformance.aggregate import build_report
 from prep_iac.conformance.checkids import SUITES_DIR, suite_requirements
 from prep_iac.conformance.known import known_ids
@@ -99,8 +101,11 @@ def run_host(name: str, address: str, paths: dict, progress: Progress) -> list[C
 
 def verify(inventory_path: str | Path, limit: str | None = None,
            waivers_path: str | Path | None = None, out_dir: str | Path | None = None,
-           jobs: int = 10, progress: Progress = _quiet) -> tuple[dict, dict[str, Path]]:
-    """Run the suites, write the report; returns (report, written paths)."""
+           jobs: int = 10, progress: Progress = _quiet,
+           evidence_dir: str | Path | None = None) -> tuple[dict, dict[str, Path]]:
+    """Run the suites, judge the call's deadlines (deadlines.py: the evidence under
+    `evidence_dir`, by default the current folder), write the report; returns (report,
+    written paths)."""
     inventory_path = Path(inventory_path).resolve()
     inventory = load_inventory(inventory_path)
     hosts = select_hosts(inventory, limit)
@@ -131,5 +136,27 @@ def verify(inventory_path: str | Path, limit: str | None = None,
             "roles": {n: ("difusor" if n in inventory.difusores else "publicador")
                       for n in hosts},
             "direcciones": {n: addresses[n] for n in hosts}}
-    report = build_report("verify", hosts, results, waivers, meta)
-    return report, write_reports(report, out)
+    report, infra_clean = with_calendar(inventory, hosts, results, waivers, meta,
+                                        deadlines.Folders.under(evidence_dir or ".",
+                                                                verificacion=out),
+                                        whole=not limit)
+    paths = write_reports(report, out)
+    deadlines.record_verify_run(out, report["generado"], infra_clean, report["incumplidos"])
+    return report, paths
+
+
+def with_calendar(inventory, hosts: list[str], results: list[CheckResult], waivers, meta: dict,
+                  folders: deadlines.Folders, *, whole: bool = True,
+                  now: dt.datetime | None = None) -> tuple[dict, bool]:
+    """The report with the calendar's rows, and whether the servers' own checks found no
+    mandatory failure (then this run, if it checked every host, is the evidence that the
+    infrastructure operates: CONV-I.5)."""
+    now = now or dt.datetime.now(dt.UTC)
+    servers = build_report("verify", hosts, copy.deepcopy(results), waivers, meta, now=now)
+    infra_clean = whole and servers["exit_code"] == 0
+    evidence = deadlines.gather(folders)
+    if infra_clean:
+        evidence.append(deadlines.Evidence("verificacion", now, "esta verificación"))
+    decisions = deadlines.decide(inventory.iec.calendar, evidence, now)
+    rows = deadlines.check_results(decisions, hosts)
+    return build_report("verify", hosts, results + rows, waivers, meta, now=now), infra_clean

@@ -6,7 +6,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from prep_iac.errors import PrepError
-from prep_iac.inventory.messages import Problem, duplicate_problems, problems_from
+from prep_iac.inventory.logo import LogoError, read_logo
+from prep_iac.inventory.messages import EXAMPLES, Problem, duplicate_problems, problems_from
 from prep_iac.inventory.roles import GROUP_ROLES
 from prep_iac.inventory.schema import Inventory
 from prep_iac.inventory.yamlfile import read_yaml
@@ -33,6 +34,7 @@ def load_inventory(path: str | os.PathLike) -> Inventory:
         raise InventoryError(problems + [Problem(str(path), 1, "", "the file must be a mapping "
                                                  "with 'iec', 'admins', 'difusores', 'publishers'")])
     data = _resolve_paths(doc.data, path.parent)
+    data = _resolve_logo(data, path.parent)
     try:
         inventory = Inventory.model_validate(data)
     except ValidationError as exc:
@@ -41,7 +43,7 @@ def load_inventory(path: str | os.PathLike) -> Inventory:
         raise InventoryError(problems)
     from prep_iac.inventory.tlsfiles import tls_problems  # needs cryptography: load only here
 
-    problems = tls_problems(inventory, doc)
+    problems = tls_problems(inventory, doc) + logo_problems(inventory, doc)
     if problems:
         raise InventoryError(problems)
     return inventory
@@ -60,6 +62,26 @@ def _resolve_paths(data: dict, base: Path) -> dict:
             continue
         data[group] = {name: _resolve_host(host, base) for name, host in hosts.items()}
     return data
+
+
+def _resolve_logo(data: dict, base: Path) -> dict:
+    part = data.get("participation")
+    if isinstance(part, dict) and isinstance(part.get("logo"), str):
+        data = {**data, "participation": {**part, "logo": resolve_path(part["logo"], base)}}
+    return data
+
+
+def logo_problems(inventory: Inventory, doc) -> list[Problem]:
+    """The participation's logo must be one the Institute's public list can show."""
+    if inventory.participation is None:
+        return []
+    try:
+        read_logo(inventory.participation.logo)
+    except LogoError as exc:
+        loc = ("participation", "logo")
+        return [Problem(str(doc.path), doc.line_of(loc), "participation.logo", str(exc),
+                        EXAMPLES["logo"])]
+    return []
 
 
 def _resolve_host(host, base: Path):

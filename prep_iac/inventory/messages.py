@@ -10,7 +10,8 @@ from prep_iac.inventory.yamlfile import Loc, YamlDocument
 # Keys a former schema had, and what replaced them.
 REPLACED = {("iec", "window"): "iec.calendar replaced it: prep_opens for opens, "
                                 "publication_ends for closes (docs/inventory.md)"}
-# An example of a right value, by field name (the last key of the error's path).
+# An example of a right value, by field name (the last key of the error's path), or by
+# (parent, field) where a name means two things (the calendar's drills, a stage's contacts).
 EXAMPLES = {
     "iec": "iec: {process: ..., official_url: ..., sources: [...], sftp_keys: [...], signers: [...], calendar: {...}}",
     "admins": "admins: {networks: [203.0.113.0/24], accounts: [{name: mgarcia, keys: [ssh-ed25519 AAAA...]}]}",
@@ -72,6 +73,21 @@ EXAMPLES = {
     "signing_key": "signing_key: ~/iec-keys/iec-firma",
     "drop_dir": f"drop_dir: {contract.PUBLISHER_DROP_DIR}",
     "difusores": "difusores: {difusor-1: {address: 203.0.113.10, server_names: [prep.example.mx]}}",
+    "participation": ("participation: {organization: Diario de Ejemplo, legal_representative: "
+                      "{...}, logo: logo-ejemplo.png, contacts: {installation: [...], "
+                      "drills: [...], operation: [...]}}"),
+    "legal_representative": "legal_representative: {name: Ana Pérez, role: Directora general}",
+    "logo": "logo: logo-ejemplo.png   (PNG or JPEG, ≤ 256 KiB, each side 48–1024 px; "
+            "relative to the inventory)",
+    "contacts": ('contacts: {installation: [{name: María García, role: Jefa de sistemas, '
+                 'phone: "+52 844 000 0000", hours: "9 a 18 h"}], drills: [...], '
+                 'operation: [...]}'),
+    ("contacts", "installation"): ('installation: [{name: María García, role: Jefa de sistemas, '
+                                   'phone: "+52 844 000 0000", hours: "9 a 18 h"}]'),
+    ("contacts", "drills"): ('drills: [{name: María García, role: Jefa de sistemas, '
+                             'phone: "+52 844 000 0000", hours: "9 a 18 h"}]'),
+    ("contacts", "operation"): ('operation: [{name: Luis Treviño, role: Guardia de operación, '
+                                'phone: "+52 844 000 0001", hours: "24 h del 6 al 15 de junio"}]'),
     "publishers": "publishers: {publisher-1: {address: 198.51.100.2, sftp_identity: ..., signing_key: ...}}",
 }
 
@@ -100,9 +116,12 @@ def dotted(loc: Loc) -> str:
 
 
 def _example_for(loc: Loc) -> str | None:
-    for part in reversed(loc):
-        if isinstance(part, str) and part in EXAMPLES:
-            return EXAMPLES[part]
+    names = [p for p in loc if isinstance(p, str)]
+    for i in range(len(names) - 1, -1, -1):  # innermost key first
+        parent = names[i - 1] if i else None
+        for key in ((parent, names[i]), names[i]):
+            if key in EXAMPLES:
+                return EXAMPLES[key]
     return None
 
 

@@ -12,7 +12,7 @@ from typing import Literal, Self
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from prep_iac import contract
 from prep_iac.inventory.types import (
@@ -285,6 +285,41 @@ class Contact(Strict):
     email: Email | None = None
 
 
+class Representative(Strict):
+    """Who signs the letter of commitment for the organization (CONV-I.8)."""
+
+    name: Line
+    role: Line
+
+
+class StageContacts(Strict):
+    """The technical staff the Institute coordinates with in each stage of the call (V)."""
+
+    installation: list[Contact]  # installation and tests
+    drills: list[Contact]  # exercises and drills
+    operation: list[Contact]  # operation and publication of the results
+
+    @field_validator("installation", "drills", "operation")
+    @classmethod
+    def _staffed(cls, contacts: list[Contact], info: ValidationInfo) -> list[Contact]:
+        if not contacts:
+            raise ValueError(f"no contact for the {info.field_name} stage: the call (V) asks "
+                             "for the name, role, phone and hours of the technical staff of "
+                             "each stage")
+        return contacts
+
+
+class Participation(Strict):
+    """What the difusor's file for the Institute needs beyond its servers (`prep-iac
+    expediente`): who participates, who signs, whom to call in each stage, and the logo the
+    Institute's public list links (CONV-I.4, I.7, I.8, V)."""
+
+    organization: Line
+    legal_representative: Representative
+    logo: LocalPath  # PNG or JPEG, checked by inventory/logo.py once the schema passed
+    contacts: StageContacts
+
+
 class Tls(Strict):
     mode: Literal["acme", "files", "lab-ca"]
     email: Email | None = None  # acme account contact (lands in a root shell script)
@@ -391,6 +426,7 @@ class Inventory(Strict):
     admins: Admins
     difusores: dict[HostName, Difusor] = {}
     publishers: dict[HostName, Publisher] = {}
+    participation: Participation | None = None  # the difusor's file (prep-iac expediente)
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -402,6 +438,7 @@ class Inventory(Strict):
         self._unique_endpoints()
         self._ssh_users_are_admins()
         self._ha_pairs()
+        self._participation()
         if self.publishers:
             unpinned = sorted(n for n, d in self.difusores.items() if not d.host_key)
             if unpinned:
@@ -441,6 +478,19 @@ class Inventory(Strict):
                 raise ValueError(f"HA pair {name!r}/{difusor.ha.peer!r} disagree on floating_address")
             if peer.ha.router_id != difusor.ha.router_id:
                 raise ValueError(f"HA pair {name!r}/{difusor.ha.peer!r} disagree on router_id")
+
+    def _participation(self):
+        if self.participation is None:
+            return
+        if not self.difusores:
+            raise ValueError("'participation' describes a difusor's file: it belongs to an "
+                             "inventory with difusores")
+        org = self.participation.organization
+        for name, difusor in self.difusores.items():
+            if difusor.organization and difusor.organization != org:
+                raise ValueError(f"difusor {name!r} names organization "
+                                 f"{difusor.organization!r}, participation names {org!r}: "
+                                 "write the same name in both (or leave the host's out)")
 
     def ssh_user(self, name: str) -> str:
         return self.hosts()[name].ssh_user or self.admins.accounts[0].name

@@ -1,6 +1,7 @@
 """report.pdf: report.html itself, laid out for print by WeasyPrint (Letter pages, margins and
 page numbers from the template's @page and @media print rules). Same text, tables, method
-notes and figures as the HTML: the PDF is never built on its own.
+notes and figures as the HTML: the PDF is never built on its own. The expediente's
+documents (prep_iac/expediente/build.py) are printed the same way, by render() below.
 
 WeasyPrint is in the `report` extra and needs Pango at run time (Debian: libpango-1.0-0,
 libpangoft2-1.0-0, and a font such as fonts-dejavu-core).
@@ -15,26 +16,27 @@ from prep_iac.errors import PrepError
 DEBIAN_PACKAGES = "libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core"
 
 
-def require():
-    """The weasyprint module, or a PrepError that says what to install."""
+def require(what: str = "report.pdf"):
+    """The weasyprint module, or a PrepError that says what to install. `what` names the
+    PDF asked for (the memoria's report, the expediente's documents)."""
     try:
         import weasyprint
     except ModuleNotFoundError as exc:
         if exc.name != "weasyprint":  # one of its own dependencies
-            raise PrepError(f"report.pdf needs WeasyPrint, whose dependency {exc.name} is not "
+            raise PrepError(f"{what} needs WeasyPrint, whose dependency {exc.name} is not "
                             "installed", "pip install 'prep-iac[report]' (or use --no-pdf)"
                             ) from None
-        raise PrepError("report.pdf needs WeasyPrint, which is not installed",
+        raise PrepError(f"{what} needs WeasyPrint, which is not installed",
                         "pip install 'prep-iac[report]' (or use --no-pdf)") from None
     except OSError as exc:  # its C libraries (Pango) are missing: cffi cannot load them
-        raise PrepError(f"report.pdf needs WeasyPrint's system libraries: {exc}",
+        raise PrepError(f"{what} needs WeasyPrint's system libraries: {exc}",
                         f"apt-get install {DEBIAN_PACKAGES} (with pip install "
                         "'prep-iac[report]'), or use --no-pdf") from None
     return weasyprint
 
 
 def render(html: str, path: Path) -> None:
-    """Write report.pdf from report.html's text. The HTML is self-contained, so WeasyPrint
+    """Write a PDF (report.pdf, an expediente's document) from its HTML's text. The HTML is self-contained, so WeasyPrint
     may fetch nothing but its data: URLs (the figures): no file or network access, whatever
     the logs put in the page."""
     weasyprint = require()

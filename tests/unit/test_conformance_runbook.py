@@ -4,6 +4,7 @@ commands, cover before/during/after the night, and render to HTML."""
 from pathlib import Path
 
 import yaml
+from examples import example_text
 
 from prep_iac.conformance.runbook import render_html, render_markdown, write_runbook
 
@@ -33,7 +34,7 @@ def test_names_the_inventory(tmp_path):
 
 
 def test_ha_pair_and_hostile_text(tmp_path):
-    data = yaml.safe_load(EXAMPLE.read_text())
+    data = yaml.safe_load(example_text(EXAMPLE))
     one = data["difusores"]["difusor-1"]
     one["contact"]["name"] = "<script>alert(1)</script>"
     two = {**one, "address": "203.0.113.11", "contact": one["contact"]}

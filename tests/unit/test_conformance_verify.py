@@ -4,6 +4,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from examples import example_text
 
 from prep_iac.conformance import sshconfig
 from prep_iac.conformance.verify import pytest_command, select_hosts, unreachable, verify
@@ -48,7 +49,7 @@ def test_unreachable_host_fails_every_inside_requirement(tmp_path):
     # Loopback, a port nothing listens on: refused at once, no traffic leaves the machine.
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "admin")],
                    check=True)  # the checks before connecting want a usable key file
-    data = EXAMPLE.read_text().replace("203.0.113.10", "127.0.0.1").replace(
+    data = example_text(EXAMPLE).replace("203.0.113.10", "127.0.0.1").replace(
         "ssh_port: 22", "ssh_port: 1").replace("~/.ssh/id_ed25519", "admin")
     inventory = tmp_path / "inv.yml"
     inventory.write_text(data)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from examples import example_text
 
 from prep_iac.inventory import InventoryError, load_inventory
 from prep_iac.inventory.to_pyinfra import known_hosts_lines, pyinfra_inventory
@@ -19,7 +20,7 @@ EXAMPLE_IEC = REPO / "inventories" / "example-iec.yml"
 
 @pytest.fixture
 def base():
-    return yaml.safe_load(EXAMPLE.read_text())
+    return yaml.safe_load(example_text(EXAMPLE))
 
 
 def problems(tmp_path, data=None, text=None):
@@ -99,7 +100,7 @@ def test_unknown_top_level_key(tmp_path, base):
 
 
 def test_duplicate_host_names_the_lines(tmp_path):
-    text = EXAMPLE.read_text() + "  difusor-1:\n    address: 203.0.113.11\n    server_names: [b.example.mx]\n"
+    text = example_text(EXAMPLE) + "  difusor-1:\n    address: 203.0.113.11\n    server_names: [b.example.mx]\n"
     lines = text.splitlines()
     first = next(i for i, line in enumerate(lines, 1) if line == "  difusor-1:")
     second = len(lines) - 2
@@ -136,7 +137,7 @@ def test_portal_origin_not_an_origin(tmp_path, base):
 
 
 def test_line_numbers_point_at_the_value(tmp_path):
-    text = EXAMPLE.read_text().replace("period_s: 600", "period_s: -1")
+    text = example_text(EXAMPLE).replace("period_s: 600", "period_s: -1")
     line = next(i for i, row in enumerate(text.splitlines(), 1) if "period_s: -1" in row)
     assert only(tmp_path, text=text).startswith(f"{tmp_path / 'inv.yml'}:{line}: iec.period_s:")
 

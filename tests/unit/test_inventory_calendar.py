@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 from click.testing import CliRunner
+from examples import example_text
 
 from prep_iac.conformance.suites import test_declared as declared
 from prep_iac.inventory import InventoryError, load_inventory
@@ -24,7 +25,7 @@ TZ = ZoneInfo("America/Monterrey")
 
 @pytest.fixture
 def base():
-    return yaml.safe_load(EXAMPLE.read_text())
+    return yaml.safe_load(example_text(EXAMPLE))
 
 
 def _write(tmp_path, data) -> Path:
@@ -185,7 +186,7 @@ def test_dates_are_yyyy_mm_dd(tmp_path, base, value):
 
 
 def test_unquoted_dates_load(tmp_path):
-    text = EXAMPLE.read_text().replace('notice_by: "2021-05-12"', "notice_by: 2021-05-12")
+    text = example_text(EXAMPLE).replace('notice_by: "2021-05-12"', "notice_by: 2021-05-12")
     path = tmp_path / "inv.yml"
     path.write_text(text)
     assert load_inventory(path).iec.calendar.notice_by == dt.date(2021, 5, 12)

@@ -17,6 +17,7 @@ from pathlib import Path
 import jinja2
 import pytest
 import yaml
+from examples import example_text
 
 from prep_iac import paths
 from prep_iac.components import nginx, tls
@@ -57,7 +58,7 @@ TEXT_CONTROLS = {"newline", "trailing-newline", "nul", "c1", "bidi", "zero-width
 
 
 def _difusor():
-    return yaml.safe_load(EXAMPLE.read_text())
+    return yaml.safe_load(example_text(EXAMPLE))
 
 
 def _iec():
@@ -288,6 +289,7 @@ MARKUP_URL = "https://www.iec.org.mx/a'b;c$(reboot)!*&x=1"
 def _hostile_cfg(tmp_path) -> HostConfig:
     data = _difusor()
     data["difusores"]["difusor-1"]["organization"] = MARKUP_ORG
+    data["participation"]["organization"] = MARKUP_ORG  # the same name in both, as checked
     data["iec"]["official_url"] = MARKUP_URL
     path = tmp_path / "inv.yml"
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))

@@ -10,6 +10,7 @@ from pathlib import Path
 import paramiko
 import pytest
 from conformance_servers import SshKeyServer
+from examples import example_text
 from loopback import serving
 
 from prep_iac import preflight
@@ -38,7 +39,7 @@ def _inventory(tmp_path: Path, port: int, *, key: str | None = "admin",
                host_key: str | None = None) -> Path:
     if key and not (tmp_path / key).exists():
         _ed25519(tmp_path, key)
-    text = EXAMPLE.read_text().replace("203.0.113.10", "127.0.0.1").replace(
+    text = example_text(EXAMPLE).replace("203.0.113.10", "127.0.0.1").replace(
         "ssh_port: 22", f"ssh_port: {port}").replace(
         "~/.ssh/id_ed25519", key or "missing-key")
     if host_key:

@@ -19,6 +19,7 @@ from pathlib import Path
 import jinja2
 import pytest
 import yaml
+from examples import example_text
 
 from prep_iac import paths
 from prep_iac.components import nginx
@@ -39,7 +40,7 @@ def free_port() -> int:
 
 
 def make_config(tmp: Path, tls_mode: str | None = "lab-ca", **difusor) -> HostConfig:
-    data = yaml.safe_load((REPO / "inventories" / "example-difusor.yml").read_text())
+    data = yaml.safe_load(example_text(REPO / "inventories" / "example-difusor.yml"))
     d = data["difusores"]["difusor-1"]
     d.update(address="127.0.0.1", server_names=["prep.lab.test"],
              portal_origins=["https://www.example.mx", "http://127.0.0.1:8099"], **difusor)
