@@ -150,6 +150,9 @@ def test_4_the_inventory_from_the_example(walk):
     lab = yaml.safe_load(walk.lab.inventory_path.read_text())
     pub = (walk.home / ".ssh" / "prep-difusor.pub").read_text().strip()
     inv["iec"] = lab["iec"]  # "el bloque del IEC, tal cual": here the lab is the IEC
+    # "cópielo a ~/prep/ con el nombre que ponga ahí": the example's logo stands for theirs
+    (walk.home / "prep" / inv["participation"]["logo"]).write_bytes(
+        (REPO / "inventories" / "logo-ejemplo.png").read_bytes())
     inv["admins"] = {"networks": [walk.subnet],
                      "accounts": [{"name": "mgarcia", "keys": [pub]}]}
     difusor = inv["difusores"]["difusor-1"]
