@@ -6,9 +6,11 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from prep_iac.errors import PrepError
+from prep_iac.inventory.logos import logo_problems
 from prep_iac.inventory.messages import Problem, duplicate_problems, problems_from
 from prep_iac.inventory.roles import GROUP_ROLES
 from prep_iac.inventory.schema import Inventory
+from prep_iac.inventory.types import is_url
 from prep_iac.inventory.yamlfile import read_yaml
 
 # Host fields that name files on the machine running prep-iac (relative to the inventory).
@@ -41,7 +43,7 @@ def load_inventory(path: str | os.PathLike) -> Inventory:
         raise InventoryError(problems)
     from prep_iac.inventory.tlsfiles import tls_problems  # needs cryptography: load only here
 
-    problems = tls_problems(inventory, doc)
+    problems = tls_problems(inventory, doc) + logo_problems(inventory, doc)
     if problems:
         raise InventoryError(problems)
     return inventory
@@ -69,6 +71,9 @@ def _resolve_host(host, base: Path):
     for key in _PATH_FIELDS:
         if isinstance(host.get(key), str):
             host[key] = resolve_path(host[key], base)
+    logo = host.get("logo")
+    if isinstance(logo, str) and logo and not is_url(logo):
+        host["logo"] = resolve_path(logo, base)
     tls = host.get("tls")
     if isinstance(tls, dict):
         host["tls"] = {k: resolve_path(v, base) if k in ("cert", "key") and isinstance(v, str) else v

@@ -5,10 +5,12 @@ Unknown keys are errors (extra="forbid"): a misspelt key never passes silently.
 
 import datetime as dt
 import ipaddress
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import chain
 from typing import Literal, Self
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -27,6 +29,7 @@ from prep_iac.inventory.types import (
     LocalDate,
     LocalPath,
     LocalTime,
+    Logo,
     NutName,
     NutText,
     Origin,
@@ -178,6 +181,11 @@ class Calendar(Strict):
     @property
     def prep_closes_at(self) -> dt.datetime:
         return self._at(self.prep_closes)
+
+    @property
+    def public_list_starts_at(self) -> dt.datetime:
+        """When the list of difusores becomes public: the start of public_list_from."""
+        return self._day_starts(self.public_list_from)
 
     @property
     def publication_ends_at(self) -> dt.datetime:
@@ -369,6 +377,9 @@ class Difusor(HostBase):
     portal_origins: list[Origin] = []
     organization: Line | None = None
     public_url: HttpUrl | None = None
+    # The image the Institute's list shows as the link (CONV-I.7): an http(s) URL, or a file
+    # beside the inventory (PNG, JPEG or SVG, checked by inventory/logos.py).
+    logo: Logo | None = None
     contact: Contact | None = None
     link_mbps: int = Field(10, ge=1)
     tls: Tls | None = None
@@ -386,19 +397,47 @@ class Publisher(HostBase):
     notify_mail: Email | None = None
 
 
+LIST_PATH = re.compile(r"(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*/?")
+
+
+class Website(HostBase):
+    """The Institute's web host that serves the public list of difusores (CONV-I.7): the
+    publisher pushes the list there by SFTP, to a chrooted account (components/website.py)."""
+
+    public_url: HttpUrl  # where the public reads the list: difusores.html and .json are here
+    server_names: list[DnsName] = Field(min_length=1)  # nginx's server_name for the list
+
+    @model_validator(mode="after")
+    def _plain_path(self):
+        # The URL's path becomes an nginx location: plain folder names only.
+        parts = urlsplit(self.public_url)
+        if parts.query or parts.fragment or not LIST_PATH.fullmatch(parts.path or "/"):
+            raise ValueError(f"public_url {self.public_url!r}: the list's address is a folder, "
+                             "like https://www.iec.org.mx/prep/difusores/ (letters, digits, "
+                             "'.', '_' and '-' between slashes; no ?query or #fragment)")
+        return self
+
+
 class Inventory(Strict):
     iec: Iec
     admins: Admins
     difusores: dict[HostName, Difusor] = {}
     publishers: dict[HostName, Publisher] = {}
+    websites: dict[HostName, Website] = {}
 
     @model_validator(mode="after")
     def _consistent(self):
         if not self.difusores and not self.publishers:
             raise ValueError("the inventory has no hosts: add 'difusores' or 'publishers'")
+        if self.websites and not self.publishers:
+            raise ValueError("'websites' serve the list a publisher pushes: add 'publishers'")
         both = sorted(set(self.difusores) & set(self.publishers))
         if both:
             raise ValueError(f"duplicate host {both[0]!r}: it is both a difusor and a publisher")
+        twice = sorted((set(self.difusores) | set(self.publishers)) & set(self.websites))
+        if twice:
+            raise ValueError(f"duplicate host {twice[0]!r}: a website is neither a difusor nor "
+                             "a publisher")
         self._unique_endpoints()
         self._ssh_users_are_admins()
         self._ha_pairs()
@@ -407,10 +446,14 @@ class Inventory(Strict):
             if unpinned:
                 raise ValueError(f"difusor {unpinned[0]!r} has no host_key: a publisher pushes "
                                  "only to pinned host keys (no trust on first use)")
+            unpinned = sorted(n for n, w in self.websites.items() if not w.host_key)
+            if unpinned:
+                raise ValueError(f"website {unpinned[0]!r} has no host_key: the publisher pushes "
+                                 "the list only to a pinned host key (no trust on first use)")
         return self
 
     def hosts(self) -> dict[str, HostBase]:
-        return {**self.difusores, **self.publishers}
+        return {**self.difusores, **self.publishers, **self.websites}
 
     def _unique_endpoints(self):
         seen: dict[tuple[str, int], str] = {}

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from prep_iac import sshconf
 from prep_iac.errors import PrepError
-from prep_iac.inventory.roles import DIFUSOR
+from prep_iac.inventory.roles import ROLE_GROUPS
 from prep_iac.lab import aptlists, aptproxy, base, cgroups, host, keys, limits, network, rootfs
 from prep_iac.lab import inventory as lab_inventory
 from prep_iac.lab.layout import lab_dir
@@ -176,10 +176,10 @@ class Lab:
 
     # ---- lifecycle --------------------------------------------------------------------
     def up(self, difusores: int = 2, publishers: int = 1, timeout: float = BOOT_TIMEOUT,
-           report: Report = _quiet) -> dict[str, str]:
+           report: Report = _quiet, websites: int = 0) -> dict[str, str]:
         """Boot the lab's hosts (those already running stay); returns name -> address."""
         require_root()
-        wanted = self.spec.host_names(difusores, publishers)
+        wanted = self.spec.host_names(difusores, publishers, websites)
         names = sorted(set(self.state.hosts) | set(wanted), key=_host_order)
         network.check_free(self.spec.subnet, self.spec.bridge)
         limits.raise_limits()
@@ -391,7 +391,8 @@ class Lab:
 
 def _host_order(name: str) -> tuple[int, int]:
     role, _, number = name.rpartition("-")
-    return (0 if role == DIFUSOR else 1, int(number))
+    return (list(ROLE_GROUPS).index(role) if role in ROLE_GROUPS else len(ROLE_GROUPS),
+            int(number))
 
 
 def _tail(path: Path, lines: int = 12) -> str:
