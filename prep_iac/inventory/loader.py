@@ -61,6 +61,10 @@ def _resolve_paths(data: dict, base: Path) -> dict:
         if not isinstance(hosts, dict):
             continue
         data[group] = {name: _resolve_host(host, base) for name, host in hosts.items()}
+    portal = data.get("portal_logs")
+    if isinstance(portal, dict):
+        data["portal_logs"] = {k: resolve_path(v, base) if k in ("folder", "ssh_key")
+                               and isinstance(v, str) else v for k, v in portal.items()}
     return data
 
 

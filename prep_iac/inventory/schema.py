@@ -418,12 +418,45 @@ class Website(HostBase):
         return self
 
 
+LOG_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+class PortalLogs(Strict):
+    """The organization's usual portal, whose access logs are the memoria's baseline (VI):
+    a folder on this machine, or a host read over SSH (pinned key, an account that can read
+    the logs). `days`: how many days before the PREP window make the baseline."""
+
+    folder: LocalPath | None = None
+    address: Address | None = None
+    ssh_port: int = Field(22, ge=1, le=65535)
+    ssh_user: UnixName | None = None
+    ssh_key: LocalPath | None = None
+    host_key: SshPublicKey | None = None
+    path: AbsPath = "/var/log/nginx"  # the folder of the logs on that host
+    prefix: str = "access.log"  # the log files' names start with it (rotations included)
+    days: int = Field(14, ge=1, le=366)
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if bool(self.folder) == bool(self.address):
+            raise ValueError("portal_logs takes either 'folder' (a folder on this machine) or "
+                             "'address' (a host read over SSH), not both nor neither")
+        if self.address and not (self.host_key and self.ssh_user):
+            raise ValueError("portal_logs on a host needs 'ssh_user' and 'host_key' (pinned: "
+                             "no trust on first use)")
+        if not LOG_PREFIX.fullmatch(self.prefix):
+            raise ValueError(f"portal_logs prefix {self.prefix!r}: a file name start, like "
+                             "access.log (letters, digits, '.', '_' and '-')")
+        return self
+
+
 class Inventory(Strict):
     iec: Iec
     admins: Admins
     difusores: dict[HostName, Difusor] = {}
     publishers: dict[HostName, Publisher] = {}
     websites: dict[HostName, Website] = {}
+    portal_logs: PortalLogs | None = None  # the memoria's baseline (VI)
 
     @model_validator(mode="after")
     def _consistent(self):

@@ -1,14 +1,16 @@
 """The publisher's registry built on the controller from the typed inventory; the host reads
 the JSON the deploy writes from it (prep_iac/onhost/publisher/registry.py)."""
 
-from prep_iac.inventory.logos import logo_kind
-from prep_iac.inventory.types import is_url
 from prep_iac.onhost.publisher.registry import DifusorEntry, Registry, WebsiteEntry
 
 
 def installed_logos(inventory, logos_dir: str) -> dict[str, tuple[str, str]]:
     """{difusor: (its logo file here, its path under logos_dir on the publisher)} for the
     logos that are files: the deploy copies each there under the difusor's name."""
+    # Imported here: the publisher host runs this module's neighbours without pydantic.
+    from prep_iac.inventory.logos import logo_kind
+    from prep_iac.inventory.types import is_url
+
     return {name: (d.logo, f"{logos_dir}/{name}{logo_kind(d.logo)}")
             for name, d in inventory.difusores.items() if d.logo and not is_url(d.logo)}
 

@@ -1,0 +1,203 @@
+"""The public list of difusores on the lab's Institute web host (CONV-I.7, III.2): the
+publisher service pushes it there, nginx serves it; a difusor its publisher cannot reach is
+suspended and its link leaves the page within one period, and comes back when it recovers.
+
+    PREP_LAB_NAME=hlist PREP_LAB_SUBNET=10.74.0.0/24 PREP_LAB_DIFUSORES=2 \\
+        PREP_LAB_WEBSITES=1 .venv/bin/pytest -m lab tests/lab/test_lista.py
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "pipeline"))
+from helpers import deploy, ensure_inotify, make_cut, sh, site
+
+from prep_iac import contract
+from prep_iac.inventory import load_inventory
+from prep_iac.onhost.publisher import listpage
+from prep_iac.publish.cli import REMOTE_STATUS
+
+pytestmark = pytest.mark.lab
+PERIOD_S = 6
+DEPLOY = "tests/lab/lista/deploy_lista.py"
+# A 1x1 PNG: difusor-1's logo is a file the publisher pushes; difusor-2's a URL.
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360f8cf000000030101002518dd8d0000000049454e44ae426082")
+LOGO_URL = "https://logos.example.mx/difusor-2.png"
+
+
+@pytest.fixture(scope="module")
+def lista(lab, tmp_path_factory):
+    inv = load_inventory(lab.inventory_path)
+    if len(inv.difusores) < 2 or not inv.publishers or not inv.websites:
+        pytest.fail("the list's tests need 2 difusores, a publisher and a website: "
+                    "PREP_LAB_DIFUSORES=2 PREP_LAB_WEBSITES=1", pytrace=False)
+    ensure_inotify()
+    tmp = tmp_path_factory.mktemp("lista")
+    (tmp / "logo.png").write_bytes(PNG)
+    # The lab's inventory with a drill's period and the two kinds of logo.
+    changed = inv.with_changes(
+        iec=inv.iec.with_changes(period_s=PERIOD_S),
+        difusores={**{n: d.model_dump(mode="json", by_alias=True, exclude_unset=True)
+                      for n, d in inv.difusores.items()},
+                   "difusor-1": inv.difusores["difusor-1"].with_changes(
+                       logo=str(tmp / "logo.png")).model_dump(mode="json", exclude_unset=True),
+                   "difusor-2": inv.difusores["difusor-2"].with_changes(
+                       logo=LOGO_URL).model_dump(mode="json", exclude_unset=True)})
+    path = tmp / "lista.yml"
+    path.write_text(changed.dump())
+    first = deploy(lab, DEPLOY, inventory=path)
+    assert first[0], first[2][-4000:]
+    second = deploy(lab, DEPLOY, inventory=path)
+    web = next(iter(inv.websites.values()))
+    return SimpleNamespace(lab=lab, inv=load_inventory(path), path=path, tmp=tmp,
+                           second=second, url=web.public_url,
+                           publisher=next(iter(inv.publishers)))
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, b""
+
+
+def served(lista) -> tuple[dict, str]:
+    status, body = get(lista.url + contract.LIST_JSON)
+    assert status == 200, status
+    page_status, page = get(lista.url)
+    assert page_status == 200, page_status
+    return json.loads(body), page.decode()
+
+
+def ledger_state(lista, name: str) -> str:
+    rows = json.loads(sh(lista.lab, lista.publisher, REMOTE_STATUS))
+    return next((r["state"] for r in rows if r["difusor"] == name), "active")
+
+
+def by_name(doc: dict) -> dict:
+    return {d["nombre"]: d for d in doc["difusores"]}
+
+
+def wait_for(what, check, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.5)
+    raise AssertionError(f"{what}: not within {timeout} s")
+
+
+def test_deploy_is_idempotent(lista):
+    ok, changed, out = lista.second
+    assert ok, out[-4000:]
+    assert changed == 0, out[-4000:]
+
+
+def test_the_web_host_serves_the_list_with_logos_and_links(lista):
+    folder = make_cut(lista.tmp, "20210606_2100_PREP_AYUN_COAH", site(seed=b"l"))
+    drop = contract.PUBLISHER_DROP_DIR
+    subprocess.run(["scp", "-q", "-r", "-F", str(lista.lab.ssh_config_path), str(folder),
+                    f"{lista.publisher}:/tmp/"], check=True, timeout=120)
+    sh(lista.lab, lista.publisher,
+       f"sudo cp -r /tmp/{folder.name} {drop}/.{folder.name} && "
+       f"sudo chown -R {contract.PUBLISHER_USER}: {drop}/.{folder.name} && "
+       f"sudo mv {drop}/.{folder.name} {drop}/{folder.name}")
+
+    def both_active():
+        doc, page = served(lista)
+        rows = by_name(doc)
+        return (doc, page) if all(rows.get(n, {}).get("url") for n in lista.inv.difusores) \
+            else None
+    doc, page = wait_for("both difusores listed with their links", both_active, 90)
+    rows = by_name(doc)
+    for name, d in lista.inv.difusores.items():
+        assert rows[name]["estado"] == "activo" and rows[name]["url"] == d.public_url
+        assert f'href="{d.public_url}"' in page
+    assert rows["difusor-1"]["logo"] == "logos/difusor-1.png"
+    assert rows["difusor-2"]["logo"] == LOGO_URL
+    assert get(lista.url + "logos/difusor-1.png") == (200, PNG)
+    assert f'src="{LOGO_URL}"' in page and 'src="logos/difusor-1.png"' in page
+    # No copy half-written or left behind is ever served.
+    assert get(lista.url + f".tmp-{contract.LIST_HTML}")[0] == 404
+    check = subprocess.run([sys.executable, "-m", "prep_iac.cli", "lista", "check", "-i",
+                            str(lista.path), "--remote"], capture_output=True, text=True,
+                           timeout=120, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def _block(lab, difusor: str, publisher_address: str, on: bool) -> None:
+    """difusor's firewall rejects its publisher's SSH (the IEC's pushes), or stops doing so."""
+    if on:
+        sh(lab, difusor, "sudo nft add table inet prep_lista_test && sudo nft add chain inet "
+                         "prep_lista_test in '{ type filter hook input priority -10; }' && "
+                         f"sudo nft add rule inet prep_lista_test in ip saddr {publisher_address}"
+                         " tcp dport 22 reject with tcp reset")
+    else:
+        sh(lab, difusor, "sudo nft delete table inet prep_lista_test", check=False)
+
+
+def _timed(lista, name, ledger_says, page_says, timeout):
+    """Seconds from the ledger's change (read on the publisher) to the served page's."""
+    seen_ledger = seen_page = None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and seen_page is None:
+        if seen_ledger is None and ledger_state(lista, name) == ledger_says:
+            seen_ledger = time.monotonic()
+        doc, page = served(lista)
+        if by_name(doc)[name]["estado"] == page_says:
+            seen_page = time.monotonic()
+            if seen_ledger is None:  # both changed between two looks
+                seen_ledger = seen_page
+        time.sleep(0.3)
+    assert seen_page is not None, f"{name} not shown {page_says} within {timeout} s"
+    return seen_page - seen_ledger, doc, page
+
+
+def test_a_suspended_difusor_loses_its_link_within_one_period_and_recovers(lista):
+    lab, name = lista.lab, "difusor-2"
+    link = lista.inv.difusores[name].public_url
+    publisher_address = lista.inv.publishers[lista.publisher].address
+    _block(lab, name, publisher_address, True)
+    try:
+        # Three failed periods suspend it (CONV-III.2); the page follows in the same round.
+        lag, doc, page = _timed(lista, name, "suspended", "suspendido",
+                                timeout=PERIOD_S * 8 + 30)
+        assert lag <= PERIOD_S, f"the page followed the suspension {lag:.1f} s later"
+        assert by_name(doc)[name]["url"] is None
+        assert f'href="{link}"' not in page
+        assert listpage.SUSPENDED_NOTICE.split(":")[0] in page
+        assert by_name(doc)["difusor-1"]["url"]  # the other one keeps its link
+    finally:
+        _block(lab, name, publisher_address, False)
+    lag, doc, page = _timed(lista, name, "active", "activo", timeout=PERIOD_S * 4 + 30)
+    assert lag <= PERIOD_S, f"the page followed the recovery {lag:.1f} s later"
+    assert by_name(doc)[name]["url"] == link and f'href="{link}"' in page
+
+
+def test_lista_check_reports_a_list_that_differs_from_the_ledger(lista):
+    """What the check is for: a served page that is not what the ledger says (here edited on
+    the web host by hand) is a difference, and exit 1."""
+    served_dir = f"{contract.LIST_JAIL}/{contract.LIST_PUBLIC}"
+    doc, _ = served(lista)
+    for d in doc["difusores"]:
+        d["url"] = None
+    sh(lista.lab, "website-1", f"echo {shlex.quote(json.dumps(doc))} | sudo tee "
+                               f"{served_dir}/{contract.LIST_JSON} >/dev/null")
+    check = subprocess.run([sys.executable, "-m", "prep_iac.cli", "lista", "check", "-i",
+                            str(lista.path), "--remote"], capture_output=True, text=True,
+                           timeout=120, check=False)
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert "difusor-1: url publicado None" in check.stdout
