@@ -160,3 +160,8 @@ def report(logs, baseline_logs, baseline_days, desde, hasta, tz, inventory, rate
     err.print(f"[green]report:[/] {out}/report.html, report.pdf, report.json — "
               f"{t['hits']:,} hits, {t['pages']:,} páginas, {t['visitors']:,} visitantes, "
               f"{len(data['incidents'])} incidentes")
+    if data.get("entrega"):
+        e = data["entrega"]
+        err.print(f"entrega {e['fecha_entrega']} (fecha límite {e['fecha_limite']}): "
+                  + ("a tiempo" if e["estado"] == "a tiempo"
+                     else f"tarde, {e['dias_de_retraso']} días de retraso"))

@@ -162,8 +162,8 @@ def test_a_failed_push_is_tried_again_next_round(tmp_path, ledger, monkeypatch):
         raise listpush.PushError("cannot connect to 10.0.0.9:22: Connection refused")
     monkeypatch.setattr(listpush, "push_to", refused)
     assert listpush.publish_list(reg, ledger, AFTER) is False
-    assert lines == ["public list not pushed to web: cannot connect to 10.0.0.9:22: "
-                     "Connection refused"]
+    assert lines == [("public list not pushed to web: cannot connect to 10.0.0.9:22: "
+                      "Connection refused")]
     assert not (tmp_path / listpush.PUSHED).exists()
     monkeypatch.setattr(listpush, "push_to", lambda *a: None)
     assert listpush.publish_list(reg, ledger, AFTER) is True
@@ -193,8 +193,8 @@ def test_check_names_each_difference(tmp_path, ledger):
     doc, html = _published(reg, ledger)  # both active
     found = differences(reg, States({"d2": "suspended"}), doc, html)
     assert found == [
-        "d2: url publicado 'https://d2.example/\"><script>alert(1)</script>', el registro "
-        "dice None",
+        ("d2: url publicado 'https://d2.example/\"><script>alert(1)</script>', el registro "
+         "dice None"),
         "d2: estado publicado 'activo', el registro dice 'suspendido'",
         f"d2: suspendido, pero la página aún tiene su enlace {HOSTILE_URL}"]
     doc["difusores"] = doc["difusores"][:1]
@@ -264,8 +264,7 @@ def test_a_logo_url_with_quotes_is_refused(tmp_path):
 
 @pytest.mark.parametrize("mutate, says", [
     (lambda w: w.pop("host_key"), "has no host_key: the publisher pushes the list only"),
-    (lambda w: w.update(public_url="https://www.iec.org.mx/lista?x=1"), "the list's address "
-     "is a folder"),
+    (lambda w: w.update(public_url="https://www.iec.org.mx/lista?x=1"), "is a folder"),
     (lambda w: w.update(public_url="https://www.iec.org.mx/a b/"), "percent-encoded"),
     (lambda w: w.update(server_names=[]), "server_names"),
 ])
@@ -278,3 +277,21 @@ def test_a_web_host_needs_a_publisher(tmp_path):
     def drop(data):
         del data["publishers"]
     assert "'websites' serve the list a publisher pushes" in _problem(_iec(tmp_path, drop))
+
+
+def test_the_web_hosts_configs_from_the_example():
+    from prep_iac.components import website
+    from prep_iac.inventory.hostconfig import HostConfig
+
+    cfg = HostConfig(load_inventory(EXAMPLE_IEC), EXAMPLE_IEC, "web-iec", "website")
+    site = website.site(cfg)
+    assert "server_name www.iec.org.mx;" in site
+    assert "location ^~ /prep/difusores/ {" in site
+    assert f"alias {contract.LIST_JAIL}/{contract.LIST_PUBLIC}/;" in site
+    assert f"index {contract.LIST_HTML};" in site
+    drop_in = website.drop_in(cfg)
+    # Only the publishers may even try; the account is chrooted to SFTP in the served folder.
+    assert f"Match User {contract.LIST_USER} Address *,!198.51.100.2\n" in drop_in
+    assert f"ChrootDirectory {contract.LIST_JAIL}\n" in drop_in
+    assert "ForceCommand internal-sftp -d /publico -u 022 -P symlink,hardlink" in drop_in
+    assert website.served_path("https://x.mx") == "/"
