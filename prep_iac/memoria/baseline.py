@@ -3,8 +3,8 @@ logs, and the memoria's delivery against the calendar's `memoria_by`.
 
 `memoria collect` copies the portal's logs of the baseline days (the inventory's
 `portal_logs.days` before the PREP window) into OUT/linea-base/, from a folder on this
-machine or from the portal's host over SSH (its pinned key, an account that can read them:
-on Debian, one in group adm). `memoria report --logs OUT` takes them as its baseline.
+machine or from the portal's host over SSH (its pinned key; an account that can read them,
+on Debian one in group adm, or an admin with sudo). `memoria report --logs OUT` takes them as its baseline.
 """
 
 from __future__ import annotations
@@ -41,6 +41,15 @@ def _from_folder(folder: Path, prefix: str, dest: Path) -> None:
             shutil.copy2(p, dest / p.name)
 
 
+def _tar_command(path: str, prefix: str) -> str:
+    """The logs as one tar stream: as the account itself when it can read every file (a
+    reader in group adm), else through `sudo -n` (an admin). path and prefix are validated
+    by the schema (plain characters only)."""
+    return (f"cd {path} && files=$(ls -d {prefix}* 2>/dev/null) && ok=1 && "
+            'for f in $files; do [ -r "$f" ] || ok=0; done && '
+            'if [ $ok = 1 ]; then tar -cf - $files; else sudo -n tar -cf - $files; fi')
+
+
 def _from_host(portal, dest: Path) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="prep-portal-"))
     try:
@@ -52,7 +61,7 @@ def _from_host(portal, dest: Path) -> None:
         command = ["ssh", "-p", str(portal.ssh_port),
                    *[a for k, v in options.items() for a in ("-o", f"{k}={v}")],
                    f"{portal.ssh_user}@{portal.address}",
-                   f"cd {portal.path} && tar -cf - $(ls -d {portal.prefix}* 2>/dev/null)"]
+                   _tar_command(portal.path, portal.prefix)]
         try:
             proc = subprocess.run(command, capture_output=True, timeout=TIMEOUT_S, check=False,
                                   stdin=subprocess.DEVNULL)

@@ -175,6 +175,7 @@ def test_a_suspended_difusor_loses_its_link_within_one_period_and_recovers(lista
         # Three failed periods suspend it (CONV-III.2); the page follows in the same round.
         lag, doc, page = _timed(lista, name, "suspended", "suspendido",
                                 timeout=PERIOD_S * 8 + 30)
+        print(f"suspension: the served page followed the ledger {lag:.1f} s later")
         assert lag <= PERIOD_S, f"the page followed the suspension {lag:.1f} s later"
         assert by_name(doc)[name]["url"] is None
         assert f'href="{link}"' not in page
@@ -183,6 +184,7 @@ def test_a_suspended_difusor_loses_its_link_within_one_period_and_recovers(lista
     finally:
         _block(lab, name, publisher_address, False)
     lag, doc, page = _timed(lista, name, "active", "activo", timeout=PERIOD_S * 4 + 30)
+    print(f"recovery: the served page followed the ledger {lag:.1f} s later")
     assert lag <= PERIOD_S, f"the page followed the recovery {lag:.1f} s later"
     assert by_name(doc)[name]["url"] == link and f'href="{link}"' in page
 
@@ -201,3 +203,22 @@ def test_lista_check_reports_a_list_that_differs_from_the_ledger(lista):
                            timeout=120, check=False)
     assert check.returncode == 1, check.stdout + check.stderr
     assert "difusor-1: url publicado None" in check.stdout
+
+
+def test_the_memoria_baseline_reads_a_portals_logs_over_ssh(lista, tmp_path):
+    """memoria collect's portal_logs from a host (here the lab's web host, whose nginx logged
+    this module's requests today): over SSH with the pinned key, through sudo as the lab's
+    admin cannot read the logs itself."""
+    from datetime import UTC, datetime, timedelta
+
+    from prep_iac.inventory.schema import PortalLogs
+    from prep_iac.memoria import baseline, parse
+
+    web = lista.inv.websites["website-1"]
+    portal = PortalLogs(address=web.address, ssh_user=lista.inv.ssh_user("website-1"),
+                        ssh_key=web.ssh_key, host_key=web.host_key, days=1)
+    tomorrow = datetime.now(UTC).astimezone() + timedelta(days=1)
+    got = baseline.collect_portal(portal, tmp_path, tomorrow)  # baseline: today
+    assert "access.log" in got["archivos"]
+    parsed = parse.parse_logs(parse.log_files(tmp_path / baseline.BASELINE_DIR))
+    assert parsed.parsed > 0
