@@ -4,6 +4,10 @@ suspended and its link leaves the page within one period, and comes back when it
 
     PREP_LAB_NAME=hlist PREP_LAB_SUBNET=10.74.0.0/24 PREP_LAB_DIFUSORES=2 \\
         PREP_LAB_WEBSITES=1 .venv/bin/pytest -m lab tests/lab/test_lista.py
+
+Without PREP_LAB_WEBSITES=1 (the whole lab suite in one session) the module adds website-1
+to the session's lab. It starts from blank difusores and leaves them blank, and the
+publisher back on the lab's own inventory, for the modules after it.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from helpers import deploy, ensure_inotify, make_cut, sh, site
 
 from prep_iac import contract
 from prep_iac.inventory import load_inventory
-from prep_iac.onhost.publisher import listpage
+from prep_iac.onhost.publisher import listpage, listpush
 from prep_iac.publish.cli import REMOTE_STATUS
 
 pytestmark = pytest.mark.lab
@@ -34,35 +38,68 @@ DEPLOY = "tests/lab/lista/deploy_lista.py"
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6360f8cf000000030101002518dd8d0000000049454e44ae426082")
 LOGO_URL = "https://logos.example.mx/difusor-2.png"
+CUT = "20210606_2100_PREP_AYUN_COAH"
+
+
+UNITS = "prep-publisher.timer prep-publisher.path"
+
+
+def blank(lab, name):
+    """A difusor that never received a cut: whatever an earlier module of the session left
+    served would refuse this module's cut as older (and this module's, the later ones')."""
+    told = f"{contract.JAIL_ROOT}/{contract.JAIL_ESTADO}"
+    sh(lab, name, f"sudo rm -rf {contract.CURRENT_LINK} {contract.ESTADO_FILE} "
+                  f"{contract.CUTS_DIR}/* {contract.ACTIVATOR_STATE_DIR}/manifiestos "
+                  f"{told}/{contract.JAIL_ESTADO_FILE} {told}/{contract.JAIL_SERVED_MANIFEST}",
+       check=False)
+
+
+def with_list(inv, tmp: Path) -> Path:
+    """The lab's inventory with a drill's period and the two kinds of logo."""
+    (tmp / "logo.png").write_bytes(PNG)
+    difusores = {n: d.model_dump(mode="json", by_alias=True, exclude_unset=True)
+                 for n, d in inv.difusores.items()}
+    difusores["difusor-1"]["logo"] = str(tmp / "logo.png")
+    difusores["difusor-2"]["logo"] = LOGO_URL
+    path = tmp / "lista.yml"
+    path.write_text(inv.with_changes(iec=inv.iec.with_changes(period_s=PERIOD_S),
+                                     difusores=difusores).dump())
+    return path
 
 
 @pytest.fixture(scope="module")
 def lista(lab, tmp_path_factory):
     inv = load_inventory(lab.inventory_path)
-    if len(inv.difusores) < 2 or not inv.publishers or not inv.websites:
-        pytest.fail("the list's tests need 2 difusores, a publisher and a website: "
-                    "PREP_LAB_DIFUSORES=2 PREP_LAB_WEBSITES=1", pytrace=False)
+    if len(inv.difusores) < 2 or not inv.publishers:
+        pytest.fail("the list's tests need 2 difusores and a publisher: PREP_LAB_DIFUSORES=2",
+                    pytrace=False)
+    if not inv.websites:  # the session's lab grows the Institute's web host (.251)
+        lab.up(difusores=len(inv.difusores), publishers=len(inv.publishers), websites=1)
+        inv = load_inventory(lab.inventory_path)
     ensure_inotify()
+    publisher = next(iter(inv.publishers))
+    state_dir = inv.publishers[publisher].state_dir
+    for name in inv.difusores:
+        blank(lab, name)
+    sh(lab, publisher, f"sudo rm -f {state_dir}/{listpush.PUSHED}")
     tmp = tmp_path_factory.mktemp("lista")
-    (tmp / "logo.png").write_bytes(PNG)
-    # The lab's inventory with a drill's period and the two kinds of logo.
-    changed = inv.with_changes(
-        iec=inv.iec.with_changes(period_s=PERIOD_S),
-        difusores={**{n: d.model_dump(mode="json", by_alias=True, exclude_unset=True)
-                      for n, d in inv.difusores.items()},
-                   "difusor-1": inv.difusores["difusor-1"].with_changes(
-                       logo=str(tmp / "logo.png")).model_dump(mode="json", exclude_unset=True),
-                   "difusor-2": inv.difusores["difusor-2"].with_changes(
-                       logo=LOGO_URL).model_dump(mode="json", exclude_unset=True)})
-    path = tmp / "lista.yml"
-    path.write_text(changed.dump())
+    path = with_list(inv, tmp)
     first = deploy(lab, DEPLOY, inventory=path)
     assert first[0], first[2][-4000:]
     second = deploy(lab, DEPLOY, inventory=path)
     web = next(iter(inv.websites.values()))
-    return SimpleNamespace(lab=lab, inv=load_inventory(path), path=path, tmp=tmp,
-                           second=second, url=web.public_url,
-                           publisher=next(iter(inv.publishers)))
+    try:
+        yield SimpleNamespace(lab=lab, inv=load_inventory(path), path=path, tmp=tmp,
+                              second=second, url=web.public_url, publisher=publisher)
+    finally:
+        # The modules after this one get the lab's publisher back (its period, nothing in
+        # its drop folder) and difusores that never got this module's cut.
+        sh(lab, publisher, f"sudo systemctl stop {UNITS}; sudo rm -rf "
+                           f"{contract.PUBLISHER_DROP_DIR}/{CUT} {state_dir}/desempacados",
+           check=False)
+        for name in inv.difusores:
+            blank(lab, name)
+        assert deploy(lab, DEPLOY, inventory=lab.inventory_path)[0]
 
 
 def get(url: str) -> tuple[int, bytes]:
@@ -107,7 +144,7 @@ def test_deploy_is_idempotent(lista):
 
 
 def test_the_web_host_serves_the_list_with_logos_and_links(lista):
-    folder = make_cut(lista.tmp, "20210606_2100_PREP_AYUN_COAH", site(seed=b"l"))
+    folder = make_cut(lista.tmp, CUT, site(seed=b"l"))
     drop = contract.PUBLISHER_DROP_DIR
     subprocess.run(["scp", "-q", "-r", "-F", str(lista.lab.ssh_config_path), str(folder),
                     f"{lista.publisher}:/tmp/"], check=True, timeout=120)
