@@ -20,6 +20,7 @@ SUBCOMMANDS = {
     "corte": "prep_iac.corte.cli:corte",
     "publish": "prep_iac.publish.cli:publish",
     "status": "prep_iac.publish.cli:status",
+    "lista": "prep_iac.publish.lista_cli:lista",
     "verify": "prep_iac.conformance.cli:verify",
     "audit": "prep_iac.conformance.cli:audit",
     "runbook": "prep_iac.conformance.cli:runbook",

@@ -78,6 +78,15 @@ PUBLISHER_ETC = "/etc/prep-publisher"
 PUBLISHER_REGISTRY = f"{PUBLISHER_ETC}/registry.json"
 PUBLISHER_STATE_DIR = "/var/lib/prep-publisher"
 PUBLISHER_DROP_DIR = "/srv/prep-publisher/entrada"
+PUBLISHER_LOGOS = f"{PUBLISHER_ETC}/logos"  # the difusores' logo files, pushed with the list
+
+# --- the public list of difusores on the Institute's web host (CONV-I.7, III.2) ------------------
+LIST_USER = "prep-lista"  # the publisher's SFTP-only account there
+LIST_JAIL = "/srv/prep-lista"  # its chroot, root-owned
+LIST_PUBLIC = "publico"  # inside the jail: what nginx serves, the only folder it writes
+LIST_HTML = "difusores.html"
+LIST_JSON = "difusores.json"
+LIST_LOGOS = "logos"  # under LIST_PUBLIC: the logo files the page shows
 
 # --- accounts and groups -------------------------------------------------------------------------
 ADMIN_GROUP = "prep-admins"  # the inventory's admins: sudo, logged

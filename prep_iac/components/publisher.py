@@ -20,7 +20,7 @@ from pyinfra.operations import apt, files, pip, server
 from prep_iac import contract
 from prep_iac.components.common import config, install_units
 from prep_iac.publish import wheel
-from prep_iac.publish.registry import from_inventory
+from prep_iac.publish.registry import from_inventory, installed_logos
 
 USER = contract.PUBLISHER_USER
 BASE = contract.PUBLISHER_HOME
@@ -80,8 +80,16 @@ def service():
     files.put(name="the IEC's signing key (service account only)",
                         src=pub.signing_key, dest=f"{KEYS}/iec_firma", user=USER, group=USER,
                         mode="600")
+    # The difusores' logo files, pushed with the public list to the Institute's web host.
+    logos = installed_logos(cfg.inventory, contract.PUBLISHER_LOGOS)
+    files.directory(name=f"directory {contract.PUBLISHER_LOGOS}", path=contract.PUBLISHER_LOGOS,
+                    user="root", group="root", mode="755")
+    for here, there in logos.values():
+        files.put(name=f"logo {there}", src=here, dest=there, user="root", group="root",
+                  mode="644")
     registry = from_inventory(cfg.inventory, cfg.name, sftp_identity=f"{KEYS}/iec_sftp",
-                              signing_key=f"{KEYS}/iec_firma")
+                              signing_key=f"{KEYS}/iec_firma",
+                              logos_dir=contract.PUBLISHER_LOGOS)
     files.put(name="registry of difusores and their pinned host keys",
                     src=StringIO(registry.dumps()), dest=REGISTRY, user="root", group=USER,
                     mode="640")

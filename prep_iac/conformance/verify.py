@@ -38,7 +38,9 @@ def _quiet(host: str, what: str) -> None:
 
 
 def select_hosts(inventory, limit: str | None) -> list[str]:
-    names = list(inventory.hosts())
+    # The Institute's web host is its own server: no suite of the call applies to it (the
+    # list it serves is checked by `prep-iac lista check`).
+    names = [*inventory.difusores, *inventory.publishers]
     if not limit:
         return names
     wanted = [n.strip() for n in limit.split(",") if n.strip()]

@@ -33,6 +33,9 @@ def check(path, as_json):
     for name, p in inv.publishers.items():
         rows.append((name, "publishers", p.address, inv.ssh_user(name), p.ssh_port,
                      f"drop {p.drop_dir}"))
+    for name, w in inv.websites.items():
+        rows.append((name, "websites", w.address, inv.ssh_user(name), w.ssh_port,
+                     f"public list at {w.public_url}"))
     now = dt.datetime.now(dt.UTC)
     lines = calendar_lines(inv.iec, now)
     warnings = missing_files(inv)

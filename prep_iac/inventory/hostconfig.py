@@ -11,7 +11,7 @@ class HostConfig:
     inventory: Inventory
     inventory_path: Path
     name: str
-    role: str  # "difusor" | "publisher"
+    role: str  # "difusor" | "publisher" | "website"
 
     @property
     def host(self) -> Difusor | Publisher:

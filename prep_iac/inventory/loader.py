@@ -6,10 +6,11 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from prep_iac.errors import PrepError
-from prep_iac.inventory.logo import LogoError, read_logo
-from prep_iac.inventory.messages import EXAMPLES, Problem, duplicate_problems, problems_from
+from prep_iac.inventory.logos import logo_problems
+from prep_iac.inventory.messages import Problem, duplicate_problems, problems_from
 from prep_iac.inventory.roles import GROUP_ROLES
 from prep_iac.inventory.schema import Inventory
+from prep_iac.inventory.types import is_url
 from prep_iac.inventory.yamlfile import read_yaml
 
 # Host fields that name files on the machine running prep-iac (relative to the inventory).
@@ -61,6 +62,10 @@ def _resolve_paths(data: dict, base: Path) -> dict:
         if not isinstance(hosts, dict):
             continue
         data[group] = {name: _resolve_host(host, base) for name, host in hosts.items()}
+    portal = data.get("portal_logs")
+    if isinstance(portal, dict):
+        data["portal_logs"] = {k: resolve_path(v, base) if k in ("folder", "ssh_key")
+                               and isinstance(v, str) else v for k, v in portal.items()}
     return data
 
 
@@ -71,19 +76,6 @@ def _resolve_logo(data: dict, base: Path) -> dict:
     return data
 
 
-def logo_problems(inventory: Inventory, doc) -> list[Problem]:
-    """The participation's logo must be one the Institute's public list can show."""
-    if inventory.participation is None:
-        return []
-    try:
-        read_logo(inventory.participation.logo)
-    except LogoError as exc:
-        loc = ("participation", "logo")
-        return [Problem(str(doc.path), doc.line_of(loc), "participation.logo", str(exc),
-                        EXAMPLES["logo"])]
-    return []
-
-
 def _resolve_host(host, base: Path):
     if not isinstance(host, dict):
         return host
@@ -91,6 +83,9 @@ def _resolve_host(host, base: Path):
     for key in _PATH_FIELDS:
         if isinstance(host.get(key), str):
             host[key] = resolve_path(host[key], base)
+    logo = host.get("logo")
+    if isinstance(logo, str) and logo and not is_url(logo):
+        host["logo"] = resolve_path(logo, base)
     tls = host.get("tls")
     if isinstance(tls, dict):
         host["tls"] = {k: resolve_path(v, base) if k in ("cert", "key") and isinstance(v, str) else v

@@ -7,6 +7,7 @@ and is what `host.data.prep.role` holds.
 
 DIFUSOR = "difusor"
 PUBLISHER = "publisher"
+WEBSITE = "website"  # the Institute's web host: serves the public list of difusores
 
-ROLE_GROUPS = {DIFUSOR: "difusores", PUBLISHER: "publishers"}  # role -> group
+ROLE_GROUPS = {DIFUSOR: "difusores", PUBLISHER: "publishers", WEBSITE: "websites"}  # role -> group
 GROUP_ROLES = {group: role for role, group in ROLE_GROUPS.items()}  # group -> role

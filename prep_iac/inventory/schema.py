@@ -5,10 +5,12 @@ Unknown keys are errors (extra="forbid"): a misspelt key never passes silently.
 
 import datetime as dt
 import ipaddress
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import chain
 from typing import Literal, Self
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -27,6 +29,7 @@ from prep_iac.inventory.types import (
     LocalDate,
     LocalPath,
     LocalTime,
+    Logo,
     NutName,
     NutText,
     Origin,
@@ -178,6 +181,11 @@ class Calendar(Strict):
     @property
     def prep_closes_at(self) -> dt.datetime:
         return self._at(self.prep_closes)
+
+    @property
+    def public_list_starts_at(self) -> dt.datetime:
+        """When the list of difusores becomes public: the start of public_list_from."""
+        return self._day_starts(self.public_list_from)
 
     @property
     def publication_ends_at(self) -> dt.datetime:
@@ -404,6 +412,9 @@ class Difusor(HostBase):
     portal_origins: list[Origin] = []
     organization: Line | None = None
     public_url: HttpUrl | None = None
+    # The image the Institute's list shows as the link (CONV-I.7): an http(s) URL, or a file
+    # beside the inventory (PNG, JPEG or SVG, checked by inventory/logos.py).
+    logo: Logo | None = None
     contact: Contact | None = None
     link_mbps: int = Field(10, ge=1)
     tls: Tls | None = None
@@ -421,20 +432,81 @@ class Publisher(HostBase):
     notify_mail: Email | None = None
 
 
+LIST_PATH = re.compile(r"(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*/?")
+
+
+class Website(HostBase):
+    """The Institute's web host that serves the public list of difusores (CONV-I.7): the
+    publisher pushes the list there by SFTP, to a chrooted account (components/website.py)."""
+
+    public_url: HttpUrl  # where the public reads the list: difusores.html and .json are here
+    server_names: list[DnsName] = Field(min_length=1)  # nginx's server_name for the list
+
+    @model_validator(mode="after")
+    def _plain_path(self):
+        # The URL's path becomes an nginx location: plain folder names only.
+        parts = urlsplit(self.public_url)
+        if parts.query or parts.fragment or not LIST_PATH.fullmatch(parts.path or "/"):
+            raise ValueError(f"public_url {self.public_url!r}: the list's address is a folder, "
+                             "like https://www.iec.org.mx/prep/difusores/ (letters, digits, "
+                             "'.', '_' and '-' between slashes; no ?query or #fragment)")
+        return self
+
+
+LOG_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+class PortalLogs(Strict):
+    """The organization's usual portal, whose access logs are the memoria's baseline (VI):
+    a folder on this machine, or a host read over SSH (pinned key, an account that can read
+    the logs). `days`: how many days before the PREP window make the baseline."""
+
+    folder: LocalPath | None = None
+    address: Address | None = None
+    ssh_port: int = Field(22, ge=1, le=65535)
+    ssh_user: UnixName | None = None
+    ssh_key: LocalPath | None = None
+    host_key: SshPublicKey | None = None
+    path: AbsPath = "/var/log/nginx"  # the folder of the logs on that host
+    prefix: str = "access.log"  # the log files' names start with it (rotations included)
+    days: int = Field(14, ge=1, le=366)
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if bool(self.folder) == bool(self.address):
+            raise ValueError("portal_logs takes either 'folder' (a folder on this machine) or "
+                             "'address' (a host read over SSH), not both nor neither")
+        if self.address and not (self.host_key and self.ssh_user):
+            raise ValueError("portal_logs on a host needs 'ssh_user' and 'host_key' (pinned: "
+                             "no trust on first use)")
+        if not LOG_PREFIX.fullmatch(self.prefix):
+            raise ValueError(f"portal_logs prefix {self.prefix!r}: a file name start, like "
+                             "access.log (letters, digits, '.', '_' and '-')")
+        return self
+
+
 class Inventory(Strict):
     iec: Iec
     admins: Admins
     difusores: dict[HostName, Difusor] = {}
     publishers: dict[HostName, Publisher] = {}
     participation: Participation | None = None  # the difusor's file (prep-iac expediente)
+    websites: dict[HostName, Website] = {}
+    portal_logs: PortalLogs | None = None  # the memoria's baseline (VI)
 
     @model_validator(mode="after")
     def _consistent(self):
         if not self.difusores and not self.publishers:
             raise ValueError("the inventory has no hosts: add 'difusores' or 'publishers'")
+        if self.websites and not self.publishers:
+            raise ValueError("'websites' serve the list a publisher pushes: add 'publishers'")
         both = sorted(set(self.difusores) & set(self.publishers))
         if both:
             raise ValueError(f"duplicate host {both[0]!r}: it is both a difusor and a publisher")
+        twice = sorted((set(self.difusores) | set(self.publishers)) & set(self.websites))
+        if twice:
+            raise ValueError(f"duplicate host {twice[0]!r}: a website is neither a difusor nor "
+                             "a publisher")
         self._unique_endpoints()
         self._ssh_users_are_admins()
         self._ha_pairs()
@@ -444,10 +516,14 @@ class Inventory(Strict):
             if unpinned:
                 raise ValueError(f"difusor {unpinned[0]!r} has no host_key: a publisher pushes "
                                  "only to pinned host keys (no trust on first use)")
+            unpinned = sorted(n for n, w in self.websites.items() if not w.host_key)
+            if unpinned:
+                raise ValueError(f"website {unpinned[0]!r} has no host_key: the publisher pushes "
+                                 "the list only to a pinned host key (no trust on first use)")
         return self
 
     def hosts(self) -> dict[str, HostBase]:
-        return {**self.difusores, **self.publishers}
+        return {**self.difusores, **self.publishers, **self.websites}
 
     def _unique_endpoints(self):
         seen: dict[tuple[str, int], str] = {}

@@ -305,6 +305,16 @@ def _local_path(value: str) -> str:
     return _no_controls(value)
 
 
+def is_url(value: str) -> bool:
+    return value.lower().startswith(("http://", "https://"))
+
+
+def _logo(value: str) -> str:
+    """A difusor's logo: an http(s) URL the list links to, or a file beside the inventory
+    (its content is checked when the inventory loads: inventory/logos.py)."""
+    return _http_url(value) if is_url(value) else _local_path(value)
+
+
 def _nut_name(value: str) -> str:
     if not NUT_NAME.fullmatch(value):
         raise ValueError(f"{value!r} is not a NUT name (lowercase letters, digits, _ and -)")
@@ -336,6 +346,7 @@ UnixName = Annotated[str, *_text(_unix_name)]
 HostName = Annotated[str, *_text(_host_name)]
 AbsPath = Annotated[str, *_text(_abs_path)]
 LocalPath = Annotated[str, *_text(_local_path)]
+Logo = Annotated[str, *_text(_logo)]
 Line = Annotated[str, *_text(_line)]
 NutText = Annotated[str, *_text(_nut_text)]
 NutName = Annotated[str, *_text(_nut_name)]

@@ -54,19 +54,21 @@ def lab():
 @lab.command()
 @click.option("--difusores", default=2, show_default=True, type=click.IntRange(0, 189))
 @click.option("--publishers", default=1, show_default=True, type=click.IntRange(0, 50))
+@click.option("--websites", default=0, show_default=True, type=click.IntRange(0, 1),
+              help="the Institute's web host that serves the public list of difusores")
 @click.option("--release", type=click.Choice(RELEASES), default=None,
               help="Debian release of the hosts (default bookworm, or the lab's own)")
 @click.option("--timeout", default=120.0, show_default=True, help="seconds to wait for boot")
 @name_option
 @subnet_option
-def up(difusores, publishers, release, timeout, name, subnet):
+def up(difusores, publishers, websites, release, timeout, name, subnet):
     """Boot the lab's hosts and write its inventory (running hosts stay as they are)."""
     the_lab = Lab(name=name, subnet=subnet, release=release)
     display = BootDisplay()
     started = time.monotonic()
     with display.live:
         hosts = the_lab.up(difusores=difusores, publishers=publishers, timeout=timeout,
-                           report=display)
+                           report=display, websites=websites)
     err.print(f"[green]lab {the_lab.name!r} up[/] ({len(hosts)} hosts, "
               f"{time.monotonic() - started:.1f} s)")
     out.print(f"inventory:  {the_lab.inventory_path}")

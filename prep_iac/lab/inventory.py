@@ -83,14 +83,21 @@ def _publisher(host: LabHost, keys: LabKeys) -> dict:
     }
 
 
+def _website(host: LabHost, keys: LabKeys) -> dict:
+    """The Institute's web host: the list is served at its address's root."""
+    return {**_connection(host, keys), "public_url": f"http://{host.address}/",
+            "server_names": [host.address, f"{host.name}.lab"]}
+
+
 def build(lab_name: str, subnet: str, hosts: list[LabHost], keys: LabKeys,
           now: dt.datetime | None = None) -> dict:
     now = now or dt.datetime.now(dt.UTC)
-    by_role: dict[str, dict] = {DIFUSOR: {}, PUBLISHER: {}}
+    by_role: dict[str, dict] = {role: {} for role in ROLE_GROUPS}
     for h in hosts:
         role = role_of(h.name)
         by_role[role][h.name] = (_difusor(h, keys, lab_name) if role == DIFUSOR
-                                 else _publisher(h, keys))
+                                 else _publisher(h, keys) if role == PUBLISHER
+                                 else _website(h, keys))
     data = {
         "iec": {
             "process": process_id(lab_name),

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from prep_iac import sshconf
 from prep_iac.errors import PrepError
-from prep_iac.inventory.roles import DIFUSOR
+from prep_iac.inventory.roles import DIFUSOR, ROLE_GROUPS
 from prep_iac.lab import (
     aptlists,
     aptproxy,
@@ -187,12 +187,13 @@ class Lab:
 
     # ---- lifecycle --------------------------------------------------------------------
     def up(self, difusores: int = 2, publishers: int = 1, timeout: float = BOOT_TIMEOUT,
-           report: Report = _quiet, loop_devices: tuple[str, ...] = ()) -> dict[str, str]:
+           report: Report = _quiet, websites: int = 0,
+           loop_devices: tuple[str, ...] = ()) -> dict[str, str]:
         """Boot the lab's hosts (those already running stay); returns name -> address.
         Hosts named in `loop_devices` see the controller's loop devices (they can mount an
         image, as a VM could); the others, like most containers, cannot."""
         require_root()
-        wanted = self.spec.host_names(difusores, publishers)
+        wanted = self.spec.host_names(difusores, publishers, websites)
         names = sorted(set(self.state.hosts) | set(wanted), key=_host_order)
         self.state.loop_hosts = sorted(set(self.state.loop_hosts) | set(loop_devices))
         network.check_free(self.spec.subnet, self.spec.bridge)
@@ -414,7 +415,8 @@ class Lab:
 
 def _host_order(name: str) -> tuple[int, int]:
     role, _, number = name.rpartition("-")
-    return (0 if role == DIFUSOR else 1, int(number))
+    return (list(ROLE_GROUPS).index(role) if role in ROLE_GROUPS else len(ROLE_GROUPS),
+            int(number))
 
 
 def _tail(path: Path, lines: int = 12) -> str:

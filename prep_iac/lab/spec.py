@@ -1,8 +1,9 @@
 """A lab's shape, as pure logic: its name, bridge, subnet and the address of every host.
 
 Addresses are fixed by a host's role and number, so growing a lab never moves a host:
-difusor-N is the subnet's 10+N-th address, publisher-N its 200+N-th, and the bridge (the
-hosts' gateway) its first.
+difusor-N is the subnet's 10+N-th address, publisher-N its 200+N-th, website-N (the
+Institute's web host, which serves the public list) its 250+N-th, and the bridge (the hosts'
+gateway) its first.
 """
 
 from __future__ import annotations
@@ -14,12 +15,16 @@ import re
 from dataclasses import dataclass
 
 from prep_iac.errors import PrepError
-from prep_iac.inventory.roles import DIFUSOR, PUBLISHER, ROLE_GROUPS
+from prep_iac.inventory.roles import DIFUSOR, PUBLISHER, ROLE_GROUPS, WEBSITE
 
 DEFAULT_NAME = "lab"
 DEFAULT_SUBNET = "10.77.0.0/24"
 DIFUSOR_OFFSET, MAX_DIFUSORES = 10, 189
 PUBLISHER_OFFSET, MAX_PUBLISHERS = 200, 50
+WEBSITE_OFFSET, MAX_WEBSITES = 250, 1
+# role -> (how many a lab may have, the offset of number 1's address less one)
+NUMBERING = {DIFUSOR: (MAX_DIFUSORES, DIFUSOR_OFFSET), PUBLISHER: (MAX_PUBLISHERS, PUBLISHER_OFFSET),
+             WEBSITE: (MAX_WEBSITES, WEBSITE_OFFSET)}
 # The shared apt proxy's address (on a dummy link): no lab subnet may contain it.
 APT_PROXY_ADDRESS = ipaddress.IPv4Address("10.76.255.254")
 NAME_RE = re.compile(r"[a-z][a-z0-9-]{0,19}")  # matched whole
@@ -70,10 +75,14 @@ def publisher_name(n: int) -> str:
     return f"{PUBLISHER}-{n}"
 
 
+def website_name(n: int) -> str:
+    return f"{WEBSITE}-{n}"
+
+
 def role_of(host: str) -> str:
     role, _, number = host.rpartition("-")
     if role not in ROLE_GROUPS or not number.isdigit():
-        raise PrepError(f"{host!r} is not a lab host name", "use difusor-N or publisher-N")
+        raise PrepError(f"{host!r} is not a lab host name", "use difusor-N, publisher-N or website-N")
     return role
 
 
@@ -107,20 +116,20 @@ class LabSpec:
     def address(self, host: str) -> str:
         role = role_of(host)
         number = int(host.rpartition("-")[2])
-        limit, offset = ((MAX_DIFUSORES, DIFUSOR_OFFSET) if role == DIFUSOR
-                         else (MAX_PUBLISHERS, PUBLISHER_OFFSET))
+        limit, offset = NUMBERING[role]
         if not 1 <= number <= limit:
             raise PrepError(f"{host}: a lab has {role}s 1 to {limit}", f"ask for at most {limit}")
         return str(self.network.network_address + offset + number)
 
-    def host_names(self, difusores: int, publishers: int) -> list[str]:
-        if difusores < 0 or publishers < 0 or difusores + publishers == 0:
+    def host_names(self, difusores: int, publishers: int, websites: int = 0) -> list[str]:
+        if difusores < 0 or publishers < 0 or websites < 0 or difusores + publishers == 0:
             raise PrepError("a lab needs at least one host", "use --difusores 1 or more")
-        if difusores > MAX_DIFUSORES or publishers > MAX_PUBLISHERS:
-            raise PrepError(f"at most {MAX_DIFUSORES} difusores and {MAX_PUBLISHERS} publishers",
-                            "ask for fewer hosts")
+        if difusores > MAX_DIFUSORES or publishers > MAX_PUBLISHERS or websites > MAX_WEBSITES:
+            raise PrepError(f"at most {MAX_DIFUSORES} difusores, {MAX_PUBLISHERS} publishers "
+                            f"and {MAX_WEBSITES} website", "ask for fewer hosts")
         return ([difusor_name(i) for i in range(1, difusores + 1)]
-                + [publisher_name(i) for i in range(1, publishers + 1)])
+                + [publisher_name(i) for i in range(1, publishers + 1)]
+                + [website_name(i) for i in range(1, websites + 1)])
 
     def machine_name(self, host: str) -> str:
         """nspawn's machine name: unique across labs, so its veth names never collide."""

@@ -29,6 +29,15 @@ def _tz(tz: str | None, inventory) -> str:
     return inventory.iec.calendar.timezone if inventory is not None else DEFAULT_TZ
 
 
+def _day(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise PrepError(f"--entrega {text!r} is not a date", "write it as YYYY-MM-DD") from None
+
+
 @click.group()
 def memoria():
     """Memoria técnica (CONV-VI): the difusor's logs bundled, and the report from them."""
@@ -76,6 +85,16 @@ def collect(inventory, source, desde, hasta, tz, out):
     summary = c.collect(nodes, out, since, until, fetch, zone)
     err.print(f"[green]bundle:[/] {out / 'bitacoras.tar.gz'} ({len(summary['archivos'])} files, "
               f"SHA-256 in {out / 'SHA256SUMS'}); incidents: {len(summary['incidentes'])}")
+    if inv and inv.portal_logs:
+        import json
+
+        from prep_iac.memoria import baseline
+
+        base = baseline.collect_portal(inv.portal_logs, out, since)
+        (out / f"{baseline.BASELINE_DIR}.json").write_text(
+            json.dumps(base, indent=1, ensure_ascii=False) + "\n")
+        err.print(f"[green]baseline:[/] {out / baseline.BASELINE_DIR} ({len(base['archivos'])} "
+                  f"files of the portal, {base['desde'][:10]} to {base['hasta'][:10]})")
 
 
 @memoria.command()
@@ -94,9 +113,12 @@ def collect(inventory, source, desde, hasta, tz, out):
 @click.option("--link-mbps", type=float, help="Link capacity in Mbps.")
 @click.option("--cut", "cuts", multiple=True, help="A cut id to mark (e.g. 20210606_2000_…).")
 @click.option("--no-pdf", is_flag=True, help="Skip report.pdf.")
+@click.option("--entrega", "delivered", metavar="YYYY-MM-DD",
+              help="The day the memoria is delivered to the IEC, recorded against the "
+                   "inventory's iec.calendar.memoria_by [default: today].")
 @click.option("--out", required=True, type=click.Path(path_type=Path))
 def report(logs, baseline_logs, baseline_days, desde, hasta, tz, inventory, rate_limit,
-           link_mbps, cuts, no_pdf, out):
+           link_mbps, cuts, no_pdf, delivered, out):
     """Write report.html, report.pdf and report.json from the logs."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -122,7 +144,8 @@ def report(logs, baseline_logs, baseline_days, desde, hasta, tz, inventory, rate
                      baseline_logs=baseline_logs, baseline_days=baseline_days,
                      rate_limit_rps=rate_limit or limits.get("rate_limit_rps"),
                      link_mbps=link_mbps or limits.get("link_mbps"), cut_ids=list(cuts),
-                     pdf=not no_pdf)
+                     pdf=not no_pdf, memoria_by=inv.iec.calendar.memoria_by if inv else None,
+                     delivered=_day(delivered) if delivered else None)
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                   TimeRemainingColumn(), console=err, transient=True) as bar:
         tasks: dict[str, int] = {}
@@ -137,3 +160,8 @@ def report(logs, baseline_logs, baseline_days, desde, hasta, tz, inventory, rate
     err.print(f"[green]report:[/] {out}/report.html, report.pdf, report.json — "
               f"{t['hits']:,} hits, {t['pages']:,} páginas, {t['visitors']:,} visitantes, "
               f"{len(data['incidents'])} incidentes")
+    if data.get("entrega"):
+        e = data["entrega"]
+        err.print(f"entrega {e['fecha_entrega']} (fecha límite {e['fecha_limite']}): "
+                  + ("a tiempo" if e["estado"] == "a tiempo"
+                     else f"tarde, {e['dias_de_retraso']} días de retraso"))

@@ -30,6 +30,8 @@ COMPACT_EVERY = 32
 # Response-time histogram: bin = floor(log2(ms + 1) * RT_BINS_PER_OCTAVE); ~9 % wide bins.
 RT_BINS_PER_OCTAVE = 8
 
+# collect's OUT/linea-base/: the portal's usual days, never counted as the PREP's traffic.
+BASELINE_DIR = "linea-base"
 _ROTATED = re.compile(r"(?P<base>.+?\.log)(?:\.(?P<n>\d+))?(?P<gz>\.gz)?")  # whole
 
 
@@ -70,6 +72,8 @@ def log_files(root: Path) -> list[Path]:
         m = _ROTATED.fullmatch(p.name)
         # Both the access log and the web-attack filter's log (nginx's access_log in the
         # blocking location replaces the server's, so a request is in one of them only).
+        if BASELINE_DIR in p.relative_to(root).parts[:-1]:
+            continue
         if m and p.is_file() and not p.name.startswith("journal") and "error" not in p.name:
             found.append((str(p.parent), m.group("base"), -int(m.group("n") or 0), p))
     return [p for *_, p in sorted(found)]

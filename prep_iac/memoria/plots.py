@@ -109,6 +109,31 @@ def timeline(incidents: list[dict], start: float, end: float, tz: ZoneInfo) -> F
     return fig
 
 
+BASELINE_LABELS = {"visitas": "Visitas", "paginas": "Páginas", "hits": "Hits"}
+
+
+def against_baseline(comparison: dict) -> Figure:
+    """Base VI: the PREP's daily averages beside the portal's usual ones (log scale: the
+    night may be orders of magnitude above a usual day)."""
+    rows = comparison["rows"]
+    fig, ax = plt.subplots(figsize=SIZE)
+    x = range(len(rows))
+    usual = [r["promedio_diario_habitual"] for r in rows]
+    prep = [r["promedio_diario_prep"] for r in rows]
+    ax.bar([i - 0.2 for i in x], usual, width=0.4, label="uso habitual del portal",
+           color="#7f7f7f")
+    ax.bar([i + 0.2 for i in x], prep, width=0.4, label="operación del PREP", color="#1f77b4")
+    ax.set_xticks(list(x), [BASELINE_LABELS.get(r["medida"], r["medida"]) for r in rows])
+    if min(v for v in usual + prep) > 0:
+        ax.set_yscale("log")
+    ax.set_ylabel("promedio diario")
+    ax.set_title("Tráfico del PREP frente al uso habitual del portal")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def png_base64(fig: Figure) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from prep_iac.errors import PrepError
-from prep_iac.memoria import aggregate, incidents, parse
+from prep_iac.memoria import aggregate, baseline, incidents, parse
 from prep_iac.memoria.logformat import BUCKET_S
 from prep_iac.memoria.suggestions import derive
 
@@ -34,6 +34,8 @@ class Options:
     link_mbps: float | None = None
     cut_ids: list[str] = field(default_factory=list)
     pdf: bool = True
+    memoria_by: date | None = None  # the calendar's due date (base VI)
+    delivered: date | None = None  # the delivery's date (default: today in the report's zone)
 
 
 def zone(name: str) -> ZoneInfo:
@@ -88,7 +90,13 @@ def build(opts: Options, progress: Callable[[str, int, int], None] | None = None
         pdf.require()  # before the long parse: a missing WeasyPrint is said at once
     opts.out.mkdir(parents=True, exist_ok=True)
     problems: list[PrepError] = []
-    data: dict = {"generated": datetime.now(tz).isoformat(timespec="seconds"), "tz": opts.tz}
+    now = datetime.now(tz)
+    data: dict = {"generated": now.isoformat(timespec="seconds"), "tz": opts.tz}
+    data["entrega"] = (baseline.delivery(opts.memoria_by, opts.delivered or now.date())
+                       if opts.memoria_by else None)
+    if not (opts.baseline_logs or opts.baseline_days) and opts.logs.is_dir() \
+            and (opts.logs / baseline.BASELINE_DIR).is_dir():
+        opts.baseline_logs = opts.logs / baseline.BASELINE_DIR  # what collect fetched
 
     files = parse.log_files(opts.logs)
     if not files:
@@ -162,6 +170,8 @@ def build(opts: Options, progress: Callable[[str, int, int], None] | None = None
             "status": plots.status(window, tz),
             "timeline": plots.timeline(shown, start, end, tz),
         }
+        if data["comparison"]:
+            figures["baseline"] = plots.against_baseline(data["comparison"])
         page = html.render(data, figures)
         for fig in figures.values():
             plots.close(fig)

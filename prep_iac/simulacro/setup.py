@@ -172,9 +172,11 @@ def with_period(inventory: Path, out: Path, period_s: int) -> Path:
 
 
 def deploy_all(inventory: Path) -> dict[str, DeployResult]:
-    """Difusores and publishers at once (pyinfra is parallel over hosts within each)."""
-    jobs = {role: (f"deploys/{role}.py", group) for role, group in ROLE_GROUPS.items()}
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    """Every role's deploy at once (pyinfra is parallel over hosts within each)."""
+    groups = load_inventory(inventory)
+    jobs = {role: (f"deploys/{role}.py", group) for role, group in ROLE_GROUPS.items()
+            if getattr(groups, group)}  # a lab without a website has nothing to deploy there
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
         futures = {role: pool.submit(run_deploy, inventory, f, limit=group)
                    for role, (f, group) in jobs.items()}
         return {role: fut.result() for role, fut in futures.items()}

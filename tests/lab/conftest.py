@@ -8,8 +8,8 @@
         assert lab_host("difusor-1").service("nginx").is_running   # testinfra, via sudo
 
 The session's lab is named by $PREP_LAB_NAME (default "ci") on $PREP_LAB_SUBNET (default
-10.79.0.0/24), with $PREP_LAB_DIFUSORES / $PREP_LAB_PUBLISHERS hosts (default 3 and 1) of
-$PREP_LAB_RELEASE (default bookworm). It is destroyed at the end of the session, also when
+10.79.0.0/24), with $PREP_LAB_DIFUSORES / $PREP_LAB_PUBLISHERS / $PREP_LAB_WEBSITES hosts
+(default 3, 1 and 0) of $PREP_LAB_RELEASE (default bookworm). It is destroyed at the end of the session, also when
 tests fail; $PREP_LAB_KEEP=1 keeps it for a look afterwards.
 """
 
@@ -41,6 +41,8 @@ def lab_settings() -> dict:
         "release": os.environ.get("PREP_LAB_RELEASE", "bookworm"),
         "difusores": int(os.environ.get("PREP_LAB_DIFUSORES", "3")),
         "publishers": int(os.environ.get("PREP_LAB_PUBLISHERS", "1")),
+        # The Institute's web host that serves the public list (tests/lab/test_lista.py).
+        "websites": int(os.environ.get("PREP_LAB_WEBSITES", "0")),
     }
 
 
@@ -62,7 +64,8 @@ def lab():
     s = lab_settings()
     the_lab = Lab.fresh(s["name"], s["subnet"], s["release"])
     try:
-        the_lab.up(difusores=s["difusores"], publishers=s["publishers"])
+        the_lab.up(difusores=s["difusores"], publishers=s["publishers"],
+                   websites=s["websites"])
         yield the_lab
     finally:
         if os.environ.get("PREP_LAB_KEEP") != "1":

@@ -221,7 +221,9 @@ def test_relative_paths_resolve_beside_the_inventory(tmp_path, base):
 def test_example_loads_into_pyinfra():
     inventory = pyinfra_inventory(EXAMPLE_IEC)
     hosts = {h.name: h for h in inventory}
-    assert set(hosts) == {"difusor-ejemplo", "publisher-1"}
+    assert set(hosts) == {"difusor-ejemplo", "publisher-1", "web-iec"}
+    assert hosts["web-iec"].data.prep.role == "website"
+    assert [h.name for h in inventory.get_group("websites")] == ["web-iec"]
     publisher = hosts["publisher-1"]
     assert publisher.data.ssh_hostname == "198.51.100.2"
     assert publisher.data.ssh_user == "operador" and publisher.data._sudo is True

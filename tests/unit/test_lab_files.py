@@ -94,3 +94,17 @@ def test_mirror_is_read_from_apt_sources():
                                    "deb http://mirror.example/debian-security trixie-security main"]
     one_line = "deb [arch=amd64] http://m.example/debian/ bookworm main\n"
     assert mirror.parse_sources({"x.list": one_line}).debian == "http://m.example/debian"
+
+
+def test_a_lab_with_a_web_host_names_it_for_the_public_list(tmp_path):
+    lab_keys = _keys(tmp_path)
+    hosts = [lab_inventory.LabHost("difusor-1", "10.81.0.11", _host_key(tmp_path, "d1")),
+             lab_inventory.LabHost("publisher-1", "10.81.0.201", _host_key(tmp_path, "p1")),
+             lab_inventory.LabHost("website-1", "10.81.0.251", _host_key(tmp_path, "w1"))]
+    data = lab_inventory.build("labdev", "10.81.0.0/24", hosts, lab_keys)
+    path = lab_inventory.write(tmp_path / "lab-labdev.yml", "labdev", "10.81.0.0/24", data)
+    web = yaml.safe_load(path.read_text())["websites"]["website-1"]
+    assert web["public_url"] == "http://10.81.0.251/"
+    assert web["server_names"] == ["10.81.0.251", "website-1.lab"]
+    assert web["host_key"].startswith("ssh-ed25519 AAAA")
+    lab_inventory.validate(path)

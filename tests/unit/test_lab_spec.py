@@ -72,3 +72,13 @@ def test_env_gives_name_and_subnet(monkeypatch):
     monkeypatch.delenv("PREP_LAB_SUBNET")
     assert LabSpec.from_env().inventory_file() == "lab.yml"
     assert LabSpec.from_env().subnet == "10.77.0.0/24"
+
+
+def test_the_institutes_web_host_has_its_own_address():
+    spec = LabSpec(name="labdev", subnet="10.81.0.0/24")
+    assert spec.host_names(1, 1, websites=1) == ["difusor-1", "publisher-1", "website-1"]
+    assert spec.address("website-1") == "10.81.0.251"
+    all_hosts = spec.host_names(189, 50, websites=1)
+    assert len({spec.address(h) for h in all_hosts}) == len(all_hosts) == 240
+    with pytest.raises(PrepError, match="at most"):
+        spec.host_names(1, 1, websites=2)

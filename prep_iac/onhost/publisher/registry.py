@@ -22,6 +22,18 @@ class DifusorEntry:
     organization: str | None = None
     public_url: str | None = None
     contact: dict | None = None
+    logo: str | None = None  # an http(s) URL, or a PNG/JPEG file on this host
+
+
+@dataclass(frozen=True)
+class WebsiteEntry:
+    """The Institute's web host the list goes to: its pinned SSH endpoint (connect.py takes
+    it as it takes a difusor) and where the public reads the list."""
+    name: str
+    address: str
+    ssh_port: int
+    host_key: str
+    public_url: str
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,10 @@ class Registry:
     process: str = ""
     prep_opens: str | None = None
     prep_closes: str | None = None
+    # The public list (listpage.py): from when it is public (ISO-8601, the start of the
+    # calendar's public_list_from day) and the web hosts it is pushed to.
+    list_from: str | None = None
+    websites: tuple[WebsiteEntry, ...] = ()
 
     def mode_at(self, now: datetime | None = None) -> str:
         """Drill material before the PREP opens, production from then on."""
@@ -57,6 +73,7 @@ class Registry:
     def to_json(self) -> dict:
         data = asdict(self)
         data["difusores"] = [asdict(d) for d in self.difusores]
+        data["websites"] = [asdict(w) for w in self.websites]
         return data
 
     def dumps(self) -> str:
@@ -67,6 +84,7 @@ class Registry:
         data = dict(data)
         data["difusores"] = tuple(DifusorEntry(**d) for d in data["difusores"])
         data["signers"] = tuple(data["signers"])
+        data["websites"] = tuple(WebsiteEntry(**w) for w in data.get("websites", ()))
         return cls(**data)
 
     @classmethod

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from prep_iac import contract
 from prep_iac.errors import PrepError
-from prep_iac.onhost.publisher import cutdata, listpage, notify, source
+from prep_iac.onhost.publisher import cutdata, listpage, listpush, notify, source
 from prep_iac.onhost.publisher.ledger import CONCLUDED, Ledger
 from prep_iac.onhost.publisher.registry import Registry
 from prep_iac.onhost.publisher.run import (
@@ -68,17 +68,26 @@ def once(registry: Registry, list_dir: Path) -> str | None:
     final = prep_closed(registry)
     ledger = Ledger(state / "ledger.sqlite", registry.period_s)
     targets = registry
-    if final:
-        pending = [d.name for d in registry.difusores if ledger.state(d.name) != CONCLUDED]
-        if not pending:
-            ledger.close()
-            notify.journal("the PREP concluded: every difusor confirmed the final cut")
-            return None
-        targets = registry.only(pending)
     try:
+        if final:
+            pending = [d.name for d in registry.difusores if ledger.state(d.name) != CONCLUDED]
+            if not pending:
+                notify.journal("the PREP concluded: every difusor confirmed the final cut")
+                return None
+            targets = registry.only(pending)
         return _publish_newest(registry, targets, list_dir, state, ledger, final)
     finally:
+        _public_list(registry, ledger)
         ledger.close()
+
+
+def _public_list(registry: Registry, ledger: Ledger) -> None:
+    """Every round, after the ledger took its outcomes: a suspension or a recovery reaches
+    the Institute's site in the same period. The cuts never wait on it."""
+    try:
+        listpush.publish_list(registry, ledger)
+    except Exception as exc:  # noqa: BLE001 - one journal line, the next round retries
+        notify.journal(f"public list not pushed: {type(exc).__name__}: {exc}")
 
 
 def _skip_line(entry: Path, exc: PrepError) -> str:
