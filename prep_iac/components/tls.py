@@ -15,7 +15,7 @@ from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from prep_iac import contract, paths
-from prep_iac.components import distro
+from prep_iac.components import distro, onhost
 from prep_iac.components.common import config
 from prep_iac.components.nginx import TLS_DIR
 from prep_iac.contract import ACME_WEBROOT
@@ -29,7 +29,7 @@ PRIVKEY = f"{TLS_DIR}/privkey.pem"
 ACME_CERT_NAME = "prep"
 ACME_LIVE = f"/etc/letsencrypt/live/{ACME_CERT_NAME}"
 RENEW_HOOK = "/etc/letsencrypt/renewal-hooks/deploy/prep-nginx"
-ACME_ISSUE = "/usr/local/sbin/prep-acme-issue"  # onhost's launcher of prep_iac/onhost/acme.py
+ACME_ISSUE = f"{onhost.SBIN}/prep-acme-issue"  # onhost's launcher of prep_iac/onhost/acme.py
 
 
 # --- the deploy ------------------------------------------------------------------------------

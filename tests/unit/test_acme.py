@@ -2,15 +2,20 @@
 and the inventory's acme_server / acme_ca. The real issuance is tests/lab/test_acme.py."""
 
 import copy
+import json
 
 import pytest
 import yaml
 
+from prep_iac import contract
+from prep_iac.components import tls
 from prep_iac.inventory import load_inventory
+from prep_iac.inventory.hostconfig import HostConfig
 from prep_iac.inventory.schema import Tls
 from prep_iac.inventory.tlsfiles import check_ca
 from prep_iac.lab import ca as lab_ca
 from prep_iac.onhost.acme import AcmeConfig, certbot_command, explain
+from prep_iac.onhost.common import settings_from, settings_json
 from prep_iac.paths import REPO_DIR
 
 CFG = AcmeConfig(names=["prep.example.mx", "difusor.example.mx"], email="a@example.mx",
@@ -136,3 +141,20 @@ def test_inventory_check_names_a_bad_acme_ca(tmp_path):
     with pytest.raises(Exception, match=r"difusores\.difusor-1\.tls.*acme_ca .*none\.pem does "
                                         r"not exist"):
         load_inventory(path)
+
+
+def test_the_deploy_writes_the_inventory_into_the_programs_config(tmp_path):
+    example = REPO_DIR / "inventories" / "example-difusor.yml"
+    cfg = tls.acme_config(HostConfig(load_inventory(example), example, "difusor-1", "difusor"))
+    assert (cfg.server, cfg.ca_file, cfg.cert_name) == (None, None, "prep")
+    data = yaml.safe_load(example.read_text())
+    ca, _, _ = _ca_and_leaf(tmp_path)
+    data["difusores"]["difusor-1"]["tls"].update(acme_server="https://10.72.0.1:14000/dir",
+                                                 acme_ca=str(ca))
+    path = tmp_path / "inv.yml"
+    path.write_text(yaml.safe_dump(data))
+    cfg = tls.acme_config(HostConfig(load_inventory(path), path, "difusor-1", "difusor"))
+    assert cfg.server == "https://10.72.0.1:14000/dir"
+    assert cfg.ca_file == contract.ACME_CA_FILE  # the copy on the difusor, not the local path
+    assert cfg.names == data["difusores"]["difusor-1"]["server_names"]
+    assert settings_from(AcmeConfig, json.loads(settings_json(cfg))) == cfg
