@@ -36,10 +36,10 @@ if has_role("difusor"):
     activator.installed()   # CONV-I.3/I.9 verify signed cuts, switch `current` atomically
     tls.certificates()      # TLS for the public site
     nginx.site()            # CONV-I.1/I.2/I.6/I.10 the PREP, the portal page, the cut time
-    tls.acme_request()      # tls mode acme: the certificate, once nginx serves
     waf.filters()           # CONV-II.d.2 cheap request filtering in nginx
     ids.fail2ban()          # CONV-II.d.2 bans in nftables from sshd and nginx logs
     watchdog.timer()        # CONV-III.2  notice page after 3 periods without a cut
     logs.rotation()         # CONV-VI     access logs kept for the memoria
     ups.nut()               # CONV-II.e   UPS monitoring and clean shutdown
     ha.keepalived()         # CONV-II.a.2 floating address for an HA pair
+    tls.acme_request()      # tls mode acme: the certificate, last (a failure stops no other part)

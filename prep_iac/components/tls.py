@@ -62,12 +62,12 @@ def _upload_pair(cert: str, key: str):
 def _acme(cfg: HostConfig):
     """certbot from Debian, HTTP-01 through nginx's webroot, driven by prep-acme-issue
     (prep_iac/onhost/acme.py) from its own timer: one program issues and renews, so a failure
-    is one line in one journal and in `verify`. Debian's certbot.timer is turned off (it
-    would renew the same certificate without the ACME server's CA, and fail elsewhere).
+    is one line in one journal and in `verify`. Debian's certbot.timer is turned off: it
+    would renew the same certificate without tls.acme_ca and report in another journal.
 
     Until the first certificate is issued nginx uses a self-signed one (ssl-cert's snakeoil),
-    so the site and the challenge path are up for the ACME server to reach; acme_request()
-    asks for the certificate once nginx serves.
+    so the site and the challenge path are up for the ACME server to reach; acme_request(),
+    the deploy's last step, asks for the certificate.
     """
     tls = cfg.host.tls
     apt.packages(name="certbot and ssl-cert", packages=distro.for_host()["acme_packages"], update=True, cache_time=3600)
@@ -127,7 +127,7 @@ def certificates():
     _reload_nginx_if(dh, *changed)
 
 
-@deploy("tls: the ACME certificate, now that nginx serves the challenge path")
+@deploy("tls: the ACME certificate, once nginx serves the challenge path")
 def acme_request():
     """tls mode acme: run prep-acme-issue now when the certificate in place was not asked for
     these names at this ACME server (first deploy, names changed), so the deploy's output

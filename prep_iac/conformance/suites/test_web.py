@@ -18,6 +18,7 @@ from prep_iac.contract import (
     STATES,
     WATCHDOG_CONFIG,
     WEB_ROOT,
+    sanitize_remote_text,
 )
 from prep_iac.onhost.common import settings_from
 from prep_iac.onhost.watchdog import WatchdogConfig
@@ -184,7 +185,7 @@ def test_acme(host, difusor):
     status = host.file(ACME_STATUS)
     assert status.exists, ("prep-acme-issue aún no ha corrido: sudo systemctl start "
                            "prep-acme-issue.service")
-    when, _, line = status.content_string.strip().partition(" ")
+    when, _, line = sanitize_remote_text(status.content_string, 800).partition(" ")
     assert line.startswith("ok:"), f"la última solicitud ACME ({when}) falló: {line}"
 
 

@@ -7,7 +7,7 @@ if has_role("difusor"):
     onhost.programs()
     tls.certificates()
     nginx.site()
-    tls.acme_request()
     watchdog.timer()
     logs.rotation()
     ha.keepalived()
+    tls.acme_request()
