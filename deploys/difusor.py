@@ -42,3 +42,4 @@ if has_role("difusor"):
     logs.rotation()         # CONV-VI     access logs kept for the memoria
     ups.nut()               # CONV-II.e   UPS monitoring and clean shutdown
     ha.keepalived()         # CONV-II.a.2 floating address for an HA pair
+    tls.acme_request()      # tls mode acme: the certificate, last (a failure stops no other part)

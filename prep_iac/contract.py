@@ -72,6 +72,14 @@ WATCHDOG_ETC = "/etc/prep-watchdog"
 WATCHDOG_CONFIG = f"{WATCHDOG_ETC}/config.json"
 WATCHDOG_STATE_DIR = "/var/lib/prep-watchdog"  # the flag files nginx tests, the notice page
 WATCHDOG_UNIT = "prep-watchdog.service"
+# tls mode acme: prep-acme-issue (prep_iac/onhost/acme.py) gets and renews the certificate.
+ACME_ETC = "/etc/prep-acme"
+ACME_CONFIG = f"{ACME_ETC}/config.json"
+ACME_CA_FILE = f"{ACME_ETC}/ca.pem"  # tls.acme_ca: the ACME server's CA, trusted by certbot only
+ACME_STATE_DIR = "/var/lib/prep-acme"
+ACME_STATUS = f"{ACME_STATE_DIR}/status"  # "<UTC time> ok: …" or "<UTC time> error: …; fix: …"
+ACME_REQUEST = f"{ACME_STATE_DIR}/request.json"  # server and names of the certificate in place
+ACME_UNIT = "prep-acme-issue.service"
 PUBLISHER_HOME = "/opt/prep-publisher"  # the wheel and its venv
 PUBLISHER_VENV = f"{PUBLISHER_HOME}/venv"
 PUBLISHER_ETC = "/etc/prep-publisher"

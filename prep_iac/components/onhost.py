@@ -17,7 +17,8 @@ from prep_iac.paths import PACKAGE_DIR
 
 SBIN = "/usr/local/sbin"
 PROGRAMS = {"prep-activator": "prep_iac.onhost.activator",
-            "prep-watchdog": "prep_iac.onhost.watchdog"}
+            "prep-watchdog": "prep_iac.onhost.watchdog",
+            "prep-acme-issue": "prep_iac.onhost.acme"}
 # Before the host programs became a package, the activator was one file linked from SBIN.
 OLD_ACTIVATOR = f"{contract.ONHOST_LIB}/prep-activator"
 

@@ -5,38 +5,43 @@ Every mode ends with the same three files in TLS_DIR (fullchain.pem, privkey.pem
 ffdhe2048.pem), so the nginx site does not care where its certificate came from.
 """
 
-import shlex
+import json
+from io import StringIO
 
+from pyinfra import host
 from pyinfra.api import deploy
+from pyinfra.facts.server import Command
 from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
 
-from prep_iac import paths
-from prep_iac.components import distro
+from prep_iac import contract, paths
+from prep_iac.components import distro, onhost
 from prep_iac.components.common import config
 from prep_iac.components.nginx import TLS_DIR
 from prep_iac.contract import ACME_WEBROOT
 from prep_iac.inventory.hostconfig import HostConfig
 from prep_iac.lab import ca as lab_ca
+from prep_iac.onhost.acme import AcmeConfig
+from prep_iac.onhost.common import settings_json
 
 FULLCHAIN = f"{TLS_DIR}/fullchain.pem"
 PRIVKEY = f"{TLS_DIR}/privkey.pem"
 ACME_CERT_NAME = "prep"
 ACME_LIVE = f"/etc/letsencrypt/live/{ACME_CERT_NAME}"
 RENEW_HOOK = "/etc/letsencrypt/renewal-hooks/deploy/prep-nginx"
-ACME_ISSUE = "/usr/local/sbin/prep-acme-issue"
+ACME_ISSUE = f"{onhost.SBIN}/prep-acme-issue"  # onhost's launcher of prep_iac/onhost/acme.py
 
 
 # --- the deploy ------------------------------------------------------------------------------
 
-def acme_issue_context(names: list[str], email: str) -> dict:
-    """prep-acme-issue.sh.j2's context: every value shell-quoted, for a root script. The
-    inventory already refuses names and addresses with shell characters; this is the second
-    line of defence."""
-    q = shlex.quote
-    return {"names_sh": [q(n) for n in names], "email_sh": q(email),
-            "webroot_sh": q(ACME_WEBROOT), "cert_name_sh": q(ACME_CERT_NAME),
-            "live_sh": q(ACME_LIVE), "fullchain_sh": q(FULLCHAIN), "privkey_sh": q(PRIVKEY)}
+def acme_config(cfg: HostConfig) -> AcmeConfig:
+    """What prep-acme-issue reads (contract.ACME_CONFIG): the inventory's tls block. Values
+    reach certbot as separate arguments, never through a shell."""
+    tls = cfg.host.tls
+    return AcmeConfig(names=list(cfg.host.server_names), email=tls.email, webroot=ACME_WEBROOT,
+                      fullchain=FULLCHAIN, privkey=PRIVKEY, server=tls.acme_server,
+                      ca_file=contract.ACME_CA_FILE if tls.acme_ca else None,
+                      cert_name=ACME_CERT_NAME)
 
 
 def _reload_nginx_if(*ops):
@@ -55,38 +60,51 @@ def _upload_pair(cert: str, key: str):
 
 
 def _acme(cfg: HostConfig):
-    """certbot from Debian, HTTP-01 through nginx's webroot; Debian's certbot.timer renews.
+    """certbot from Debian, HTTP-01 through nginx's webroot, driven by prep-acme-issue
+    (prep_iac/onhost/acme.py) from its own timer: one program issues and renews, so a failure
+    is one line in one journal and in `verify`. Debian's certbot.timer is turned off: it
+    would renew the same certificate without tls.acme_ca and report in another journal.
 
     Until the first certificate is issued nginx uses a self-signed one (ssl-cert's snakeoil),
-    so the site and the challenge path are up for the ACME server to reach.
+    so the site and the challenge path are up for the ACME server to reach; acme_request(),
+    the deploy's last step, asks for the certificate.
     """
-    d = cfg.host
+    tls = cfg.host.tls
     apt.packages(name="certbot and ssl-cert", packages=distro.for_host()["acme_packages"], update=True, cache_time=3600)
-    hook = files.put(name="certbot deploy hook: reload nginx",
-                     src=paths.template("tls", "prep-nginx-hook.sh"), dest=RENEW_HOOK,
-                     create_remote_dir=True, user="root", group="root", mode="755")
-    issue = files.template(name="prep-acme-issue", src=paths.template("tls", "prep-acme-issue.sh.j2"),
-                           dest=ACME_ISSUE, user="root", group="root", mode="755",
-                           **acme_issue_context(d.server_names, d.tls.email))
+    # certbot's own folders too: its sandboxed unit may write only folders that exist.
+    for path, mode in ((contract.ACME_ETC, "755"), (contract.ACME_STATE_DIR, "755"),
+                       ("/etc/letsencrypt", "755"), ("/var/lib/letsencrypt", "755"),
+                       ("/var/log/letsencrypt", "700")):
+        files.directory(name=f"directory {path}", path=path, user="root", group="root",
+                        mode=mode)
+    if tls.acme_ca:
+        files.put(name="the ACME server's CA, for certbot", src=tls.acme_ca,
+                  dest=contract.ACME_CA_FILE, user="root", group="root", mode="644")
+    else:
+        files.file(name="no private ACME CA", path=contract.ACME_CA_FILE, present=False)
+    settings = files.put(name="prep-acme-issue's config", src=StringIO(settings_json(acme_config(cfg))),
+                         dest=contract.ACME_CONFIG, user="root", group="root", mode="644")
+    files.put(name="certbot deploy hook: reload nginx (for a certbot renew by hand)",
+              src=paths.template("tls", "prep-nginx-hook.sh"), dest=RENEW_HOOK,
+              create_remote_dir=True, user="root", group="root", mode="755")
     unit = files.template(name="prep-acme-issue.service",
                           src=paths.template("tls", "prep-acme-issue.service.j2"),
-                          dest="/etc/systemd/system/prep-acme-issue.service",
+                          dest=f"/etc/systemd/system/{contract.ACME_UNIT}",
                           user="root", group="root", mode="644", issue=ACME_ISSUE)
     timer = files.put(name="prep-acme-issue.timer", src=paths.template("tls", "prep-acme-issue.timer"),
                       dest="/etc/systemd/system/prep-acme-issue.timer",
                       user="root", group="root", mode="644")
-    # Placeholder pair, only if nothing is there yet (certbot's hook replaces the links).
+    # Placeholder pair, only if nothing is there yet (prep-acme-issue replaces the links).
     server.shell(name="self-signed placeholder until the first ACME certificate",
-                 commands=[f"test -e {FULLCHAIN} || ln -s /etc/ssl/certs/ssl-cert-snakeoil.pem {FULLCHAIN}",
-                           f"test -e {PRIVKEY} || ln -s /etc/ssl/private/ssl-cert-snakeoil.key {PRIVKEY}"],
-                 _if=any_changed(issue))
+                 commands=[f"test -e {FULLCHAIN} || ln -sfn /etc/ssl/certs/ssl-cert-snakeoil.pem {FULLCHAIN}",
+                           f"test -e {PRIVKEY} || ln -sfn /etc/ssl/private/ssl-cert-snakeoil.key {PRIVKEY}"],
+                 _if=any_changed(settings))
     systemd.daemon_reload(name="systemd knows the ACME units", _if=any_changed(unit, timer))
-    systemd.service(name="certbot renewal timer", service="certbot.timer", running=True,
-                    enabled=True)
-    # Retries issuance (a fresh name's DNS may lag) until the certificate exists.
-    systemd.service(name="first-issuance timer", service="prep-acme-issue.timer", running=True,
-                    enabled=True)
-    return [hook, issue]
+    systemd.service(name="Debian's certbot.timer off: prep-acme-issue.timer renews",
+                    service="certbot.timer", running=False, enabled=False)
+    systemd.service(name="ACME timer: retries the first certificate, renews when due",
+                    service="prep-acme-issue.timer", running=True, enabled=True)
+    return []
 
 
 @deploy("tls: certificates")
@@ -107,3 +125,28 @@ def certificates():
     else:
         changed = _acme(cfg)
     _reload_nginx_if(dh, *changed)
+
+
+@deploy("tls: the ACME certificate, once nginx serves the challenge path")
+def acme_request():
+    """tls mode acme: run prep-acme-issue now when the certificate in place was not asked for
+    these names at this ACME server (first deploy, names changed), so the deploy's output
+    ends with its result: a failure is its one `error: …; fix: …` line and a failed deploy.
+    A second deploy finds the request done and changes nothing."""
+    cfg = config()
+    if cfg.host.tls is None or cfg.host.tls.mode != "acme":
+        return
+    done = host.get_fact(Command, command=f"cat {contract.ACME_REQUEST} 2>/dev/null || true")
+    if _parsed(done) == acme_config(cfg).request():
+        return
+    server.shell(name="ACME certificate for the server names (prep-acme-issue)",
+                 commands=[(f"systemctl start {contract.ACME_UNIT} || {{ "
+                            f"cut -d' ' -f2- {contract.ACME_STATUS} >&2 || "
+                            f"journalctl -u {contract.ACME_UNIT} -n 10 -o cat >&2; exit 1; }}")])
+
+
+def _parsed(text: str | None):
+    try:
+        return json.loads(text or "")
+    except ValueError:
+        return None

@@ -90,7 +90,8 @@ def verify(inventory, limit, waivers, out_dir, jobs, evidence_dir, as_json):
 @click.option("--signers", type=click.Path(dir_okay=False, exists=True),
               help="file of the IEC's signing public keys (one per line)")
 @click.option("--ca-file", type=click.Path(dir_okay=False, exists=True),
-              help="extra CA to trust (a lab CA)")
+              help="extra CA to trust for the site's certificate (the lab's CA, a test "
+                   "ACME server's root)")
 @click.option("--sample", type=int, help="hash only this many files of the manifest")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the sample")
 @click.option("--waivers", type=click.Path(dir_okay=False), help="waiver file (YAML)")

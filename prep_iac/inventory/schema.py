@@ -24,6 +24,7 @@ from prep_iac.inventory.types import (
     DnsName,
     Email,
     HostName,
+    HttpsUrl,
     HttpUrl,
     Line,
     LocalDate,
@@ -330,7 +331,11 @@ class Participation(Strict):
 
 class Tls(Strict):
     mode: Literal["acme", "files", "lab-ca"]
-    email: Email | None = None  # acme account contact (lands in a root shell script)
+    email: Email | None = None  # acme account contact (certbot's --email)
+    # acme: the ACME directory (default: certbot's, Let's Encrypt) and, for a server whose
+    # HTTPS certificate no public CA signed (a test CA), that CA's file on this machine.
+    acme_server: HttpsUrl | None = None
+    acme_ca: LocalPath | None = None
     cert: LocalPath | None = None  # files: full chain, on the machine that runs the deploy
     key: LocalPath | None = None
 
@@ -342,6 +347,12 @@ class Tls(Strict):
             raise ValueError("tls mode 'files' needs 'cert' and 'key' paths")
         if self.mode != "files" and (self.cert or self.key):
             raise ValueError(f"'cert' and 'key' belong to tls mode 'files', not {self.mode!r}")
+        if self.mode != "acme" and (self.acme_server or self.acme_ca):
+            raise ValueError("'acme_server' and 'acme_ca' belong to tls mode 'acme', "
+                             f"not {self.mode!r}")
+        if self.acme_ca and not self.acme_server:
+            raise ValueError("'acme_ca' is the CA of 'acme_server': give the server too "
+                             "(Let's Encrypt needs no CA file)")
         return self
 
 

@@ -1,4 +1,5 @@
-"""tls mode 'files': the certificate must match its key and cover every server name."""
+"""tls mode 'files': the certificate must match its key and cover every server name; tls mode
+'acme' with an `acme_ca`: that file must hold a CA certificate."""
 
 import ipaddress
 from pathlib import Path
@@ -14,10 +15,12 @@ from prep_iac.inventory.yamlfile import YamlDocument
 def tls_problems(inventory: Inventory, doc: YamlDocument) -> list[Problem]:
     out = []
     for name, difusor in inventory.difusores.items():
-        if not difusor.tls or difusor.tls.mode != "files":
+        tls = difusor.tls
+        if not tls or tls.mode == "lab-ca" or (tls.mode == "acme" and not tls.acme_ca):
             continue
         loc = ("difusores", name, "tls")
-        what = check_pair(difusor.tls.cert, difusor.tls.key, difusor.server_names)
+        what = (check_pair(tls.cert, tls.key, difusor.server_names) if tls.mode == "files"
+                else check_ca(tls.acme_ca))
         if what:
             out.append(Problem(str(doc.path), doc.line_of(loc), f"difusores.{name}.tls", what))
     return out
@@ -43,6 +46,23 @@ def check_pair(cert_path: str, key_path: str, names: list[str]) -> str | None:
     if missing:
         return f"certificate {cert_path} does not cover {', '.join(missing)}"
     return None
+
+
+def check_ca(path: str) -> str | None:
+    """What is wrong with a CA file certbot is to trust, or None."""
+    try:
+        certs = x509.load_pem_x509_certificates(Path(path).read_bytes())
+    except FileNotFoundError:
+        return f"acme_ca {path} does not exist"
+    except (OSError, ValueError):
+        return f"acme_ca {path} is not a PEM certificate"
+    for cert in certs:
+        try:
+            if cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+                return None
+        except x509.ExtensionNotFound:
+            pass
+    return f"acme_ca {path} holds no CA certificate (give the CA that signed the ACME server's)"
 
 
 def _public_bytes(public_key) -> bytes:

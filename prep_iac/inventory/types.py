@@ -220,6 +220,13 @@ def _http_url(value: str) -> str:
     return value
 
 
+def _https_url(value: str) -> str:
+    _http_url(value)
+    if not value.lower().startswith("https://"):
+        raise ValueError(f"{value!r} is not an https URL: an ACME server speaks HTTPS only")
+    return value
+
+
 def _timezone(value: str) -> str:
     if not _TZ_NAME.fullmatch(value):
         raise ValueError(f"unknown time zone {value!r} (an IANA name is expected)")
@@ -338,6 +345,7 @@ Address = Annotated[str, *_text(_address)]
 DnsName = Annotated[str, *_text(_dns_name)]
 Origin = Annotated[str, *_text(_origin)]
 HttpUrl = Annotated[str, *_text(_http_url)]
+HttpsUrl = Annotated[str, *_text(_https_url)]
 TimeZoneName = Annotated[str, *_text(_timezone)]
 LocalTime = Annotated[str, BeforeValidator(_local_time)]
 LocalDate = Annotated[date, BeforeValidator(_local_date)]

@@ -32,7 +32,7 @@ from web import browser
 from web.inventory import floating, gateway, write_variant
 from web.site import Client, make_cut, sudo, wait_until
 
-from prep_iac.components import logs, tls
+from prep_iac.components import logs
 from prep_iac.inventory import load_inventory
 from prep_iac.lab import ca as lab_ca
 
@@ -402,36 +402,3 @@ def test_bad_config_never_goes_live(web, cut):
     again = deploy(lab, DEPLOY, limit=node, extra_env=web["env"])
     assert again.ok and again.changed > 0, failure(again.output)
     assert sudo(lab, node, "md5sum /etc/nginx/nginx.conf /etc/nginx/prep/sitio.conf") == before
-
-
-@pytest.mark.conv("CONV-I.2")
-def test_acme_mode_writes_its_config(web):
-    """tls mode acme on difusor-2. The lab cannot reach an ACME server: this checks what the
-    deploy writes and that the site runs on the placeholder until a certificate is issued."""
-    lab, node = web["lab"], "difusor-2"
-    subnet = str(lab.spec.subnet)
-    inv = write_variant(lab.inventory_path, subnet, web["portal"].origin, period_s=PERIOD_S,
-                        ha=False, suffix="acme",
-                        tls_for={node: {"mode": "acme", "email": "sistemas@example.mx"}})
-    sudo(lab, node, "rm -f /etc/ssl/prep/fullchain.pem /etc/ssl/prep/privkey.pem")
-    result = deploy(lab, "tests/lab/web/web_only.py", limit=node,
-                    extra_env={"PREP_INVENTORY": str(inv)})
-    assert result.ok, failure(result.output)
-    issue = sudo(lab, node, f"cat {tls.ACME_ISSUE}")
-    assert "--webroot -w /var/lib/prep-web/acme" in issue
-    assert "-d difusor-2.lab -d prep.lab" in issue and "--email sistemas@example.mx" in issue
-    links = sudo(lab, node, "readlink /etc/ssl/prep/fullchain.pem /etc/ssl/prep/privkey.pem")
-    assert "ssl-cert-snakeoil" in links  # placeholder until the first issuance
-    for unit in ("certbot.timer", "prep-acme-issue.timer"):
-        assert sudo(lab, node, f"systemctl is-enabled {unit}").strip() == "enabled", unit
-    assert sudo(lab, node, f"test -x {tls.RENEW_HOOK} && echo ok").strip() == "ok"
-    # nginx serves with the placeholder; the challenge path answers on port 80, no redirect.
-    ctx = ssl.create_default_context()
-    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-    with socket.create_connection((web["addr"][node], 443), timeout=5) as s, \
-            ctx.wrap_socket(s, server_hostname="prep.lab") as t:
-        assert t.version() in ("TLSv1.2", "TLSv1.3")
-    sudo(lab, node, "mkdir -p /var/lib/prep-web/acme/.well-known/acme-challenge && "
-                    "echo reto > /var/lib/prep-web/acme/.well-known/acme-challenge/r")
-    resp, body = get(web, node, "/.well-known/acme-challenge/r", https=False)
-    assert resp.status == 200 and body == b"reto\n"

@@ -114,7 +114,7 @@ def test_the_difusor_copy_runs_alone(tmp_path):
             assert "No such file" in proc.stderr and contract.WATCHDOG_CONFIG in proc.stderr
         else:
             assert proc.returncode == 0, proc.stderr
-            assert "prep-activator" in proc.stdout
+            assert name in proc.stdout
 
 
 @pytest.mark.parametrize("text", ["20210606_2000_PREP_AYUN_COAH\n", "../x", "a/b", "", ".x",

@@ -73,7 +73,7 @@ CAPABILITIES = {"prep-activator.service": "CAP_DAC_OVERRIDE",
                 "prep-activator-sweep.service": "CAP_DAC_OVERRIDE",
                 "prep-watchdog.service": "", "prep-publisher.service": "",
                 "prep-acme-issue.service": "CAP_CHOWN CAP_DAC_OVERRIDE CAP_FOWNER "
-                                           "CAP_DAC_READ_SEARCH"}
+                                           "CAP_DAC_READ_SEARCH CAP_NET_BIND_SERVICE"}
 FAMILIES = {"prep-activator.service": "AF_UNIX", "prep-activator-sweep.service": "AF_UNIX",
             "prep-watchdog.service": "AF_UNIX",
             "prep-publisher.service": "AF_UNIX AF_INET AF_INET6",

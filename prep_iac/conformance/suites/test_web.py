@@ -11,7 +11,15 @@ import pytest
 
 from prep_iac.components import logs, nginx, watchdog
 from prep_iac.conformance.suites.checks import not_applicable
-from prep_iac.contract import CURRENT_LINK, ESTADO_FILE, STATES, WATCHDOG_CONFIG, WEB_ROOT
+from prep_iac.contract import (
+    ACME_STATUS,
+    CURRENT_LINK,
+    ESTADO_FILE,
+    STATES,
+    WATCHDOG_CONFIG,
+    WEB_ROOT,
+    sanitize_remote_text,
+)
 from prep_iac.onhost.common import settings_from
 from prep_iac.onhost.watchdog import WatchdogConfig
 
@@ -156,11 +164,29 @@ def test_tls_certificate(host, difusor):
         check = "-checkip" if _is_ip(name) else "-checkhost"
         out = host.run(f"openssl x509 -in /etc/ssl/prep/fullchain.pem -noout {check} {name}")
         if tls.mode == "acme" and "does NOT match" in out.stdout:
-            not_applicable("ACME certificate not issued yet (self-signed placeholder)")
+            not_applicable("ACME certificate not issued yet (self-signed placeholder): "
+                           "web::acme says why")
         assert "does match" in out.stdout, out.stdout
     assert host.run("openssl x509 -in /etc/ssl/prep/fullchain.pem -noout -checkend 1209600").rc == 0
     key = host.file("/etc/ssl/prep/privkey.pem")
     assert key.user == "root" and (key.mode & 0o077) == 0 or key.is_symlink
+
+
+@pytest.mark.conv("CONV-I.2", id="web::acme")
+def test_acme(host, difusor):
+    """tls mode acme: prep-acme-issue's last run (first certificate or renewal) succeeded. A
+    failed one leaves the certificate in place, but it will expire unless someone acts."""
+    tls = difusor.host.tls
+    if tls is None or tls.mode != "acme":
+        not_applicable(f"the certificate does not come from ACME (tls mode "
+                       f"{tls.mode if tls else 'none'})")
+    timer = host.service("prep-acme-issue.timer")
+    assert timer.is_enabled and timer.is_running, "prep-acme-issue.timer no está activo"
+    status = host.file(ACME_STATUS)
+    assert status.exists, ("prep-acme-issue aún no ha corrido: sudo systemctl start "
+                           "prep-acme-issue.service")
+    when, _, line = sanitize_remote_text(status.content_string, 800).partition(" ")
+    assert line.startswith("ok:"), f"la última solicitud ACME ({when}) falló: {line}"
 
 
 @pytest.mark.conv("CONV-II.a.2", id="web::ha_pair")

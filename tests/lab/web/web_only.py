@@ -4,9 +4,10 @@ from prep_iac.components import ha, logs, nginx, onhost, tls, watchdog
 from prep_iac.components.common import has_role
 
 if has_role("difusor"):
+    onhost.programs()
     tls.certificates()
     nginx.site()
-    onhost.programs()
     watchdog.timer()
     logs.rotation()
     ha.keepalived()
+    tls.acme_request()
