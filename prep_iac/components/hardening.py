@@ -8,7 +8,7 @@ from pyinfra import host, logger
 from pyinfra.api import deploy
 from pyinfra.operations import apt, files, server, systemd
 
-from prep_iac.components import distro
+from prep_iac.components import conffiles, distro
 from prep_iac.components.common import config, install_validated, render
 from prep_iac.facts.container import Container
 
@@ -103,6 +103,8 @@ def lynis_items():
         files.put(name=dest, src=_text(render("hardening", template, **context)), dest=dest,
                   create_remote_dir=True, user="root", group="root", mode="0644")
     banner = render("hardening", "issue.j2", role=config().role)
+    for dest in ("/etc/issue", "/etc/issue.net", "/etc/login.defs"):
+        conffiles.diverted(dest)
     for dest in ("/etc/issue", "/etc/issue.net"):
         files.put(name=f"legal banner {dest}", src=_text(banner), dest=dest, user="root",
                   group="root", mode="0644")
