@@ -10,8 +10,9 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import apt, files, server, systemd
 
-from prep_iac.components import conffiles, distro
+from prep_iac.components import conffiles, converge, distro
 from prep_iac.components.common import config, install_validated, refuse_lockout, render
+from prep_iac.facts.nftables import NftRuleset
 from prep_iac.facts.sshd import SshdConfig, SshSession
 from prep_iac.inventory.roles import DIFUSOR
 
@@ -97,14 +98,19 @@ def nftables():
     unit = files.put(name="nftables.service loads the PREP ruleset", src=StringIO(unit_dropin()),
                      dest=d["nftables_unit_dropin"], create_remote_dir=True, mode="0644")
     systemd.daemon_reload(name="systemd reads the nftables drop-in", _if=unit.did_change)
+    moved = converge.nftables_fragments(FRAGMENTS)  # our ruleset includes them: checked first
     op = install_validated("nftables ruleset", {RULESET: ruleset(cfg, sshd_ports())},
                            "nft -c -f {candidate}", mode="0755")
-    if op is not None:
+    # Loaded when the file changed, when a fragment it included was moved away, or when our
+    # table is not loaded at all (a `flush ruleset` by hand or by another unit).
+    stale = moved or "table inet prep {" not in host.get_fact(NftRuleset)
+    if op is not None or stale:
+        when = {} if stale else {"_if": op.did_change}
         # Only our table is replaced (atomically, by the file itself); fail2ban restores
         # its active bans into the new banned4/banned6 on restart.
-        server.shell(name="load the ruleset", commands=[f"nft -f {RULESET}"], _if=op.did_change)
+        server.shell(name="load the ruleset", commands=[f"nft -f {RULESET}"], **when)
         server.shell(name="fail2ban: re-add active bans to the new sets", commands=[
-            "if systemctl -q is-active fail2ban; then systemctl restart fail2ban; fi"],
-            _if=op.did_change)
+            "if systemctl -q is-active fail2ban; then systemctl restart fail2ban; fi"], **when)
+    converge.nftables_tables()
     systemd.service(name="nftables.service loads it at boot", service=d["nftables_service"],
                     enabled=True)

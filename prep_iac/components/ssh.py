@@ -7,8 +7,9 @@ from pyinfra.api import deploy
 from pyinfra.api.exceptions import DeployError
 from pyinfra.operations import files, server, systemd
 
-from prep_iac.components import conffiles, distro
+from prep_iac.components import conffiles, converge, distro
 from prep_iac.components.common import config, install_validated, refuse_lockout, render
+from prep_iac.components.sftp_jail import DROP_IN_NAME as SFTP_DROPIN
 from prep_iac.contract import ADMIN_GROUP, SFTP_GROUP
 from prep_iac.facts.sshd import OpenSshVersion, SshHostKeys, SshSession, WeakModuli
 
@@ -131,13 +132,16 @@ def hardened():
     validate = (f"sshd -t && {{ id -nG {user} | tr ' ' '\\n' | grep -qx {ADMIN_GROUP} || "
                 f"{{ echo '{user} is not in {ADMIN_GROUP}: AllowGroups would lock this "
                 "session out'; false; }; }")
-    op = install_validated("sshd hardening drop-in",
-                           {f"{d['sshd_dropin_dir']}/{DROPIN}": dropin(version, plan["keep"])},
+    ours = dropin(version, plan["keep"])
+    # A foreign drop-in that sets one of our keywords would win (sshd keeps the first value).
+    neutralised = converge.sshd(d["sshd_dropin_dir"], {DROPIN, SFTP_DROPIN}, ours)
+    op = install_validated("sshd hardening drop-in", {f"{d['sshd_dropin_dir']}/{DROPIN}": ours},
                            validate)
-    if plan["remove"] or plan["regenerate"]:
+    if plan["remove"] or plan["regenerate"] or neutralised:
         systemd.service(name="reload sshd", service=d["ssh_service"], reloaded=True)
     elif op is not None:
         systemd.service(name="reload sshd", service=d["ssh_service"], reloaded=True,
                         _if=op.did_change)
+    converge.sshd_check(ours, neutralised)
     logger.info(f"{host.name}: OpenSSH {version[0]}.{version[1]}, host keys "
                 f"{', '.join(plan['keep'])}")

@@ -76,3 +76,25 @@ divert() {
     dpkg-divert --quiet --local --divert "$2" --add "$1"
     logger -t prep-iac "$1: diverted to $2 (the package's own file)"
 }
+
+# neutralise PATH WHY: a foreign file that overrides a hardened value, moved into $KEEP
+# (the daemon no longer reads it; nothing is lost), with a line in the journal.
+neutralise() {
+    [ -e "$1" ] || [ -L "$1" ] || return 0
+    mkdir -p -m 700 "$KEEP"
+    k="$KEEP/$(echo "${1#/}" | tr / _).$(date -u +%Y%m%dT%H%M%SZ)"
+    mv -f "$1" "$k"
+    logger -t prep-iac "$1 neutralised: $2; kept as $k"
+    echo "prep-iac: $1 neutralised: $2; kept as $k"
+}
+
+# neutralise_table FAMILY NAME WHY: a foreign nftables table, saved into $KEEP, deleted.
+neutralise_table() {
+    nft list table "$1" "$2" >/dev/null 2>&1 || return 0
+    mkdir -p -m 700 "$KEEP"
+    k="$KEEP/nftables-table-$1-$2.$(date -u +%Y%m%dT%H%M%SZ).nft"
+    nft list table "$1" "$2" > "$k"
+    nft delete table "$1" "$2"
+    logger -t prep-iac "nftables table $1 $2 neutralised: $3; kept as $k"
+    echo "prep-iac: nftables table $1 $2 neutralised: $3; kept as $k"
+}
