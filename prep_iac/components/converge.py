@@ -12,7 +12,7 @@ import re
 import shlex
 from pathlib import PurePosixPath
 
-from pyinfra import host
+from pyinfra import host, logger
 from pyinfra.api.exceptions import DeployError
 from pyinfra.operations import server
 
@@ -140,10 +140,18 @@ def sysctl_overriders(files: dict[str, str], ours: dict[str, str]) -> dict:
     return found
 
 
-def sysctl(sysctl_dir: str, ours: dict[str, str]) -> None:
-    """Neutralise foreign sysctl.d files that undo ours, apply ours again, check the values."""
+def sysctl(sysctl_dir: str, ours: dict[str, str], package_files: list[str]) -> None:
+    """Neutralise foreign sysctl.d files that undo ours, apply ours again, check the values.
+    `package_files` (a package's link to /etc/sysctl.conf) are never moved: a warning says
+    which line to remove by hand (it wins at the next boot)."""
     files = host.get_fact(FilesIn, pattern=f"{sysctl_dir}/*.conf")
     found = sysctl_overriders(files, ours)
+    for path, keys in list(found.items()):
+        if path in package_files:
+            logger.warning(f"{host.name}: {path} (a package's file) sets {', '.join(keys)} "
+                           "against the hardening; remove those lines by hand: they win at "
+                           "the next boot")
+            del found[path]
     for path, keys in found.items():
         neutralise(path, "sets " + ", ".join(keys))
     expected = {}
@@ -210,7 +218,8 @@ _NGINX_WORD = re.compile(r"(?:^|[;{}])\s*([a-z_]+)(?=[\s{;])")
 def nginx_ours(path: str) -> bool:
     """Our files: nginx.conf (diverted, ours) and everything named prep* under /etc/nginx."""
     parts = PurePosixPath(path).parts
-    return path == "/etc/nginx/nginx.conf" or any(p.startswith("prep") for p in parts[3:])
+    return path == "/etc/nginx/nginx.conf" or (
+        parts[:3] == ("/", "etc", "nginx") and any(p.startswith("prep") for p in parts[3:]))
 
 
 def nginx_overriders(loaded: dict[str, str]) -> dict:

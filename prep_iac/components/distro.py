@@ -41,6 +41,8 @@ COMMON = {
     "timesync_service": "systemd-timesyncd",
     "audit_packages": ["auditd"],
     "sysctl_dir": "/etc/sysctl.d",
+    # procps's link to /etc/sysctl.conf (a conffile): read last, never moved by a deploy.
+    "sysctl_package_files": ["/etc/sysctl.d/99-sysctl.conf"],
     "journald_dropin_dir": "/etc/systemd/journald.conf.d",
     # Servers that must not run on a difusor or a publisher (dev-sec package-01…06 and more).
     "unwanted_packages": ["telnetd", "inetutils-telnetd", "telnetd-ssl", "rsh-server",

@@ -43,7 +43,7 @@ def system():
     ours = _sysctl(d, NET_SYSCTL)
     if not skipped("kernel_sysctl", forbids):
         ours.update(_sysctl(d, KERNEL_SYSCTL))
-    converge.sysctl(d["sysctl_dir"], ours)  # a later file must not undo ours
+    converge.sysctl(d["sysctl_dir"], ours, d["sysctl_package_files"])  # none may undo ours
 
     # Security updates every day, no automatic reboot.
     files.put(name="unattended-upgrades: security origins only",
