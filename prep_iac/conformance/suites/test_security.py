@@ -231,6 +231,15 @@ def test_auditd(host, container):
     assert host.run("auditctl -l | grep -q prep-sshd").rc == 0
 
 
+@pytest.mark.conv("CONV-II.c.3", id="security::conffiles_as_shipped")
+def test_conffiles_as_shipped(host):
+    """No package conffile changed (docs/security.md "Debian's own files"): an upgrade in the
+    election window never stops to ask about one."""
+    out = host.run("dpkg --verify").stdout
+    changed = [line for line in out.splitlines() if line.split()[1:2] == ["c"]]
+    assert not changed, "\n".join(changed)
+
+
 @pytest.mark.conv("CONV-II.c.3", id="security::needless_servers_absent",
                    devsec="package-01,02,03,05,06")
 @pytest.mark.parametrize("package", ["telnetd", "inetutils-telnetd", "rsh-server", "nis",
