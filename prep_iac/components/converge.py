@@ -89,6 +89,8 @@ def sshd(dropin_dir: str, ours: set[str], our_text: str) -> bool:
                 "through: move those lines to a file of their own, remove the rest, and "
                 "deploy again.")
         neutralise(path, "sets " + ", ".join(keywords))
+    if found:
+        server.shell(name="sshd -t: what is left is valid", commands=["sshd -t"])
     return bool(found)
 
 

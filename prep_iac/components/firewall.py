@@ -108,7 +108,8 @@ def nftables():
         when = {} if stale else {"_if": op.did_change}
         # Only our table is replaced (atomically, by the file itself); fail2ban restores
         # its active bans into the new banned4/banned6 on restart.
-        server.shell(name="load the ruleset", commands=[f"nft -f {RULESET}"], **when)
+        server.shell(name="load the ruleset", commands=[f"nft -c -f {RULESET}",
+                                                        f"nft -f {RULESET}"], **when)
         server.shell(name="fail2ban: re-add active bans to the new sets", commands=[
             "if systemctl -q is-active fail2ban; then systemctl restart fail2ban; fi"], **when)
     converge.nftables_tables()
