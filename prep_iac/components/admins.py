@@ -5,6 +5,7 @@ components/common.py."""
 from pyinfra.api import deploy
 from pyinfra.operations import server
 
+from prep_iac.components import converge
 from prep_iac.components.common import config, install_validated, refuse_lockout, render
 from prep_iac.contract import ADMIN_GROUP
 
@@ -24,3 +25,5 @@ def accounts():
     install_validated(f"sudoers for {ADMIN_GROUP}",
                       {SUDOERS: render("hardening", "sudoers.j2", group=ADMIN_GROUP)},
                       "visudo -c -q -f {candidate}", mode="0440")
+    # Grants to others and weaker Defaults from other files go (the admins' own stay).
+    converge.sudoers({SUDOERS}, {a.name for a in cfg.admins.accounts}, ADMIN_GROUP)

@@ -5,8 +5,29 @@ the entry for the host being deployed. Other components may add keys here."""
 COMMON = {
     "ssh_service": "ssh",
     "sshd_dropin_dir": "/etc/ssh/sshd_config.d",
+    # nftables.service loads our ruleset (a unit drop-in); the package's file stays as shipped.
     "nftables_conf": "/etc/nftables.conf",
     "nftables_service": "nftables",
+    "nftables_unit_dropin": "/etc/systemd/system/nftables.service.d/prep.conf",
+    # Conffiles we replace where the package offers no drop-in: diverted, the package's own
+    # kept at the second path (docs/security.md "Debian's own files"). nginx: `events` may
+    # appear once, in nginx.conf. logrotate skips *.disabled, so Debian's nginx file (whose
+    # /var/log/nginx/*.log would claim the PREP logs twice) stops counting. NUT, issue and
+    # login.defs have no include at all.
+    "conffile_diverts": {
+        "/etc/nginx/nginx.conf": "/etc/nginx/nginx.conf.distrib",
+        "/etc/logrotate.d/nginx": "/etc/logrotate.d/nginx.disabled",
+        "/etc/nut/nut.conf": "/etc/nut/nut.conf.distrib",
+        "/etc/nut/ups.conf": "/etc/nut/ups.conf.distrib",
+        "/etc/nut/upsd.conf": "/etc/nut/upsd.conf.distrib",
+        "/etc/nut/upsd.users": "/etc/nut/upsd.users.distrib",
+        "/etc/nut/upsmon.conf": "/etc/nut/upsmon.conf.distrib",
+        "/etc/issue": "/etc/issue.distrib",
+        "/etc/issue.net": "/etc/issue.net.distrib",
+        "/etc/login.defs": "/etc/login.defs.distrib",
+    },
+    # Conffiles earlier versions changed and we no longer touch: the package's own restored.
+    "conffile_restores": ["/etc/nftables.conf", "/etc/ssh/moduli"],
     "fail2ban_packages": ["fail2ban", "python3-systemd"],
     "nut_packages": ["nut-server", "nut-client"],
     # NUT >= 2.8: one driver unit per UPS, generated from ups.conf by the enumerator.
@@ -22,6 +43,8 @@ COMMON = {
     # mkfs.ext4, debugfs, e2fsck, resize2fs: the jail's own filesystem (not in every base).
     "jail_fs_packages": ["e2fsprogs"],
     "sysctl_dir": "/etc/sysctl.d",
+    # procps's link to /etc/sysctl.conf (a conffile): read last, never moved by a deploy.
+    "sysctl_package_files": ["/etc/sysctl.d/99-sysctl.conf"],
     "journald_dropin_dir": "/etc/systemd/journald.conf.d",
     # Servers that must not run on a difusor or a publisher (dev-sec package-01…06 and more).
     "unwanted_packages": ["telnetd", "inetutils-telnetd", "telnetd-ssl", "rsh-server",

@@ -1,20 +1,34 @@
 """Firewall (CONV-II.d.1): the `inet prep` nftables table, default drop, SSH from admin
 (and, on difusores, IEC) networks only, the web ports to anyone under per-source caps,
-checked with `nft -c` before it is loaded and kept across reboots by nftables.service."""
+checked with `nft -c` before it is loaded and kept across reboots by nftables.service, which
+a unit drop-in points at our ruleset file (Debian's /etc/nftables.conf stays as shipped)."""
 
 import ipaddress
+from io import StringIO
 
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import apt, files, server, systemd
 
-from prep_iac.components import distro
+from prep_iac.components import conffiles, converge, distro
 from prep_iac.components.common import config, install_validated, refuse_lockout, render
+from prep_iac.facts.nftables import NftRuleset
 from prep_iac.facts.sshd import SshdConfig, SshSession
 from prep_iac.inventory.roles import DIFUSOR
 
 # ICMP echo answered per host, not per source: enough for monitoring and path tests.
 ICMP_RATE, ICMP_BURST = 20, 50
+RULESET = "/etc/prep-firewall/ruleset.nft"  # ours; loaded by nftables.service (unit drop-in)
+FRAGMENTS = "/etc/nftables.d"  # other components' fragments, included by the ruleset
+
+
+def unit_dropin() -> str:
+    return ("# Managed by prep-iac (firewall component, docs/security.md): the PREP ruleset,\n"
+            "# not Debian's /etc/nftables.conf (kept as the package ships it, unused).\n"
+            "[Service]\nExecStart=\n"
+            f"ExecStart=/usr/sbin/nft -f {RULESET}\n"
+            "ExecReload=\n"
+            f"ExecReload=/usr/sbin/nft -f {RULESET}\n")
 
 
 def split_networks(cidrs) -> tuple[list[str], list[str]]:
@@ -77,17 +91,27 @@ def nftables():
     d = distro.for_host()
     apt.update(name="package lists (at most hourly)", cache_time=3600)
     apt.packages(name="nftables", packages=["nftables"])
-    files.directory(name="/etc/nftables.d (other components' fragments)",
-                    path="/etc/nftables.d", mode="0755")
-    conf = d["nftables_conf"]
-    op = install_validated("nftables ruleset", {conf: ruleset(cfg, sshd_ports())},
+    files.directory(name=f"{FRAGMENTS} (other components' fragments)", path=FRAGMENTS,
+                    mode="0755")
+    files.directory(name="ruleset directory", path=RULESET.rsplit("/", 1)[0], mode="0755")
+    conffiles.restored(d["nftables_conf"])
+    unit = files.put(name="nftables.service loads the PREP ruleset", src=StringIO(unit_dropin()),
+                     dest=d["nftables_unit_dropin"], create_remote_dir=True, mode="0644")
+    systemd.daemon_reload(name="systemd reads the nftables drop-in", _if=unit.did_change)
+    moved = converge.nftables_fragments(FRAGMENTS)  # our ruleset includes them: checked first
+    op = install_validated("nftables ruleset", {RULESET: ruleset(cfg, sshd_ports())},
                            "nft -c -f {candidate}", mode="0755")
-    if op is not None:
+    # Loaded when the file changed, when a fragment it included was moved away, or when our
+    # table is not loaded at all (a `flush ruleset` by hand or by another unit).
+    stale = moved or "table inet prep {" not in host.get_fact(NftRuleset)
+    if op is not None or stale:
+        when = {} if stale else {"_if": op.did_change}
         # Only our table is replaced (atomically, by the file itself); fail2ban restores
         # its active bans into the new banned4/banned6 on restart.
-        server.shell(name="load the ruleset", commands=[f"nft -f {conf}"], _if=op.did_change)
+        server.shell(name="load the ruleset", commands=[f"nft -c -f {RULESET}",
+                                                        f"nft -f {RULESET}"], **when)
         server.shell(name="fail2ban: re-add active bans to the new sets", commands=[
-            "if systemctl -q is-active fail2ban; then systemctl restart fail2ban; fi"],
-            _if=op.did_change)
+            "if systemctl -q is-active fail2ban; then systemctl restart fail2ban; fi"], **when)
+    converge.nftables_tables()
     systemd.service(name="nftables.service loads it at boot", service=d["nftables_service"],
                     enabled=True)

@@ -8,7 +8,7 @@ from pyinfra import host, logger
 from pyinfra.api import deploy
 from pyinfra.operations import apt, files, server, systemd
 
-from prep_iac.components import distro
+from prep_iac.components import conffiles, converge, distro
 from prep_iac.components.common import config, install_validated, render
 from prep_iac.facts.container import Container
 
@@ -24,12 +24,13 @@ def skipped(item: str, forbids: dict) -> bool:
     return bool(reason)
 
 
-def _sysctl(d: dict, name: str) -> None:
+def _sysctl(d: dict, name: str) -> dict[str, str]:
     path = f"{d['sysctl_dir']}/{name}"
+    text = render("sysctl", f"{name}.j2")
     # Applying the candidate is its test: an unknown or read-only key fails the deploy with
     # sysctl's message and the file stays out of sysctl.d (systemd-sysctl reads it at boot).
-    install_validated(f"sysctl {name}", {path: render("sysctl", f"{name}.j2")},
-                      "sysctl -q -p {candidate} >/dev/null")
+    install_validated(f"sysctl {name}", {path: text}, "sysctl -q -p {candidate} >/dev/null")
+    return {path: text}
 
 
 @deploy("hardening.system")
@@ -39,9 +40,10 @@ def system():
     apt.update(name="package lists (at most hourly)", cache_time=3600)
     apt.packages(name="hardening tools", packages=["procps"] + d["upgrades_packages"])
 
-    _sysctl(d, NET_SYSCTL)
+    ours = _sysctl(d, NET_SYSCTL)
     if not skipped("kernel_sysctl", forbids):
-        _sysctl(d, KERNEL_SYSCTL)
+        ours.update(_sysctl(d, KERNEL_SYSCTL))
+    converge.sysctl(d["sysctl_dir"], ours, d["sysctl_package_files"])  # none may undo ours
 
     # Security updates every day, no automatic reboot.
     files.put(name="unattended-upgrades: security origins only",
@@ -103,6 +105,8 @@ def lynis_items():
         files.put(name=dest, src=_text(render("hardening", template, **context)), dest=dest,
                   create_remote_dir=True, user="root", group="root", mode="0644")
     banner = render("hardening", "issue.j2", role=config().role)
+    for dest in ("/etc/issue", "/etc/issue.net", "/etc/login.defs"):
+        conffiles.diverted(dest)
     for dest in ("/etc/issue", "/etc/issue.net"):
         files.put(name=f"legal banner {dest}", src=_text(banner), dest=dest, user="root",
                   group="root", mode="0644")

@@ -5,7 +5,7 @@ from pyinfra.api import deploy
 from pyinfra.operations import apt, files
 
 from prep_iac import paths
-from prep_iac.components import distro
+from prep_iac.components import conffiles, distro
 from prep_iac.components.common import config
 from prep_iac.components.nginx import ACCESS_LOG
 from prep_iac.components.waf import BLOCKED_LOG, VOLUME_LOG
@@ -48,6 +48,7 @@ def rotation():
                     mode="750")
     files.template(name="keep the window's logs", src=paths.template("logrotate", "prep-logs-keep.sh.j2"),
                    dest=KEEP_SCRIPT, user="root", group="root", mode="755", **ctx)
+    conffiles.diverted(LOGROTATE_FILE)
     files.template(name="logrotate for nginx and the PREP logs",
                    src=paths.template("logrotate", "nginx.j2"), dest=LOGROTATE_FILE,
                    user="root", group="root", mode="644", **ctx)

@@ -11,7 +11,7 @@ from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from prep_iac import contract, paths
-from prep_iac.components import distro
+from prep_iac.components import conffiles, converge, distro
 from prep_iac.components.common import config
 from prep_iac.contract import ACME_WEBROOT, PREP_ROOT, WATCHDOG_STATE_DIR, WEB_ROOT
 from prep_iac.inventory.hostconfig import HostConfig
@@ -114,6 +114,8 @@ def site():
         files.template(name=f"page {rel}", src=paths.template("portal", tpl),
                        dest=f"{WEB_ROOT}/{rel}", user="root", group="root", mode="644", **ctx)
 
+    # nginx.conf holds `events`, which no include may repeat: ours, Debian's diverted.
+    conffiles.diverted("/etc/nginx/nginx.conf")
     files.directory(name="nginx staging", path=STAGING, user="root", group="root", mode="700")
     apply = files.put(name="prep-nginx-apply", src=paths.template("nginx", "prep-nginx-apply.sh"),
                       dest=APPLY, user="root", group="root", mode="755")
@@ -123,5 +125,6 @@ def site():
               for tpl, rel in CONFIG_FILES.items()]
     server.shell(name="nginx -t, then put the config live and reload",
                  commands=[APPLY], _if=any_changed(apply, *staged))
+    converge.nginx()  # foreign servers or header settings beside ours
     systemd.service(name="nginx running and enabled", service="nginx", running=True,
                     enabled=True)

@@ -7,8 +7,9 @@ from pyinfra.api import deploy
 from pyinfra.api.exceptions import DeployError
 from pyinfra.operations import files, server, systemd
 
-from prep_iac.components import distro
+from prep_iac.components import conffiles, converge, distro
 from prep_iac.components.common import config, install_validated, refuse_lockout, render
+from prep_iac.components.sftp_jail import DROP_IN_NAME as SFTP_DROPIN
 from prep_iac.contract import ADMIN_GROUP, SFTP_GROUP
 from prep_iac.facts.sshd import OpenSshVersion, SshHostKeys, SshSession, WeakModuli
 
@@ -16,6 +17,10 @@ DROPIN = "10-prep-hardening.conf"  # docs/contracts.md; sorts before the jail's 
 MIN_VERSION = (7, 4)
 MIN_RSA_BITS = 3072
 MIN_MODULI_BITS = 3072
+# Our copy of Debian's moduli without the small groups (sshd's ModuliFile); the package's
+# /etc/ssh/moduli stays as shipped. Older sshd (no ModuliFile here) get no group exchange.
+MODULI = "/etc/ssh/prep-moduli"
+MODULI_FILE_VERSION = (9, 0)
 
 
 def crypto(version: tuple[int, int]) -> dict[str, list[str]]:
@@ -32,8 +37,9 @@ def crypto(version: tuple[int, int]) -> dict[str, list[str]]:
     if version >= (9, 9):
         kex += ["sntrup761x25519-sha512"]
     kex += ["curve25519-sha256", "curve25519-sha256@libssh.org",
-            "diffie-hellman-group18-sha512", "diffie-hellman-group16-sha512",
-            "diffie-hellman-group-exchange-sha256"]  # moduli < 3072 bits removed
+            "diffie-hellman-group18-sha512", "diffie-hellman-group16-sha512"]
+    if version >= MODULI_FILE_VERSION:
+        kex += ["diffie-hellman-group-exchange-sha256"]  # groups from MODULI, >= 3072 bits
     ciphers = ["chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com",
                "aes128-gcm@openssh.com", "aes256-ctr", "aes192-ctr", "aes128-ctr"]
     # Encrypt-then-MAC only: the plain hmac-sha2-* variants MAC the plaintext.
@@ -83,6 +89,7 @@ def host_key_plan(present: list[dict], pinned: str | None) -> dict:
 def dropin(version: tuple[int, int], host_keys: list[str]) -> str:
     return render("ssh", f"{DROPIN}.j2", c=crypto(version), host_keys=host_keys,
                   admin_group=ADMIN_GROUP, sftp_group=SFTP_GROUP,
+                  moduli=MODULI if version >= MODULI_FILE_VERSION else None,
                   pubkey_keyword=("PubkeyAcceptedAlgorithms" if version >= (8, 5)
                                   else "PubkeyAcceptedKeyTypes"))
 
@@ -111,11 +118,13 @@ def hardened():
         server.shell(name=f"regenerate {path} with 4096 bits", commands=[
             f"rm -f {path} {path}.pub && ssh-keygen -q -t rsa -b 4096 -N '' -f {path}"])
 
-    if host.get_fact(WeakModuli, bits=MIN_MODULI_BITS):
-        server.shell(name=f"remove Diffie-Hellman moduli under {MIN_MODULI_BITS} bits", commands=[
+    conffiles.restored("/etc/ssh/moduli")
+    if version >= MODULI_FILE_VERSION and host.get_fact(WeakModuli, bits=MIN_MODULI_BITS,
+                                                          path=MODULI) != 0:
+        server.shell(name=f"{MODULI}: Debian's moduli from {MIN_MODULI_BITS} bits up", commands=[
             (f"awk '$1 ~ /^#/ || $5 + 1 >= {MIN_MODULI_BITS}' /etc/ssh/moduli "
-            "> /etc/ssh/moduli.prep-new && chmod 644 /etc/ssh/moduli.prep-new && "
-            "mv -f /etc/ssh/moduli.prep-new /etc/ssh/moduli")])
+             f"> {MODULI}.prep-new && chmod 644 {MODULI}.prep-new && "
+             f"mv -f {MODULI}.prep-new {MODULI}")])
 
     user = host.get_fact(SshSession, _sudo=False)["user"]
     # sshd -t checks syntax and values; the group check proves AllowGroups still lets the
@@ -123,13 +132,16 @@ def hardened():
     validate = (f"sshd -t && {{ id -nG {user} | tr ' ' '\\n' | grep -qx {ADMIN_GROUP} || "
                 f"{{ echo '{user} is not in {ADMIN_GROUP}: AllowGroups would lock this "
                 "session out'; false; }; }")
-    op = install_validated("sshd hardening drop-in",
-                           {f"{d['sshd_dropin_dir']}/{DROPIN}": dropin(version, plan["keep"])},
+    ours = dropin(version, plan["keep"])
+    # A foreign drop-in that sets one of our keywords would win (sshd keeps the first value).
+    neutralised = converge.sshd(d["sshd_dropin_dir"], {DROPIN, SFTP_DROPIN}, ours)
+    op = install_validated("sshd hardening drop-in", {f"{d['sshd_dropin_dir']}/{DROPIN}": ours},
                            validate)
-    if plan["remove"] or plan["regenerate"]:
+    if plan["remove"] or plan["regenerate"] or neutralised:
         systemd.service(name="reload sshd", service=d["ssh_service"], reloaded=True)
     elif op is not None:
         systemd.service(name="reload sshd", service=d["ssh_service"], reloaded=True,
                         _if=op.did_change)
+    converge.sshd_check(ours, neutralised)
     logger.info(f"{host.name}: OpenSSH {version[0]}.{version[1]}, host keys "
                 f"{', '.join(plan['keep'])}")

@@ -16,7 +16,7 @@ from pyinfra.facts.files import FileContents
 from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
 
-from prep_iac.components import distro
+from prep_iac.components import conffiles, distro
 from prep_iac.components.common import config, render
 from prep_iac.contract import ONHOST_LIB
 
@@ -58,6 +58,8 @@ def nut():
 
     nut_dir = d["nut_dir"]
     port = driver_port(ups)
+    for name in ("nut.conf", "ups.conf", "upsd.conf", "upsd.users", "upsmon.conf"):
+        conffiles.diverted(f"{nut_dir}/{name}")
     changed = [
         _put("nut.conf", render("nut", "nut.conf.j2", mode="standalone"),
              f"{nut_dir}/nut.conf", "0640"),

@@ -100,12 +100,14 @@ class SshHostKeys(FactBase):
 
 
 class WeakModuli(FactBase):
-    """How many Diffie-Hellman groups in /etc/ssh/moduli are smaller than `bits`."""
+    """How many Diffie-Hellman groups in a moduli file are smaller than `bits`; -1 when the
+    file is missing."""
 
-    def command(self, bits=3072):
+    def command(self, bits=3072, path="/etc/ssh/moduli"):
         # Field 5 is the size minus one (3071 for a 3072-bit group).
-        return (f"[ -f /etc/ssh/moduli ] && awk '$1 !~ /^#/ && NF >= 7 && $5 + 1 < {int(bits)} "
-                "{n++} END {print n+0}' /etc/ssh/moduli || echo 0")
+        return (f"[ -f {path} ] && awk '$1 !~ /^#/ && NF >= 7 && $5 + 1 < {int(bits)} "
+                f"{{n++}} END {{print n+0}}' {path} || echo -1")
 
     def process(self, output):
-        return int(output[0]) if output and output[0].strip().isdigit() else 0
+        text = output[0].strip() if output else ""
+        return int(text) if text.lstrip("-").isdigit() else -1

@@ -44,6 +44,7 @@ from security.setup import (
 )
 from web import browser
 
+from prep_iac.components.firewall import RULESET
 from prep_iac.components.waf import VOLUME_LOG
 from prep_iac.contract import ACCESS_LOG
 
@@ -449,7 +450,7 @@ def test_conv_II_e_low_battery_clean_shutdown(sec):
 def test_conv_IV_1_admin_network_excluding_deployer_refused_before_any_change(sec):
     lab = sec["lab"]
     # Config files, not live counters or dynamic sets (they change with every packet).
-    files = ("/etc/nftables.conf /etc/ssh/sshd_config.d/* /etc/sudoers.d/prep-admins "
+    files = (f"{RULESET} /etc/ssh/sshd_config.d/* /etc/sudoers.d/prep-admins "
              "/etc/fail2ban/jail.d/prep.local /etc/nginx/prep.d/*")
     before = sudo(lab, "difusor-1", f"sha256sum {files}").stdout
     elsewhere = write_inventory(lab, "locked-out", admins=["192.0.2.0/24"],
@@ -469,7 +470,7 @@ def test_conv_II_d_1_invalid_ruleset_not_loaded(sec):
     lab = sec["lab"]
     sudo(lab, "difusor-1", "printf 'table inet broken {\\n chain x { tcp dport 22 frobnicate }\\n}\\n'"
                            " > /etc/nftables.d/zz-broken.nft")
-    conf_before = sudo(lab, "difusor-1", "sha256sum /etc/nftables.conf").stdout
+    conf_before = sudo(lab, "difusor-1", f"sha256sum {RULESET}").stdout
     changed = write_inventory(lab, "limits-21", admins=[f"{sec['gw']}/32", f"{sec['d2']}/32"],
                               iec=[f"{sec['pub']}/32"],
                               limits={"requests_per_s": 50, "burst": 200, "connections": 21,
@@ -479,7 +480,7 @@ def test_conv_II_d_1_invalid_ruleset_not_loaded(sec):
                         extra_env={"PREP_INVENTORY": str(changed)})
         assert result.returncode != 0
         assert "zz-broken.nft" in result.output and "Error" in result.output
-        assert sudo(lab, "difusor-1", "sha256sum /etc/nftables.conf").stdout == conf_before
+        assert sudo(lab, "difusor-1", f"sha256sum {RULESET}").stdout == conf_before
         loaded = sudo(lab, "difusor-1", "nft list table inet prep").stdout
         assert "ct count over 20 " in loaded and "ct count over 21 " not in loaded
         assert "table inet broken" not in sudo(lab, "difusor-1", "nft list tables").stdout

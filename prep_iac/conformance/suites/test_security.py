@@ -5,6 +5,7 @@ matches is in its marker (docs/security.md maps them all)."""
 
 import pytest
 
+from prep_iac.components import firewall
 from prep_iac.components import ssh as ssh_component
 from prep_iac.components.admins import SUDOERS
 from prep_iac.conformance.suites.checks import not_applicable
@@ -95,8 +96,13 @@ def test_sshd_crypto(sshd, openssh, key, kind):
 
 
 @pytest.mark.conv("CONV-IV.1", id="security::moduli_strong", devsec="sshd-48")
-def test_moduli_strong(host):
-    weak = host.check_output("awk '$1 !~ /^#/ && NF >= 7 && $5 + 1 < 3072' /etc/ssh/moduli | wc -l")
+def test_moduli_strong(host, sshd):
+    """The groups sshd offers for group exchange: from the moduli file it really reads
+    (ModuliFile; Debian's own /etc/ssh/moduli when unset); none if it offers no exchange."""
+    if not any("group-exchange" in k for k in one(sshd, "kexalgorithms").split(",")):
+        not_applicable("sshd offers no Diffie-Hellman group exchange: moduli are unused")
+    moduli = one(sshd, "modulifile") or "/etc/ssh/moduli"
+    weak = host.check_output(f"awk '$1 !~ /^#/ && NF >= 7 && $5 + 1 < 3072' {moduli} | wc -l")
     assert int(weak) == 0
 
 
@@ -225,6 +231,15 @@ def test_auditd(host, container):
     assert host.run("auditctl -l | grep -q prep-sshd").rc == 0
 
 
+@pytest.mark.conv("CONV-II.c.3", id="security::conffiles_as_shipped")
+def test_conffiles_as_shipped(host):
+    """No package conffile changed (docs/security.md "Debian's own files"): an upgrade in the
+    election window never stops to ask about one."""
+    out = host.run("dpkg --verify").stdout
+    changed = [line for line in out.splitlines() if line.split()[1:2] == ["c"]]
+    assert not changed, "\n".join(changed)
+
+
 @pytest.mark.conv("CONV-II.c.3", id="security::needless_servers_absent",
                    devsec="package-01,02,03,05,06")
 @pytest.mark.parametrize("package", ["telnetd", "inetutils-telnetd", "rsh-server", "nis",
@@ -243,7 +258,7 @@ def table(host):
 @pytest.mark.conv("CONV-II.d.1", id="security::firewall_loaded_and_persistent")
 def test_firewall_loaded_and_persistent(host, table):
     assert host.service("nftables").is_enabled
-    assert host.run("nft -c -f /etc/nftables.conf").rc == 0
+    assert host.run(f"nft -c -f {firewall.RULESET}").rc == 0
     assert "hook input priority filter; policy drop;" in table
     assert "hook forward priority filter; policy drop;" in table
 

@@ -12,6 +12,8 @@ import shlex
 import time
 import urllib.request
 
+from prep_iac.components.firewall import RULESET
+
 SITIO = "/etc/nginx/prep/sitio.conf"
 ESTADO = "/srv/prep/estado.json"
 PROBE_PORT = 8081
@@ -62,7 +64,7 @@ def port_opened(lab, host, port: int = PROBE_PORT):
     try:
         yield str(port)
     finally:
-        sh(lab, host, f"systemctl stop {unit}; nft -f /etc/nftables.conf", check=False)
+        sh(lab, host, f"systemctl stop {unit}; nft -f {RULESET}", check=False)
 
 
 @contextlib.contextmanager
