@@ -23,6 +23,7 @@ from prep_iac.conformance.checkids import SUITES_DIR, suite_requirements
 from prep_iac.conformance.known import known_ids
 from prep_iac.conformance.model import NO_CUMPLE, CheckResult, Command, clip
 from prep_iac.conformance.report import write_reports
+from prep_iac.conformance.signature import sign_files, signer_for
 from prep_iac.conformance.waivers import load_waivers
 from prep_iac.errors import PrepError
 from prep_iac.inventory import load_inventory
@@ -99,15 +100,20 @@ def run_host(name: str, address: str, paths: dict, progress: Progress) -> list[C
 
 def verify(inventory_path: str | Path, limit: str | None = None,
            waivers_path: str | Path | None = None, out_dir: str | Path | None = None,
-           jobs: int = 10, progress: Progress = _quiet) -> tuple[dict, dict[str, Path]]:
-    """Run the suites, write the report; returns (report, written paths)."""
+           jobs: int = 10, progress: Progress = _quiet, strict: bool = True,
+           report_key: Path | None = None) -> tuple[dict, dict[str, Path]]:
+    """Run the suites, write the report (signed with ``report_key``, a private key whose
+    public half is a difusor's report_key); returns (report, written paths)."""
     inventory_path = Path(inventory_path).resolve()
     inventory = load_inventory(inventory_path)
     hosts = select_hosts(inventory, limit)
+    signer = signer_for(report_key, {n: inventory.difusores[n] for n in hosts
+                                     if n in inventory.difusores}) if report_key else None
     # Keys and pins stop here; a host that is down is the report's finding (run_host).
     preflight.check(inventory, hosts, warn=lambda line: progress(*line.split(": ", 1)))
-    waivers = load_waivers(waivers_path, known_ids(), set(inventory.hosts())) \
-        if waivers_path else []
+    waivers = load_waivers(waivers_path, known_ids(), set(inventory.hosts()),
+                           signers=list(inventory.iec.waiver_signers),
+                           process=inventory.iec.process) if waivers_path else []
     out = Path(out_dir) if out_dir else Path("verificacion")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="prep-verify-") as tmp:
@@ -131,5 +137,10 @@ def verify(inventory_path: str | Path, limit: str | None = None,
             "roles": {n: ("difusor" if n in inventory.difusores else "publicador")
                       for n in hosts},
             "direcciones": {n: addresses[n] for n in hosts}}
-    report = build_report("verify", hosts, results, waivers, meta)
-    return report, write_reports(report, out)
+    if signer:
+        meta["firma"] = {"difusor": signer, "llave": inventory.difusores[signer].report_key}
+    report = build_report("verify", hosts, results, waivers, meta, strict=strict)
+    paths = write_reports(report, out)
+    if report_key:
+        paths.update(sign_files(dict(paths), report_key))
+    return report, paths

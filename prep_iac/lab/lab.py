@@ -21,6 +21,7 @@ from prep_iac.errors import PrepError
 from prep_iac.inventory.roles import DIFUSOR
 from prep_iac.lab import aptlists, aptproxy, base, cgroups, host, keys, limits, network, rootfs
 from prep_iac.lab import inventory as lab_inventory
+from prep_iac.lab import waivers as lab_waivers
 from prep_iac.lab.layout import lab_dir
 from prep_iac.lab.spec import LabSpec
 from prep_iac.lab.state import LabState
@@ -101,6 +102,11 @@ class Lab:
     @property
     def control_dir(self) -> Path:
         return self.dir / "cm"
+
+    @property
+    def waivers_path(self) -> Path:
+        """The lab's waivers, signed with its IEC key (written with the inventory)."""
+        return lab_waivers.path_beside(self.inventory_path)
 
     @property
     def inventory_path(self) -> Path:
@@ -297,6 +303,8 @@ class Lab:
             lab_inventory.LabKeys(self.private_key, self.iec_sftp_key, self.iec_signing_key))
         lab_inventory.write(self.inventory_path, self.name, self.spec.subnet, data)
         lab_inventory.validate(self.inventory_path)
+        lab_waivers.write_signed(self.inventory_path, data["iec"]["process"],
+                                 self.iec_signing_key)
         self.state.inventory = str(self.inventory_path)
         self.state.save(self.dir / "lab.json")
         return self.inventory_path
