@@ -99,6 +99,21 @@ def build_report(kind: str, hosts: list[str], results: list[CheckResult],
     }
 
 
+def verdict(report: dict) -> str:
+    """The report's verdict in one sentence (Spanish), as the HTML and Markdown show it."""
+    owed = report.get("evidencia_pendiente") or []
+    if report["incumplidos"]:
+        text = f"Requisitos obligatorios que no se cumplen: {', '.join(report['incumplidos'])}."
+        return text + (f" Evidencia pendiente: {', '.join(owed)}." if owed else "")
+    if owed and report.get("estricto", True):
+        return (f"Evidencia pendiente de requisitos obligatorios: {', '.join(owed)} (modo "
+                "estricto: el informe no se acepta hasta recibirla o dispensarla).")
+    if owed:
+        return (f"Ningún requisito obligatorio falla, pero se debe evidencia de "
+                f"{', '.join(owed)} (informe de trabajo, --no-estricto: el IEC no lo acepta).")
+    return "Todos los requisitos obligatorios se cumplen o están dispensados."
+
+
 def _owed(row: dict) -> None:
     """What the row still owes: every "manual" cell's evidence, unless only the other report
     gives it. (A "no aplica" left on a difusor is a check meant for the other role: the

@@ -107,6 +107,11 @@ def test_not_applicable_and_manual_on_a_mandatory_requirement_owe_evidence():
     working = build_report("verify", HOSTS, results, waivers, strict=False)
     assert working["evidencia_pendiente"] == ["CONV-II.c.2", "CONV-II.e"]
     assert working["exit_code"] == 0
+    # The rendered verdicts say which evidence is owed and whether the Institute accepts it.
+    assert "Evidencia pendiente de requisitos obligatorios: CONV-II.c.2, CONV-II.e (modo " \
+        "estricto" in render_markdown(strict)
+    assert "--no-estricto: el IEC no lo acepta" in render_html(working)
+    assert "Evidencia pendiente: difusor-1: x::na" in render_html(strict)
 
 
 def test_a_check_meant_for_the_other_role_owes_nothing():
