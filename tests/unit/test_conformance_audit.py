@@ -240,8 +240,21 @@ def test_changed_file_is_named(site, iec_key):
     t.signers = signers
     results, _ = manifest.check(t)
     files = results[1]
-    assert files.status == NO_CUMPLE and files.requirements == ["CONV-I.3", "CONV-I.3b"]
+    assert files.status == NO_CUMPLE and files.requirements == ["CONV-I.3"]
     assert "datos/COAH_AYUN_2021.csv: sha256" in files.detail
+    # Not the IEC's files: CONV-I.3 fails; CONV-I.3b owes the authorization of an own
+    # format, never counted as a second failure.
+    own = manifest.own_format(t, files)
+    assert own.status == MANUAL and own.requirements == ["CONV-I.3b"]
+    assert "autorización previa del IEC" in own.detail
+
+
+def test_the_iecs_files_mean_no_own_format(site, iec_key):
+    path, signers = signed_manifest(site, iec_key)
+    t = target(site, manifest_path=path)
+    t.signers = signers
+    results, _ = manifest.check(t)
+    assert manifest.own_format(t, results[1]).status == CUMPLE
 
 
 def test_sample_with_seed(site, iec_key):

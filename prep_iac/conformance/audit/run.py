@@ -131,9 +131,10 @@ def run_checks(target: Target) -> list:
 
     def _manifest():
         found, verified["m"] = manifest.check(target)
-        return found
-    results += _guarded(target, ["audit::manifiesto_firmado", "audit::archivos_identicos"],
-                        _manifest)
+        files = next(r for r in found if r.check == "audit::archivos_identicos")
+        return [*found, manifest.own_format(target, files)]
+    results += _guarded(target, ["audit::manifiesto_firmado", "audit::archivos_identicos",
+                                 "audit::formato_del_iec"], _manifest)
     latest = verified["m"].cut_id if verified.get("m") else None
     results += _guarded(target, ["audit::corte_vigente"], lambda: web.corte_vigente(target, latest))
     results += _guarded(target, ["audit::cabecera_corte"], lambda: web.cabecera_corte(target))
