@@ -379,6 +379,9 @@ class Lab:
         shutil.rmtree(self.dir, ignore_errors=True)
         inv = Path(self.state.inventory) if self.state.inventory else self.inventory_path
         inv.unlink(missing_ok=True)
+        waivers = lab_waivers.path_beside(inv)
+        for path in (waivers, lab_waivers.signature_path(waivers)):
+            path.unlink(missing_ok=True)
         if aptproxy.stop_if_unused():
             report("lab", "last lab gone: apt proxy stopped")
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from prep_iac.conformance.waivers import sign_file
+from prep_iac.conformance.waivers import sign_file, signature_path
+
+__all__ = ["path_beside", "signature_path", "write_signed"]
 
 SOURCE = Path(__file__).resolve().parents[2] / "inventories" / "lab-waivers.yml"
 
