@@ -24,6 +24,8 @@ SUBCOMMANDS = {
     "verify": "prep_iac.conformance.cli:verify",
     "audit": "prep_iac.conformance.cli:audit",
     "runbook": "prep_iac.conformance.cli:runbook",
+    "informe": "prep_iac.conformance.cli:informe",
+    "dispensa": "prep_iac.conformance.cli:dispensa",
     "memoria": "prep_iac.memoria.cli:memoria",
     "expediente": "prep_iac.expediente.cli:expediente",
     "simulacro": "prep_iac.simulacro.cli:simulacro",

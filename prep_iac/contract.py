@@ -194,6 +194,11 @@ MANIFEST_FORMAT = "prep-iac-manifiesto/2"
 HEARTBEAT_FORMAT = "prep-iac-latido/1"
 SIGNATURE_NAMESPACE = "prep-iac-corte@iec"  # ssh-keygen -Y sign/verify -n
 SIGNER_IDENTITY = "iec"  # the principal in allowed_signers
+# The other two things prep-iac signs, each in its own namespace so that no signature of one
+# kind can ever pass for another: waivers the Institute grants (iec.waiver_signers) and the
+# conformance reports a difusor hands in (its report_key).
+WAIVER_NAMESPACE = "prep-iac-dispensa@iec"
+REPORT_NAMESPACE = "prep-iac-informe@difusor"
 
 # A cut id is a plain file name: always matched whole (fullmatch), so a trailing newline
 # or a path separator can never slip through.

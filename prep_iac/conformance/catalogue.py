@@ -110,13 +110,15 @@ def _link(path: Path) -> str:
 def _mandatory(req: Requirement) -> str:
     if req.mandatory:
         return "obligatorio"
+    if req.id.startswith("INF-"):
+        return "informativo (no lo pide la convocatoria)"
     return "opcional"
 
 
 def _section(req: Requirement, checks: list[Check]) -> list[str]:
     lines = [f"## {req.id}", "", f"**{req.titulo}** · {_mandatory(req)}", ""]
     lines += [f"> {req.convocatoria}", ""]
-    if not req.mandatory:
+    if not req.mandatory and not req.id.startswith("INF-"):
         lines += [OPTIONAL, ""]
     if req.proven_by:
         lines += ["Cómo se prueba:", ""]

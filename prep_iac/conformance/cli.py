@@ -32,11 +32,28 @@ def _summary(report: dict, paths: dict) -> None:
                         and check["status"] == "no cumple":
                     err.print(f"[red]no cumple[/] {row['id']} {host} {check['check']}: "
                               f"{check['detail']}", highlight=False, markup=True)
-    verdict = ("[green]todo requisito obligatorio se cumple o está dispensado[/]"
-               if report["exit_code"] == 0 else
-               f"[bold red]no se cumplen: {', '.join(report['incumplidos'])}[/]")
+    for row in report["requisitos"]:
+        for owed in row.get("evidencia_pendiente", []):
+            err.print(f"[yellow]evidencia pendiente[/] {row['id']} {owed}", highlight=False,
+                      markup=True)
+    for waiver in report["dispensas"]:
+        if waiver.get("estado", "válida") != "válida":
+            err.print(f"[yellow]dispensa {waiver['estado']}[/] {waiver['id']}: "
+                      f"{waiver['motivo']} (no cuenta)", highlight=False, markup=True)
+    if report["incumplidos"]:
+        verdict = f"[bold red]no se cumplen: {', '.join(report['incumplidos'])}[/]"
+    elif report["exit_code"]:
+        verdict = (f"[bold red]evidencia pendiente (modo estricto): "
+                   f"{', '.join(report['evidencia_pendiente'])}[/]")
+    elif report.get("evidencia_pendiente"):
+        verdict = (f"[yellow]sin fallas, pero se debe evidencia de "
+                   f"{', '.join(report['evidencia_pendiente'])} (--no-estricto: el IEC no "
+                   "aceptará este informe)[/]")
+    else:
+        verdict = "[green]todo requisito obligatorio se cumple o está dispensado[/]"
     err.print(f"{verdict} ({report.get('segundos', 0)} s)")
-    err.print(f"informe: {paths['html']} · {paths['md']} · {paths['json']}")
+    signed = " (firmado)" if "json_sig" in paths else " (SIN FIRMA: --llave-informe)"
+    err.print(f"informe{signed}: {paths['html']} · {paths['md']} · {paths['json']}")
 
 
 def _show(report: dict, paths: dict, as_json: bool) -> None:
@@ -47,6 +64,21 @@ def _show(report: dict, paths: dict, as_json: bool) -> None:
 
     echo_json(report)
     err.print(f"informe: {paths['html']} · {paths['md']} · {paths['json']}", highlight=False)
+
+
+def _strict_option(fn):
+    return click.option(
+        "--estricto/--no-estricto", "strict", default=True, show_default=True,
+        help="strict (the Institute's run): evidence still owed (\"manual\", \"no aplica\" on "
+             "a mandatory requirement) fails like a failure; --no-estricto for a working "
+             "run, which reports it and exits 0")(fn)
+
+
+def _key_option(fn):
+    return click.option(
+        "--llave-informe", "report_key", type=click.Path(dir_okay=False, exists=True),
+        help="private key that signs the report (its public half: the difusor's report_key "
+             "in the inventory); default $PREP_INFORME_LLAVE")(fn)
 
 
 @click.command()
@@ -63,16 +95,21 @@ def _show(report: dict, paths: dict, as_json: bool) -> None:
                    "call's deadlines (docs/expediente.md)")
 @click.option("--json", "as_json", is_flag=True,
               help="print the report (as conformance.json) on stdout instead of the table")
-def verify(inventory, limit, waivers, out_dir, jobs, evidence_dir, as_json):
+@_strict_option
+@_key_option
+def verify(inventory, limit, waivers, out_dir, jobs, evidence_dir, as_json, strict,
+           report_key):
     """Check every host of an inventory from inside (SSH, testinfra): the report, requirement
     by requirement. Exit 0 only when every mandatory requirement is met or waived."""
+    from prep_iac.conformance.signature import key_from
     from prep_iac.conformance.verify import verify as run
 
     def progress(host, what):
         err.print(f"[dim]{host}: {what}[/]", highlight=False)
 
     report, paths = run(inventory, limit=limit, waivers_path=waivers, out_dir=out_dir,
-                        jobs=jobs, progress=progress, evidence_dir=evidence_dir)
+                        jobs=jobs, progress=progress, evidence_dir=evidence_dir,
+                        strict=strict, report_key=key_from(report_key))
     _show(report, paths, as_json)
     sys.exit(report["exit_code"])
 
@@ -99,12 +136,16 @@ def verify(inventory, limit, waivers, out_dir, jobs, evidence_dir, as_json):
               type=click.Path(file_okay=False), help="where the report is written")
 @click.option("--json", "as_json", is_flag=True,
               help="print the report (as conformance.json) on stdout instead of the table")
+@_strict_option
+@_key_option
 def audit(url, manifest, signature, ssh, registry, portal, signers, ca_file, sample, seed,
-          waivers, out_dir, as_json):
+          waivers, out_dir, as_json, strict, report_key):
     """Check a difusor from outside, as anyone can (HTTP, TLS, ports, SFTP host key)."""
     from prep_iac.conformance.audit.run import audit as run
+    from prep_iac.conformance.signature import key_from
 
     report, paths = run(url, out_dir=out_dir, waivers_path=waivers, registry=registry,
+                        strict=strict, report_key=key_from(report_key),
                         portals=portal, manifest_path=manifest, signature=signature,
                         signers_file=signers, ssh=ssh, ca_file=ca_file, sample=sample,
                         seed=seed)
@@ -122,3 +163,49 @@ def runbook(inventory, out_dir):
 
     paths = write_runbook(inventory, out_dir)
     err.print(f"procedimientos: {paths['html']} · {paths['md']}")
+
+
+@click.group()
+def informe():
+    """Conformance reports: check a signed report (the Institute's side)."""
+
+
+@informe.command("verificar")
+@click.argument("report", type=click.Path(exists=True))
+@click.option("-i", "--inventory", required=True, type=click.Path(dir_okay=False, exists=True),
+              help="the Institute's copy of the inventory (the difusores' report_key)")
+@click.option("--max-horas", "max_hours", default=24.0, show_default=True, type=float,
+              help="a report older than this is refused")
+def informe_verificar(report, inventory, max_hours):
+    """Check REPORT (a report folder or its conformance.json): every file signed by a
+    difusor's report_key, about that difusor, and fresh. Exit 1 on any problem."""
+    import datetime as dt
+
+    from prep_iac.conformance.signature import check_report
+    from prep_iac.inventory import load_inventory
+
+    found = check_report(report, load_inventory(inventory), dt.timedelta(hours=max_hours))
+    for problem in found["problemas"]:
+        err.print(f"[bold red]no válido[/] {problem}", highlight=False, markup=True)
+    if found["problemas"]:
+        sys.exit(1)
+    err.print(f"[green]informe {found['informe']} válido[/]: firmado por "
+              f"{found['firmante']}, generado {found['generado']} "
+              f"({', '.join(found['archivos'])})", highlight=False, markup=True)
+
+
+@click.group()
+def dispensa():
+    """Waivers the Institute grants (dispensas)."""
+
+
+@dispensa.command("firmar")
+@click.argument("waivers", type=click.Path(dir_okay=False, exists=True))
+@click.option("--llave", "key", required=True, type=click.Path(dir_okay=False, exists=True),
+              help="the Institute's waiver-signing private key (public half in "
+                   "iec.waiver_signers)")
+def dispensa_firmar(waivers, key):
+    """Sign a waiver file as the Institute: writes WAIVERS.sig."""
+    from prep_iac.conformance.waivers import sign_file
+
+    err.print(f"firma: {sign_file(waivers, key)}", highlight=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from prep_iac.conformance.aggregate import verdict
+
 
 def _cell(text) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
@@ -20,16 +22,13 @@ def render(report: dict, titulo: str, subtitulo: str) -> str:
            (f"Generado: {report['generado']}. Convocatoria de difusores oficiales del PREP, "
             "Instituto Electoral de Coahuila."), "",
            " · ".join(f"**{s}**: {n}" for s, n in report["resumen"].items()), ""]
-    if report["exit_code"] == 0:
-        out.append("Todos los requisitos obligatorios se cumplen o están dispensados.")
-    else:
-        out.append("**Requisitos obligatorios que no se cumplen: "
-                   f"{', '.join(report['incumplidos'])}.**")
+    out.append(f"**{verdict(report)}**")
     out += ["", "| Requisito | Estado | " + " | ".join(_cell(h) for h in hosts) + " |",
             "|---|---|" + "---|" * len(hosts)]
     for row in report["requisitos"]:
-        name = f"{row['id']} {_cell(row['titulo'])}" + ("" if row["obligatorio"] else
-                                                         " (preferente)")
+        name = f"{row['id']} {_cell(row['titulo'])}" + (
+            "" if row["obligatorio"] else
+            " (informativo)" if row["id"].startswith("INF-") else " (preferente)")
         out.append(f"| {name} | {row['estado']} | " +
                    " | ".join(row["hosts"][h]["estado"] for h in hosts) + " |")
     out += ["", "## Evidencia"]
@@ -46,12 +45,18 @@ def render(report: dict, titulo: str, subtitulo: str) -> str:
                 out += _check(checks[(host, cid)])
             if cell["evidencia_solicitada"]:
                 out += [f"Evidencia solicitada: {cell['evidencia_solicitada']}", ""]
+        if row.get("evidencia_pendiente"):
+            out += ["", "**Evidencia pendiente:**", ""]
+            out += [f"- {_cell(owed)}" for owed in row["evidencia_pendiente"]]
     if report["dispensas"]:
-        out += ["", "## Dispensas", "", "| Id | Motivo | Responsable | Vence | Hosts | Aplicada |",
-                "|---|---|---|---|---|---|"]
+        out += ["", "## Dispensas", "",
+                "| Id | Motivo | Responsable | Vence | Hosts | Estado | Aplicada |",
+                "|---|---|---|---|---|---|---|"]
         for w in report["dispensas"]:
+            standing = w.get("estado", "válida") + (f": {_cell(w['motivo'])}"
+                                                    if w.get("motivo") else "")
             out.append(f"| {w['id']} | {_cell(w['reason'])} | {_cell(w['owner'])} | "
-                       f"{w['expires']} | {', '.join(w['hosts']) or 'todos'} | "
+                       f"{w['expires']} | {', '.join(w['hosts']) or 'todos'} | {standing} | "
                        f"{'sí' if w['usada'] else 'no'} |")
     return "\n".join(out) + "\n"
 

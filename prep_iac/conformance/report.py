@@ -9,6 +9,7 @@ from pathlib import Path
 import jinja2
 
 from prep_iac.conformance import markdown
+from prep_iac.conformance.aggregate import verdict
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -37,7 +38,8 @@ def titles(report: dict) -> tuple[str, str]:
 def _context(report: dict) -> dict:
     checks = {(c["host"], c["check"]): c for c in report["comprobaciones"]}
     titulo, subtitulo = titles(report)
-    return {"r": report, "checks": checks, "titulo": titulo, "subtitulo": subtitulo}
+    return {"r": report, "checks": checks, "titulo": titulo, "subtitulo": subtitulo,
+            "veredicto": verdict(report)}
 
 
 def render_markdown(report: dict) -> str:

@@ -120,7 +120,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
                          "el reporte de la controladora/hipervisor con el número de serie."),
     Requirement(
         "CONV-II.c.3", "Sistema operativo Linux",
-        "Servidor con sistema operativo Linux (Red Hat, CentOS, Debian, Ubuntu, etc.).",
+        "Servidor con sistema operativo LINUX (Red Hat, Centos, Debian, Ubuntu, etc.): "
+        "cualquier Linux cumple.",
         proven_by=("dentro",)),
     Requirement(
         "CONV-II.f", "Infraestructura distinta a la mínima, evaluada por el IEC",
@@ -142,9 +143,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "CONV-II.e", "Energía ininterrumpida y planta de emergencia",
         "Todos los dispositivos de la operación conectados a sistemas de energía "
         "ininterrumpida y plantas de emergencia.",
-        proven_by=("dentro", "laboratorio"),
-        evidencia_manual="La planta de emergencia no la ve ninguna máquina: su hoja técnica y "
-                         "la bitácora de su última prueba con carga."),
+        proven_by=("dentro", "laboratorio")),
     Requirement(
         "CONV-III.1", "El IEC actualiza cada 10 minutos por SSH",
         "El IEC se conecta por SSH a los servidores del difusor y actualiza la carpeta de "
@@ -194,6 +193,31 @@ REQUIREMENTS: tuple[Requirement, ...] = (
                          "bitácoras y sus sumas de verificación, entregada a más tardar el 15 "
                          "de junio."),
 )
+
+# Informative rows: what the call does not ask but the Institute may want to read. Never
+# mandatory: they never decide the exit code, in strict mode either.
+INFORMATIVE: tuple[Requirement, ...] = (
+    Requirement(
+        "INF-soporte", "Distribución soportada por los despliegues de prep-iac",
+        "No lo pide la convocatoria (cualquier Linux cumple CONV-II.c.3): dice si prep-iac "
+        "despliega esta versión (Debian 12 y 13, Ubuntu LTS desde 22.04).",
+        mandatory=False, proven_by=("dentro",)),
+    Requirement(
+        "INF-tls", "HTTPS con TLS actual",
+        "No lo pide la convocatoria: protocolos, cifrados y certificado del sitio.",
+        mandatory=False, proven_by=("fuera",)),
+    Requirement(
+        "INF-cabeceras", "Cabeceras de seguridad HTTP",
+        "No lo pide la convocatoria: nosniff, Referrer-Policy, HSTS, sin versión del servidor.",
+        mandatory=False, proven_by=("fuera",)),
+    Requirement(
+        "INF-endurecimiento", "Endurecimiento del sistema operativo",
+        "No lo pide la convocatoria: parámetros del núcleo, actualizaciones de seguridad, sin "
+        "servicios innecesarios.",
+        mandatory=False, proven_by=("dentro",)),
+)
+CONVOCATORIA = REQUIREMENTS
+REQUIREMENTS = REQUIREMENTS + INFORMATIVE
 
 BY_ID = {r.id: r for r in REQUIREMENTS}
 

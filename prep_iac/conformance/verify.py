@@ -25,6 +25,7 @@ from prep_iac.conformance.checkids import SUITES_DIR, suite_requirements
 from prep_iac.conformance.known import known_ids
 from prep_iac.conformance.model import NO_CUMPLE, CheckResult, Command, clip
 from prep_iac.conformance.report import write_reports
+from prep_iac.conformance.signature import sign_files, signer_for
 from prep_iac.conformance.waivers import load_waivers
 from prep_iac.errors import PrepError
 from prep_iac.inventory import load_inventory
@@ -104,17 +105,22 @@ def run_host(name: str, address: str, paths: dict, progress: Progress) -> list[C
 def verify(inventory_path: str | Path, limit: str | None = None,
            waivers_path: str | Path | None = None, out_dir: str | Path | None = None,
            jobs: int = 10, progress: Progress = _quiet,
-           evidence_dir: str | Path | None = None) -> tuple[dict, dict[str, Path]]:
+           evidence_dir: str | Path | None = None, strict: bool = True,
+           report_key: Path | None = None) -> tuple[dict, dict[str, Path]]:
     """Run the suites, judge the call's deadlines (deadlines.py: the evidence under
-    `evidence_dir`, by default the current folder), write the report; returns (report,
-    written paths)."""
+    `evidence_dir`, by default the current folder), write the report (signed with
+    ``report_key``, a private key whose public half is a difusor's report_key); returns
+    (report, written paths)."""
     inventory_path = Path(inventory_path).resolve()
     inventory = load_inventory(inventory_path)
     hosts = select_hosts(inventory, limit)
+    signer = signer_for(report_key, {n: inventory.difusores[n] for n in hosts
+                                     if n in inventory.difusores}) if report_key else None
     # Keys and pins stop here; a host that is down is the report's finding (run_host).
     preflight.check(inventory, hosts, warn=lambda line: progress(*line.split(": ", 1)))
-    waivers = load_waivers(waivers_path, known_ids(), set(inventory.hosts())) \
-        if waivers_path else []
+    waivers = load_waivers(waivers_path, known_ids(), set(inventory.hosts()),
+                           signers=list(inventory.iec.waiver_signers),
+                           process=inventory.iec.process) if waivers_path else []
     out = Path(out_dir) if out_dir else Path("verificacion")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="prep-verify-") as tmp:
@@ -138,27 +144,34 @@ def verify(inventory_path: str | Path, limit: str | None = None,
             "roles": {n: ("difusor" if n in inventory.difusores else "publicador")
                       for n in hosts},
             "direcciones": {n: addresses[n] for n in hosts}}
+    if signer:
+        meta["firma"] = {"difusor": signer, "llave": inventory.difusores[signer].report_key}
     report, infra_clean = with_calendar(inventory, hosts, results, waivers, meta,
                                         deadlines.Folders.under(evidence_dir or ".",
                                                                 verificacion=out),
-                                        whole=not limit)
+                                        whole=not limit, strict=strict)
     paths = write_reports(report, out)
+    if report_key:
+        paths.update(sign_files(dict(paths), report_key))
     deadlines.record_verify_run(out, report["generado"], infra_clean, report["incumplidos"])
     return report, paths
 
 
 def with_calendar(inventory, hosts: list[str], results: list[CheckResult], waivers, meta: dict,
-                  folders: deadlines.Folders, *, whole: bool = True,
+                  folders: deadlines.Folders, *, whole: bool = True, strict: bool = True,
                   now: dt.datetime | None = None) -> tuple[dict, bool]:
     """The report with the calendar's rows, and whether the servers' own checks found no
     mandatory failure (then this run, if it checked every host, is the evidence that the
     infrastructure operates: CONV-I.5)."""
     now = now or dt.datetime.now(dt.UTC)
-    servers = build_report("verify", hosts, copy.deepcopy(results), waivers, meta, now=now)
+    # Not strict: evidence still owed on paper (I.4, I.8…) says nothing of the servers.
+    servers = build_report("verify", hosts, copy.deepcopy(results), waivers, meta, now=now,
+                           strict=False)
     infra_clean = whole and servers["exit_code"] == 0
     evidence = deadlines.gather(folders)
     if infra_clean:
         evidence.append(deadlines.Evidence("verificacion", now, "esta verificación"))
     decisions = deadlines.decide(inventory.iec.calendar, evidence, now)
     rows = deadlines.check_results(decisions, hosts)
-    return build_report("verify", hosts, results + rows, waivers, meta, now=now), infra_clean
+    return (build_report("verify", hosts, results + rows, waivers, meta, now=now, strict=strict),
+            infra_clean)

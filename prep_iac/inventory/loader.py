@@ -86,6 +86,9 @@ def _resolve_host(host, base: Path):
     logo = host.get("logo")
     if isinstance(logo, str) and logo and not is_url(logo):
         host["logo"] = resolve_path(logo, base)
+    power = host.get("emergency_power")
+    if isinstance(power, dict) and isinstance(power.get("evidence"), str):
+        host["emergency_power"] = {**power, "evidence": resolve_path(power["evidence"], base)}
     tls = host.get("tls")
     if isinstance(tls, dict):
         host["tls"] = {k: resolve_path(v, base) if k in ("cert", "key") and isinstance(v, str) else v
@@ -101,4 +104,9 @@ def missing_files(inventory: Inventory) -> list[str]:
             value = getattr(host, key, None)
             if value and not Path(value).is_file():
                 out.append(f"{name}: {key} {value} does not exist on this machine")
+    for name, difusor in inventory.difusores.items():
+        evidence = difusor.emergency_power.evidence
+        if not Path(evidence).is_file():
+            out.append(f"{name}: emergency_power.evidence {evidence} does not exist on this "
+                       "machine (verify reports CONV-II.e as not met until it does)")
     return out

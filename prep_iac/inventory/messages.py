@@ -10,6 +10,15 @@ from prep_iac.inventory.yamlfile import Loc, YamlDocument
 # Keys a former schema had, and what replaced them.
 REPLACED = {("iec", "window"): "iec.calendar replaced it: prep_opens for opens, "
                                 "publication_ends for closes (docs/inventory.md)"}
+# Why a field the call itself asks for has no default: said when it is missing.
+REQUIRED_BY_THE_CALL = {
+    "link_mbps": "the call (CONV-II.b.1) asks a 10 Mbps symmetric link at least: declare its "
+                 "contracted capacity, it is never assumed",
+    "ups": "the call (CONV-II.e) puts every device of the operation on a UPS: declare the "
+           "one this server hangs on",
+    "emergency_power": "the call (CONV-II.e) asks for an emergency power plant too: name it "
+                       "and the document that shows it",
+}
 # An example of a right value, by field name (the last key of the error's path), or by
 # (parent, field) where a name means two things (the calendar's drills, a stage's contacts).
 EXAMPLES = {
@@ -49,7 +58,14 @@ EXAMPLES = {
     "server_names": "server_names: [prep.example.mx]",
     "portal_origins": "portal_origins: [https://www.example.mx]",
     "public_url": "public_url: https://www.example.mx/prep/",
-    "link_mbps": "link_mbps: 100",
+    "link_mbps": "link_mbps: 100   (the contracted symmetric capacity; CONV-II.b.1 asks 10 at least)",
+    "emergency_power": ('emergency_power: {plant: "Planta diésel 60 kVA, serie 123", '
+                        'evidence: documentos/planta.pdf, tested_on: "2021-05-10"}'),
+    "plant": 'plant: "Planta diésel 60 kVA, Cummins C60D6, serie 123"',
+    "evidence": "evidence: documentos/planta-emergencia.pdf   (data sheet and last load test)",
+    "tested_on": 'tested_on: "2021-05-10"',
+    "report_key": "report_key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... informes-difusor",
+    "waiver_signers": "waiver_signers: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... iec-dispensas]",
     "contact": 'contact: {name: María García, role: Jefa de sistemas, phone: "+52 844 000 0000", hours: 24 h}',
     "tls": "tls: {mode: acme, email: sistemas@example.mx}",
     "email": "email: sistemas@example.mx",
@@ -65,7 +81,7 @@ EXAMPLES = {
     "notify_mail": "notify_mail: guardia@example.mx",
     "state_dir": f"state_dir: {contract.PUBLISHER_STATE_DIR}",
     "mode": "mode: acme   (or files, lab-ca)",
-    "ups": "ups: {driver: usbhid-ups, port: auto}",
+    "ups": "ups: {driver: usbhid-ups, port: auto}   (the UPS the server hangs on, CONV-II.e)",
     "rate_limits": "rate_limits: {requests_per_s: 50, burst: 200, connections: 100}",
     "ha": "ha: {peer: difusor-2, floating_address: 203.0.113.20/24}",
     "floating_address": "floating_address: 203.0.113.20/24",
@@ -128,7 +144,9 @@ def _example_for(loc: Loc) -> str | None:
 def _what(error: dict) -> str:
     kind = error["type"]
     if kind == "missing":
-        return "required field is missing"
+        field = error["loc"][-1] if error["loc"] else None
+        why = REQUIRED_BY_THE_CALL.get(field) if isinstance(field, str) else None
+        return f"required field is missing: {why}" if why else "required field is missing"
     if kind == "extra_forbidden":
         loc = tuple(error["loc"])
         return f"unknown key {loc[-1]!r}" + (f"; {REPLACED[loc]}" if loc in REPLACED else "")

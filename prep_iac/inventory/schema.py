@@ -250,6 +250,9 @@ class Iec(Strict):
     jail_user: UnixName = "iec"
     max_cut_mb: int = Field(2048, ge=1)
     max_cut_files: int = Field(50_000, ge=1)
+    # Keys with which the Institute signs the waivers it grants (I.11, II after e): a waiver
+    # counts only when one of these signed it (namespace contract.WAIVER_NAMESPACE).
+    waiver_signers: list[SshPublicKey] = []
 
     @property
     def window(self) -> Window:
@@ -376,6 +379,15 @@ class Ups(Strict):
         return self
 
 
+class EmergencyPower(Strict):
+    """The emergency power plant behind the UPS (CONV-II.e): no machine sees it, so the
+    inventory names the document that shows it (data sheet, last load test's log)."""
+
+    plant: Line  # what it is: "Planta diésel 60 kVA, Cummins C60D6, serie 123"
+    evidence: LocalPath  # the document, on the machine that runs prep-iac
+    tested_on: LocalDate  # the last test under load
+
+
 class RateLimits(Strict):
     """Per client address. Sized for carrier-grade NAT: many phones share one address."""
 
@@ -427,9 +439,14 @@ class Difusor(HostBase):
     # beside the inventory (PNG, JPEG or SVG, checked by inventory/logos.py).
     logo: Logo | None = None
     contact: Contact | None = None
-    link_mbps: int = Field(10, ge=1)
+    # Required, no default (CONV-II.b.1): an undeclared link must never pass as 10 Mbps.
+    link_mbps: int = Field(ge=1)
     tls: Tls | None = None
-    ups: Ups | None = None
+    ups: Ups  # required (CONV-II.e): a difusor without a UPS does not meet the call
+    emergency_power: EmergencyPower  # required (CONV-II.e): the plant, shown by a document
+    # The public key that signs this difusor's conformance reports (`verify`, `audit`);
+    # the private key stays off the repo, given on the command line.
+    report_key: SshPublicKey | None = None
     rate_limits: RateLimits = RateLimits()
     ha: Ha | None = None
 

@@ -22,6 +22,7 @@ TIMEZONE = "America/Monterrey"
 OPENED_BEFORE = dt.timedelta(hours=1)
 PREP_HOURS = dt.timedelta(hours=23)
 PUBLISHED_FOR = dt.timedelta(days=10)
+NO_PLANT_DOCUMENT = "sin-planta-de-emergencia.pdf"
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,10 @@ def _difusor(host: LabHost, keys: LabKeys, lab_name: str) -> dict:
         "link_mbps": 100,
         "tls": {"mode": "lab-ca"},
         "ups": {"driver": "dummy-ups", "port": "auto"},
+        # A container has no emergency plant: the document named here does not exist, so
+        # declared::planta_emergencia fails honestly and the lab's signed waiver covers it.
+        "emergency_power": {"plant": "Ninguna: host de laboratorio (contenedor)",
+                            "evidence": NO_PLANT_DOCUMENT, "tested_on": "2021-05-10"},
     }
 
 
@@ -105,6 +110,8 @@ def build(lab_name: str, subnet: str, hosts: list[LabHost], keys: LabKeys,
             "sources": [subnet],
             "sftp_keys": [LabKeys.pub(keys.iec_sftp)],
             "signers": [LabKeys.pub(keys.iec_signing)],
+            # The lab's IEC key signs the lab's waivers too (another namespace).
+            "waiver_signers": [LabKeys.pub(keys.iec_signing)],
             "period_s": DEFAULT_PERIOD_S,
             "calendar": calendar(now),
         },

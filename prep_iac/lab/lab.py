@@ -32,6 +32,7 @@ from prep_iac.lab import (
     rootfs,
 )
 from prep_iac.lab import inventory as lab_inventory
+from prep_iac.lab import waivers as lab_waivers
 from prep_iac.lab.layout import lab_dir
 from prep_iac.lab.spec import LabSpec, role_of
 from prep_iac.lab.state import LabState
@@ -112,6 +113,11 @@ class Lab:
     @property
     def control_dir(self) -> Path:
         return self.dir / "cm"
+
+    @property
+    def waivers_path(self) -> Path:
+        """The lab's waivers, signed with its IEC key (written with the inventory)."""
+        return lab_waivers.path_beside(self.inventory_path)
 
     @property
     def inventory_path(self) -> Path:
@@ -316,6 +322,8 @@ class Lab:
             lab_inventory.LabKeys(self.private_key, self.iec_sftp_key, self.iec_signing_key))
         lab_inventory.write(self.inventory_path, self.name, self.spec.subnet, data)
         lab_inventory.validate(self.inventory_path)
+        lab_waivers.write_signed(self.inventory_path, data["iec"]["process"],
+                                 self.iec_signing_key)
         self.state.inventory = str(self.inventory_path)
         self.state.save(self.dir / "lab.json")
         return self.inventory_path
@@ -395,6 +403,9 @@ class Lab:
         shutil.rmtree(self.dir, ignore_errors=True)
         inv = Path(self.state.inventory) if self.state.inventory else self.inventory_path
         inv.unlink(missing_ok=True)
+        waivers = lab_waivers.path_beside(inv)
+        for path in (waivers, lab_waivers.signature_path(waivers)):
+            path.unlink(missing_ok=True)
         if aptproxy.stop_if_unused():
             report("lab", "last lab gone: apt proxy stopped")
 

@@ -271,10 +271,16 @@ class Drill:
                                   else []), verify_out)}
         for name, target in self.targets.items():
             audit_out = self.out / f"audit-{name}-{tag}"
+            # The verify above is strict (the Institute's mode). The audits run while every
+            # period replaces the cut, so no signed manifest can be handed to them: the
+            # manifest's rows are owed by construction, and these audits are working runs
+            # (--no-estricto) that still fail on any "no cumple".
             cmd = [*prep, "audit", target.base_url, "-i", str(self.inventory_path), "--out",
-                   str(audit_out)]
+                   str(audit_out), "--no-estricto"]
             if target.ca_file:
                 cmd += ["--ca-file", target.ca_file]
+            if waivers and waivers.exists():
+                cmd += ["--waivers", str(waivers)]
             commands[f"audit {name}"] = (cmd, audit_out)
         with ThreadPoolExecutor(max_workers=len(commands)) as pool:
             futures = {k: pool.submit(_report, cmd, out) for k, (cmd, out) in commands.items()}

@@ -12,12 +12,9 @@ from pathlib import Path
 
 from prep_iac.errors import PrepError
 from prep_iac.inventory import load_inventory
-from prep_iac.paths import INVENTORIES_DIR
 from prep_iac.simulacro import setup, summary, verdicts
 from prep_iac.simulacro.drill import Drill, Options, conformance_periods, night_times
 from prep_iac.simulacro.plan import check_lab_only, check_targets
-
-WAIVERS = INVENTORIES_DIR / "lab-waivers.yml"
 
 
 def simulacro(opts: Options, inventory: Path | None = None, log=print, progress=None) -> dict:
@@ -77,7 +74,9 @@ def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
     def conformance(tag: str, title: str):
         def start():
             log(title)
-            runs[tag] = pool.submit(drill.conformance, WAIVERS, tag)
+            # The lab's waivers, signed with its IEC key; real hosts bring the Institute's.
+            waivers = lab.waivers_path if lab is not None else None
+            runs[tag] = pool.submit(drill.conformance, waivers, tag)
         return start
 
     log(f"la noche: {opts.desde}–{opts.hasta}, {periods} cortes, uno cada {opts.period_s} s")

@@ -32,6 +32,7 @@ from pipeline.helpers import time_csv
 
 from prep_iac.conformance.audit.run import audit
 from prep_iac.conformance.verify import verify
+from prep_iac.conformance.waivers import sign_file
 from prep_iac.inventory import load_inventory
 from prep_iac.onhost.publisher.ledger import Ledger
 from prep_iac.onhost.publisher.run import prepare, publish
@@ -39,7 +40,6 @@ from prep_iac.publish.registry import from_inventory
 
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[2]
-WAIVERS = REPO / "inventories" / "lab-waivers.yml"
 HOST = "difusor-1"
 
 
@@ -94,13 +94,14 @@ class Conformance(SimpleNamespace):
             data = json.loads(resp.read())
         return data.get("corte"), data.get("estado")
 
-    def verify(self, waivers: Path | None = WAIVERS, tag: str = "verify") -> dict:
-        report, _ = verify(self.lab.inventory_path, limit=HOST, waivers_path=waivers,
+    def verify(self, waivers: Path | None = None, tag: str = "verify") -> dict:
+        report, _ = verify(self.lab.inventory_path, limit=HOST,
+                           waivers_path=waivers or self.lab.waivers_path,
                            out_dir=self.dir / tag)
         return report
 
     def audit(self, tag: str = "audit") -> dict:
-        report, _ = audit(self.url, out_dir=self.dir / tag, waivers_path=WAIVERS,
+        report, _ = audit(self.url, out_dir=self.dir / tag, waivers_path=self.lab.waivers_path,
                           registry=str(self.lab.inventory_path), manifest_path=self.manifest,
                           ca_file=str(self.ca))
         return report
@@ -135,8 +136,13 @@ def test_clean_difusor_verifies_and_audits_clean(conf):
     assert status(report, "CONV-II.c.3") == "cumple"
     outside = conf.audit()
     assert outside["exit_code"] == 0, summary(outside)
-    for req in ("CONV-I.2", "CONV-I.3", "CONV-I.6", "CONV-I.10", "CONV-II.a.1"):
+    for req in ("CONV-I.2", "CONV-I.3", "CONV-I.6", "CONV-I.10", "CONV-II.a.1", "CONV-II.d.1",
+                "CONV-II.d.2"):
         assert status(outside, req) == "cumple", (req, causes(outside, req))
+    # The firewall's and the filter's rows are proven by behaviour from outside too.
+    checks = {c["check"]: c["status"] for c in outside["comprobaciones"]}
+    assert checks["audit::limite_solicitudes"] == "cumple", summary(outside)
+    assert checks["audit::filtro_web"] == "cumple", summary(outside)
 
 
 def test_report_renders_in_chromium(conf):
@@ -190,6 +196,15 @@ def test_frame_ancestors_removed(conf):
     assert "frame-ancestors" in causes(report, "CONV-I.6")
 
 
+def test_web_filter_removed(conf):
+    """Proven by behaviour: without the filter the audit's attack probes are served."""
+    with faults.web_filter_removed(conf.lab, HOST, conf.https_url, conf.context):
+        report = conf.audit(tag="waf")
+    assert report["exit_code"] == 1
+    assert failing(report) == {"CONV-II.d.2"}, summary(report)
+    assert "inyección SQL: respondió 200" in causes(report, "CONV-II.d.2")
+
+
 def test_stale_cut(conf):
     with faults.cut_gone_stale(conf.lab, HOST, restore=conf.push):
         report = conf.audit(tag="stale")
@@ -202,10 +217,11 @@ def test_stale_cut(conf):
 
 
 def test_removed_waiver(conf):
-    data = yaml.safe_load(WAIVERS.read_text())
+    data = yaml.safe_load(conf.lab.waivers_path.read_text())
     data["waivers"] = [w for w in data["waivers"] if w["id"] != "CONV-II.c.2"]
     fewer = conf.dir / "waivers-sin-II.c.2.yml"
     fewer.write_text(yaml.safe_dump(data, allow_unicode=True))
+    sign_file(fewer, conf.lab.iec_signing_key)  # the Institute signs the new set
     report = conf.verify(waivers=fewer, tag="waiver")
     assert report["exit_code"] == 1
     assert failing(report) == {"CONV-II.c.2"}, summary(report)

@@ -11,7 +11,7 @@ import pytest
 from conformance_servers import Site, SshKeyServer, self_signed, server_tls
 from stamps import stamp
 
-from prep_iac.conformance.audit import framing, link, manifest, sftp, tls, web
+from prep_iac.conformance.audit import defenses, framing, link, manifest, sftp, tls, web
 from prep_iac.conformance.audit.run import build_target
 from prep_iac.conformance.model import CUMPLE, MANUAL, NO_APLICA, NO_CUMPLE
 from prep_iac.onhost.publisher import signing
@@ -242,6 +242,19 @@ def test_changed_file_is_named(site, iec_key):
     files = results[1]
     assert files.status == NO_CUMPLE and files.requirements == ["CONV-I.3"]
     assert "datos/COAH_AYUN_2021.csv: sha256" in files.detail
+    # Not the IEC's files: CONV-I.3 fails; CONV-I.3b owes the authorization of an own
+    # format, never counted as a second failure.
+    own = manifest.own_format(t, files)
+    assert own.status == MANUAL and own.requirements == ["CONV-I.3b"]
+    assert "autorización previa del IEC" in own.detail
+
+
+def test_the_iecs_files_mean_no_own_format(site, iec_key):
+    path, signers = signed_manifest(site, iec_key)
+    t = target(site, manifest_path=path)
+    t.signers = signers
+    results, _ = manifest.check(t)
+    assert manifest.own_format(t, results[1]).status == CUMPLE
 
 
 def test_sample_with_seed(site, iec_key):
@@ -359,7 +372,7 @@ def test_plain_http_without_443(site):
         pytest.skip("something listens on 127.0.0.1:443 here")
     results = tls.check(target(site))
     assert {r.status for r in results} == {NO_CUMPLE}
-    assert "sin HTTPS" in results[0].detail and results[0].requirements == ["CONV-I.9"]
+    assert "sin HTTPS" in results[0].detail and results[0].requirements == ["INF-tls"]
 
 
 # ---- SFTP host key ---------------------------------------------------------------------
@@ -396,23 +409,42 @@ def test_audit_command_exit_codes(site, tmp_path, monkeypatch):
     from prep_iac.conformance.cli import audit
 
     monkeypatch.setattr(link, "DURATION_S", 0.3)
+    monkeypatch.setattr(defenses, "MAX_BURST_S", 0.5)
+    monkeypatch.setattr(defenses, "UNKNOWN_REFILL_S", 0.1)
+    # The stand-in refuses the web-attack probes by path (it cannot read user agents).
+    attacks = [a for a in defenses.ATTACKS if not a[2]]
+    monkeypatch.setattr(defenses, "ATTACKS", attacks)
+    for _what, rest, _headers, method in attacks:
+        if method == "GET":
+            site.routes["/" + rest] = (403, {})
     out = tmp_path / "out"
     args = [site.url, "--portal", "http://portal.lab", "--out", str(out)]
     result = CliRunner().invoke(audit, args)
     report = json.loads((out / "conformance.json").read_text())
-    # Plain HTTP on loopback: TLS (CONV-I.9) fails, the rest holds.
-    assert report["incumplidos"] == ["CONV-I.9"], report["incumplidos"]
-    assert result.exit_code == 1 and "no se cumplen: CONV-I.9" in result.output
+    # Plain HTTP on loopback: TLS fails, an informative row (the call does not ask for it);
+    # no mandatory requirement fails, but the audit without --manifest or -i owes evidence
+    # (the manifest's signature, the link), so the Institute's strict mode fails it.
+    assert report["incumplidos"] == [], report["incumplidos"]
+    assert next(r for r in report["requisitos"] if r["id"] == "INF-tls")["estado"] == "no cumple"
+    assert "CONV-I.3" in report["evidencia_pendiente"]
+    assert result.exit_code == 1 and "evidencia pendiente (modo estricto)" in result.output
+    # A working run reports the same and exits 0.
+    result = CliRunner().invoke(audit, [*args, "--no-estricto"])
+    assert result.exit_code == 0, result.output
+    assert "--no-estricto: el IEC no aceptará este informe" in " ".join(result.output.split())
+    # A waiver nobody signed is shown as such and changes nothing.
     waivers = tmp_path / "w.yml"
-    waivers.write_text("waivers:\n- {id: CONV-I.9, reason: loopback sin TLS en la prueba, "
+    waivers.write_text("waivers:\n- {id: CONV-I.3, reason: sin manifiesto en la prueba, "
                        "owner: pruebas, expires: 2099-01-01}\n")
     result = CliRunner().invoke(audit, [*args, "--waivers", str(waivers)])
-    assert result.exit_code == 0, result.output
-    assert (out / "conformance.html").read_text().count("dispensado") > 1
+    assert result.exit_code == 1 and "dispensa sin firma" in result.output
+    report = json.loads((out / "conformance.json").read_text())
+    assert report["dispensas"][0]["estado"] == "sin firma"
+    assert "CONV-I.3" in report["evidencia_pendiente"]
     # --json: the report on stdout (UTF-8, accents as they are), the same exit code
     result = CliRunner().invoke(audit, [*args, "--json"])
     assert result.exit_code == 1
     printed = json.loads(result.stdout)
-    assert printed["incumplidos"] == ["CONV-I.9"]
+    assert printed["incumplidos"] == []
     assert printed == json.loads((out / "conformance.json").read_text())
     assert "ó" in result.stdout and "\\u00f3" not in result.stdout

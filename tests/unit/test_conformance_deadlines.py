@@ -119,11 +119,17 @@ def _row(report, req):
 
 def test_verify_shows_a_pending_deadline_without_failing(tmp_path):
     inv = load_inventory(EXAMPLE)
+    # A sysadmin's working run (not strict): the pending deadline fails nothing.
     report, clean = with_calendar(inv, ["difusor-1"], _passing(["difusor-1"]), [], {},
                                   deadlines.Folders.under(tmp_path),
-                                  now=_at("2021-05-11 09:00"))
+                                  now=_at("2021-05-11 09:00"), strict=False)
     assert clean and report["exit_code"] == 0
     assert _row(report, "CONV-I.4")["estado"] == "pendiente"
+    # The Institute's (strict) run owes no evidence for a deadline still to come.
+    strict, _ = with_calendar(inv, ["difusor-1"], _passing(["difusor-1"]), [], {},
+                              deadlines.Folders.under(tmp_path), now=_at("2021-05-11 09:00"))
+    assert "CONV-I.4" not in strict["incumplidos"]
+    assert _row(strict, "CONV-I.4")["evidencia_pendiente"] == []
     # This clean run, before the 14 May deadline, is the evidence the infrastructure operates.
     assert _row(report, "CONV-I.5")["estado"] == CUMPLE
     assert report["resumen"]["pendiente"] >= 1

@@ -17,8 +17,8 @@ from prep_iac.conformance.model import (
     Command,
 )
 from prep_iac.conformance.report import render_html, render_markdown, write_reports
-from prep_iac.conformance.requirements import REQUIREMENTS
-from prep_iac.conformance.waivers import Waiver
+from prep_iac.conformance.requirements import CONVOCATORIA, REQUIREMENTS
+from prep_iac.conformance.waivers import EXPIRED, Waiver
 
 FUTURE = dt.date.today() + dt.timedelta(days=30)
 HOSTS = ["difusor-1", "difusor-2"]
@@ -35,14 +35,35 @@ def row(report, req_id):
 
 def good():
     return [check("hardware::memoria", "CONV-II.c.1", h, CUMPLE) for h in HOSTS] + \
-           [check("os::distribucion_soportada", "CONV-II.c.3", h, CUMPLE) for h in HOSTS]
+           [check("os::linux", "CONV-II.c.3", h, CUMPLE) for h in HOSTS]
+
+
+def everything_else_waived() -> list[Waiver]:
+    """The Institute's dispensas for every requirement the tests' results leave unproven."""
+    return [Waiver(r.id, "evidencia recibida", "IEC", FUTURE) for r in CONVOCATORIA
+            if r.mandatory and r.id not in ("CONV-II.c.1", "CONV-II.c.3")]
 
 
 def test_all_met_exit_zero_and_one_row_per_requirement():
-    report = build_report("verify", HOSTS, good(), [])
+    report = build_report("verify", HOSTS, good(), everything_else_waived())
     assert report["exit_code"] == 0 and report["incumplidos"] == []
-    assert len(report["requisitos"]) == len(REQUIREMENTS) == 28
+    assert report["evidencia_pendiente"] == []
+    assert len(report["requisitos"]) == len(REQUIREMENTS) == 28 + 4  # + the informative rows
     assert row(report, "CONV-II.c.1")["estado"] == CUMPLE
+
+
+def test_owed_evidence_fails_strict_and_is_reported_when_not_strict():
+    for strict in (True, False):
+        report = build_report("verify", HOSTS, good(), [], strict=strict)
+        assert report["incumplidos"] == [] and report["estricto"] is strict
+        assert report["exit_code"] == (1 if strict else 0)
+        assert "CONV-VI" in report["evidencia_pendiente"]
+        assert "memoria" in " ".join(row(report, "CONV-VI")["evidencia_pendiente"])
+        # What only the other command proves is listed, never failed here.
+        assert "CONV-I.2" not in report["evidencia_pendiente"]
+        assert "CONV-I.2" in report["pendiente_otro_informe"]
+    assert row(report, "CONV-II.c.1")["estado"] == CUMPLE
+    report = build_report("verify", HOSTS, good(), [], strict=False)
     # Nothing checked it here: the other report or manual evidence is asked for.
     vi = row(report, "CONV-VI")
     assert vi["estado"] == MANUAL and "memoria" in vi["hosts"]["difusor-1"]["evidencia_solicitada"]
@@ -61,28 +82,66 @@ def test_one_failing_host_fails_the_requirement_and_the_exit_code():
     assert report["exit_code"] == 1 and report["incumplidos"] == ["CONV-II.c.1"]
 
 
-def test_optional_requirement_does_not_fail_the_exit_code():
-    results = good() + [check("web::ha", "CONV-II.a.2", "difusor-1", NO_CUMPLE)]
-    report = build_report("verify", HOSTS, results, [])
+def test_optional_and_informative_requirements_do_not_fail_the_exit_code():
+    results = good() + [check("web::ha", "CONV-II.a.2", "difusor-1", NO_CUMPLE),
+                        check("os::distribucion_soportada", "INF-soporte", "difusor-1",
+                              NO_CUMPLE, "Rocky Linux 9")]
+    report = build_report("verify", HOSTS, results, everything_else_waived())
     assert row(report, "CONV-II.a.2")["estado"] == NO_CUMPLE
+    assert row(report, "INF-soporte")["estado"] == NO_CUMPLE
     assert report["exit_code"] == 0
 
 
-def test_not_applicable_and_manual_do_not_fail():
+def test_not_applicable_and_manual_on_a_mandatory_requirement_owe_evidence():
+    """No pass by omission: "no aplica" on a difusor becomes "manual" with what is owed."""
     results = good() + [check("x::na", "CONV-II.e", h, NO_APLICA, "en un contenedor")
                         for h in HOSTS] + \
         [check("redundancy::fuente", "CONV-II.c.2", h, MANUAL, "sin IPMI") for h in HOSTS]
-    report = build_report("verify", HOSTS, results, [])
-    assert row(report, "CONV-II.e")["estado"] == NO_APLICA
-    assert row(report, "CONV-II.c.2")["estado"] == MANUAL
+    waivers = [w for w in everything_else_waived() if w.id not in ("CONV-II.e", "CONV-II.c.2")]
+    strict = build_report("verify", HOSTS, results, waivers)
+    assert row(strict, "CONV-II.e")["estado"] == MANUAL
+    assert "en un contenedor" in " ".join(row(strict, "CONV-II.e")["evidencia_pendiente"])
+    assert "sin IPMI" in " ".join(row(strict, "CONV-II.c.2")["evidencia_pendiente"])
+    assert strict["evidencia_pendiente"] == ["CONV-II.c.2", "CONV-II.e"]
+    assert strict["exit_code"] == 1 and strict["incumplidos"] == []
+    working = build_report("verify", HOSTS, results, waivers, strict=False)
+    assert working["evidencia_pendiente"] == ["CONV-II.c.2", "CONV-II.e"]
+    assert working["exit_code"] == 0
+    # The rendered verdicts say which evidence is owed and whether the Institute accepts it.
+    assert "Evidencia pendiente de requisitos obligatorios: CONV-II.c.2, CONV-II.e (modo " \
+        "estricto" in render_markdown(strict)
+    assert "--no-estricto: el IEC no lo acepta" in render_html(working)
+    assert "Evidencia pendiente: difusor-1: x::na" in render_html(strict)
+
+
+def test_a_check_meant_for_the_other_role_owes_nothing():
+    results = good() + [check("pipeline::publicador_cada_periodo", "CONV-III.1", h, NO_APLICA,
+                              "difusor-1 es un difusor; esta comprobación es para publicadores")
+                        for h in HOSTS]
+    waivers = [w for w in everything_else_waived() if w.id != "CONV-III.1"]
+    report = build_report("verify", HOSTS, results, waivers)
+    assert row(report, "CONV-III.1")["estado"] == NO_APLICA
     assert report["exit_code"] == 0
+
+
+def test_invalid_waiver_is_shown_and_does_not_count():
+    results = good() + [check("redundancy::disco_redundante", "CONV-II.c.2", h, NO_CUMPLE,
+                              "sin RAID") for h in HOSTS]
+    expired = Waiver("CONV-II.c.2", "contenedor", "lab", FUTURE, status=EXPIRED,
+                     why="venció el 2021-01-01")
+    report = build_report("verify", HOSTS, results, [expired])
+    assert row(report, "CONV-II.c.2")["estado"] == NO_CUMPLE
+    assert row(report, "CONV-II.c.2")["dispensa"] is None
+    assert report["dispensas"][0]["estado"] == EXPIRED
+    assert report["dispensas"][0]["usada"] is False and report["exit_code"] == 1
 
 
 def test_waiver_turns_failure_into_dispensado_and_stays_visible():
     results = good() + [check("redundancy::disco_redundante", "CONV-II.c.2", h, NO_CUMPLE,
                               "sin RAID") for h in HOSTS]
     waiver = Waiver("CONV-II.c.2", "contenedor", "lab", FUTURE)
-    report = build_report("verify", HOSTS, results, [waiver])
+    others = [w for w in everything_else_waived() if w.id != "CONV-II.c.2"]
+    report = build_report("verify", HOSTS, results, [waiver, *others])
     r = row(report, "CONV-II.c.2")
     assert r["estado"] == DISPENSADO and r["dispensa"]["reason"] == "contenedor"
     waived = [c for c in report["comprobaciones"] if c["status"] == DISPENSADO]

@@ -100,10 +100,12 @@ def test_unknown_top_level_key(tmp_path, base):
 
 
 def test_duplicate_host_names_the_lines(tmp_path):
-    text = example_text(EXAMPLE) + "  difusor-1:\n    address: 203.0.113.11\n    server_names: [b.example.mx]\n"
+    text = example_text(EXAMPLE) + (
+        "  difusor-1:\n    address: 203.0.113.11\n    server_names: [b.example.mx]\n"
+        "    link_mbps: 10\n    ups: {driver: usbhid-ups}\n"
+        "    emergency_power: {plant: P, evidence: p.pdf, tested_on: '2021-05-10'}\n")
     lines = text.splitlines()
-    first = next(i for i, line in enumerate(lines, 1) if line == "  difusor-1:")
-    second = len(lines) - 2
+    first, second = [i for i, line in enumerate(lines, 1) if line == "  difusor-1:"]
     msg = only(tmp_path, text=text)
     assert f"inv.yml:{second}: difusores.difusor-1: duplicate host 'difusor-1' (first at line {first})" in msg
 
@@ -287,3 +289,29 @@ def test_cli_check_exit_codes(tmp_path, base):
                             capture_output=True, text=True, check=False)
     assert failed.returncode == 2
     assert "unknown time zone 'Mars/Olympus'" in failed.stderr and "fix:" in failed.stderr
+
+
+@pytest.mark.parametrize("field,why", [
+    ("ups", "CONV-II.e"), ("emergency_power", "emergency power plant"),
+    ("link_mbps", "CONV-II.b.1")])
+def test_what_the_call_requires_is_refused_when_missing_with_the_field_named(tmp_path, base,
+                                                                               field, why):
+    """No UPS, no emergency plant, no declared link: refused, never "no aplica" or 10 Mbps."""
+    del base["difusores"]["difusor-1"][field]
+    msg = only(tmp_path, base)
+    assert f"difusores.difusor-1.{field}: required field is missing: the call" in msg
+    assert why in msg and "Example:" in msg
+
+
+def test_emergency_plant_document_is_validated(tmp_path, base):
+    base["difusores"]["difusor-1"]["emergency_power"]["tested_on"] = "ayer"
+    assert "difusores.difusor-1.emergency_power.tested_on" in only(tmp_path, base)
+    base["difusores"]["difusor-1"]["emergency_power"] = {"plant": "P\nQ", "evidence": "p.pdf",
+                                                         "tested_on": "2021-05-10"}
+    assert "emergency_power.plant" in only(tmp_path, base)
+
+
+def test_emergency_plant_document_resolves_beside_the_inventory():
+    power = load_inventory(EXAMPLE).difusores["difusor-1"].emergency_power
+    assert Path(power.evidence) == EXAMPLE.parent / "evidencias" / "planta-emergencia.md"
+    assert Path(power.evidence).is_file()

@@ -108,3 +108,22 @@ def test_a_lab_with_a_web_host_names_it_for_the_public_list(tmp_path):
     assert web["server_names"] == ["10.81.0.251", "website-1.lab"]
     assert web["host_key"].startswith("ssh-ed25519 AAAA")
     lab_inventory.validate(path)
+
+
+def test_the_labs_waivers_are_signed_with_its_iec_key_and_count(tmp_path):
+    from prep_iac.conformance.known import known_ids
+    from prep_iac.conformance.waivers import load_waivers
+    from prep_iac.lab import waivers as lab_waivers
+
+    lab_keys = _keys(tmp_path)
+    inventory = tmp_path / "lab-labdev.yml"
+    path = lab_waivers.write_signed(inventory, "lab-labdev", lab_keys.iec_signing)
+    assert path == tmp_path / "lab-labdev-dispensas.yml"
+    assert lab_waivers.signature_path(path).is_file()
+    loaded = load_waivers(path, known_ids(), {"difusor-1"},
+                          signers=[lab_keys.pub(lab_keys.iec_signing)], process="lab-labdev")
+    assert loaded and all(w.valid for w in loaded)
+    # Another lab's process: out of scope, none counts.
+    other = load_waivers(path, known_ids(), {"difusor-1"},
+                         signers=[lab_keys.pub(lab_keys.iec_signing)], process="lab-otro")
+    assert not any(w.valid for w in other)

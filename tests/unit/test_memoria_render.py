@@ -132,11 +132,14 @@ difusores:
   difusor-1:
     address: 203.0.113.10
     server_names: [prep.example.mx]
+    link_mbps: 10
+    ups: {driver: usbhid-ups}
+    emergency_power: {plant: Planta, evidence: planta.pdf, tested_on: "2021-05-10"}
 """
 
 
 def test_inventory_schema_defaults(logs, tmp_path):
-    """No ssh_port, ssh_user, link_mbps, rate_limits or time zone written: the schema's."""
+    """No ssh_port, ssh_user, rate_limits or time zone written: the schema's."""
     inv = tmp_path / "inv.yml"
     inv.write_text(MINIMAL_INVENTORY % "")
     assert collect.nodes_from_inventory(inv) == [

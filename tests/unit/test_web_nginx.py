@@ -44,7 +44,6 @@ def make_config(tmp: Path, tls_mode: str | None = "lab-ca", **difusor) -> HostCo
     d = data["difusores"]["difusor-1"]
     d.update(address="127.0.0.1", server_names=["prep.lab.test"],
              portal_origins=["https://www.example.mx", "http://127.0.0.1:8099"], **difusor)
-    d.pop("ups", None)
     d["tls"] = {"mode": tls_mode} if tls_mode else None
     if not tls_mode:
         del d["tls"]

@@ -32,6 +32,7 @@ class Target:
     ssh: tuple[str, int] | None = None
     host_key: str | None = None  # pinned in the registry
     link_mbps: int | None = None  # declared
+    rate_limits: tuple[int, int] | None = None  # declared (requests_per_s, burst)
     period_s: int = DEFAULT_PERIOD_S  # the inventory's, when -i names one
     expected_ports: set[int] = field(default_factory=set)
     cache: dict = field(default_factory=dict)  # responses several checks read

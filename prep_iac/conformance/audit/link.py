@@ -59,8 +59,10 @@ def check(t: Target, manifest=None):
     mbps = size * 8 / seconds / 1e6 if seconds else 0.0
     lines = [f"{size} bytes en {seconds:.1f} s = {mbps:.1f} Mbps (cota inferior)"]
     issues, undecided = [], []
-    declared = t.link_mbps or MIN_MBPS
-    if manifest is not None:
+    declared = t.link_mbps  # never assumed: without -i the cut's fit is not decided
+    if declared is None:
+        undecided.append("sin -i INVENTARIO no se conoce el enlace declarado (link_mbps)")
+    elif manifest is not None:
         cut_s = manifest.total_bytes * 8 / (declared * 1e6)
         # The whole cut bounds any delta from above (a delta sends only the changed files).
         lines.append(f"corte {manifest.cut_id} completo (cota superior de un delta): "
@@ -69,7 +71,7 @@ def check(t: Target, manifest=None):
         if cut_s > SHARE_OF_PERIOD * t.period_s:
             issues.append(f"un corte completo ({manifest.total_bytes / 1e6:.1f} MB) tarda "
                           f"{cut_s:.0f} s a {declared} Mbps, más de la mitad del periodo")
-    else:
+    if manifest is None:
         undecided.append("sin --manifest no se sabe el tamaño de un corte")
     if mbps < MIN_MBPS:
         undecided.append(f"desde aquí se midieron {mbps:.1f} Mbps, menos de {MIN_MBPS}: el "

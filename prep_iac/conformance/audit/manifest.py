@@ -120,6 +120,20 @@ def check(t: Target) -> tuple[list, Manifest | None]:
     return [signed, files], verified
 
 
+def own_format(t: Target, files) -> object:
+    """CONV-I.3b from the files' finding: the IEC's own files served means no own format
+    needs the IEC's authorization. Otherwise the authorization is owed ("manual"), and a
+    modification is CONV-I.3's failure, not counted twice."""
+    if files.status == CUMPLE:
+        return result(t, "audit::formato_del_iec", CUMPLE,
+                      "los archivos servidos son los del IEC: ningún formato propio",
+                      files.evidence)
+    return result(t, "audit::formato_del_iec", MANUAL,
+                  "no se comprobó que los archivos servidos sean los del IEC "
+                  f"({files.status}: {files.detail}): si el difusor presenta un formato "
+                  "propio, la autorización previa del IEC", files.evidence)
+
+
 def notice_shown(t: Target, state: str):
     # The notice or not-open page replaces every file (CONV-III.2): nothing to compare;
     # the stale cut itself is CONV-I.10's finding.

@@ -8,12 +8,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from prep_iac.conformance.aggregate import build_report
-from prep_iac.conformance.audit import framing, link, manifest, ports, sftp, tls, web
+from prep_iac.conformance.audit import defenses, framing, link, manifest, ports, sftp, tls, web
 from prep_iac.conformance.audit.common import Target, result
 from prep_iac.conformance.audit.http import Client
 from prep_iac.conformance.known import known_ids
 from prep_iac.conformance.model import NO_CUMPLE, Command
 from prep_iac.conformance.report import write_reports
+from prep_iac.conformance.signature import sign_files, signer_for
 from prep_iac.conformance.waivers import load_waivers
 from prep_iac.errors import PrepError
 from prep_iac.inventory import load_inventory
@@ -80,6 +81,7 @@ def build_target(url: str, *, registry: str | None = None, portals=(), manifest_
         target.portal_origins = list(difusor.portal_origins)
         target.host_key = difusor.host_key
         target.link_mbps = difusor.link_mbps
+        target.rate_limits = (difusor.rate_limits.requests_per_s, difusor.rate_limits.burst)
         target.period_s = inventory.iec.period_s
         target.signers = list(inventory.iec.signers)
         target.ssh = (difusor.address, difusor.ssh_port)
@@ -129,9 +131,10 @@ def run_checks(target: Target) -> list:
 
     def _manifest():
         found, verified["m"] = manifest.check(target)
-        return found
-    results += _guarded(target, ["audit::manifiesto_firmado", "audit::archivos_identicos"],
-                        _manifest)
+        files = next(r for r in found if r.check == "audit::archivos_identicos")
+        return [*found, manifest.own_format(target, files)]
+    results += _guarded(target, ["audit::manifiesto_firmado", "audit::archivos_identicos",
+                                 "audit::formato_del_iec"], _manifest)
     latest = verified["m"].cut_id if verified.get("m") else None
     results += _guarded(target, ["audit::corte_vigente"], lambda: web.corte_vigente(target, latest))
     results += _guarded(target, ["audit::cabecera_corte"], lambda: web.cabecera_corte(target))
@@ -143,18 +146,41 @@ def run_checks(target: Target) -> list:
     results += _guarded(target, ["audit::puertos"], lambda: ports.check(target))
     results += _guarded(target, ["audit::sftp_clave_host"], lambda: sftp.check(target))
     results += _guarded(target, ["audit::enlace"], lambda: link.check(target, verified.get("m")))
+    results += _guarded(target, ["audit::filtro_web"], lambda: defenses.web_filter(target))
+    # Last: the burst meets the limit on purpose; nothing after it must read its 429s.
+    results += _guarded(target, ["audit::limite_solicitudes"],
+                        lambda: defenses.request_limit(target))
     return results
 
 
-def audit(url: str, out_dir=None, waivers_path=None, **options) -> tuple[dict, dict]:
+def audit(url: str, out_dir=None, waivers_path=None, strict: bool = True,
+          report_key: Path | None = None, **options) -> tuple[dict, dict]:
+    """Audit ``url``; the report is signed with ``report_key`` (the audited difusor's, as
+    the inventory given with ``registry`` names it)."""
     started = time.monotonic()
-    target, _ = build_target(url, **options)
-    waivers = load_waivers(waivers_path, known_ids()) if waivers_path else []
+    target, name = build_target(url, **options)
+    registry = options.get("registry")
+    inventory = load_inventory(registry) if registry else None
+    signer = None
+    if report_key:
+        if inventory is None:
+            raise PrepError("signing an audit needs the inventory that names the difusor "
+                            "and its report_key", "add -i INVENTORY")
+        signer = signer_for(report_key, {name: inventory.difusores[name]})
+    waivers = load_waivers(
+        waivers_path, known_ids(), {target.host_label},
+        signers=list(inventory.iec.waiver_signers) if inventory else None,
+        process=inventory.iec.process if inventory else None) if waivers_path else []
     try:
         results = run_checks(target)
     finally:
         target.client.close()
-    meta = {"objetivo": target.url, "registro": options.get("registry"),
+    meta = {"objetivo": target.url, "registro": registry,
             "segundos": round(time.monotonic() - started, 1)}
-    report = build_report("audit", [target.host_label], results, waivers, meta)
-    return report, write_reports(report, Path(out_dir) if out_dir else Path("auditoria"))
+    if signer:
+        meta["firma"] = {"difusor": signer, "llave": inventory.difusores[signer].report_key}
+    report = build_report("audit", [target.host_label], results, waivers, meta, strict=strict)
+    paths = write_reports(report, Path(out_dir) if out_dir else Path("auditoria"))
+    if report_key:
+        paths.update(sign_files(dict(paths), report_key))
+    return report, paths

@@ -3,6 +3,9 @@
 import pytest
 
 NOT_APPLICABLE = "no aplica: "
+# Said by a check meant for the other role (a publisher's check on a difusor): the one kind of
+# "no aplica" that owes no evidence, since the requirement is proven on the other host.
+ROLE_MISMATCH = "esta comprobación es para "
 
 
 def not_applicable(reason: str):

@@ -15,7 +15,7 @@ import os
 
 import pytest
 
-from prep_iac.conformance.suites.checks import CommandRecorder
+from prep_iac.conformance.suites.checks import ROLE_MISMATCH, CommandRecorder
 from prep_iac.inventory import load_inventory
 from prep_iac.inventory.hostconfig import HostConfig
 from prep_iac.inventory.roles import GROUP_ROLES as GROUPS
@@ -78,8 +78,7 @@ def evidencia(request):
 def _only(prep, role: str, is_instead: str, meant_for: str):
     """The host's data when it has `role`; otherwise the check is "no aplica", with why."""
     if prep.role != role:
-        pytest.skip(f"no aplica: {prep.name} es {is_instead}; esta comprobación es para "
-                    f"{meant_for}")
+        pytest.skip(f"no aplica: {prep.name} es {is_instead}; {ROLE_MISMATCH}{meant_for}")
     return prep
 
 

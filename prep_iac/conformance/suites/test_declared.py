@@ -1,10 +1,15 @@
 """What the inventory declares and the host cannot measure by itself.
 
 CONV-II.b.1: the link's capacity (the outside audit measures a lower bound).
+CONV-II.e: the emergency power plant, shown by the document the inventory names.
 CONV-I.1: the calendar's publication: the PREP opens at 18:00 or later (after the polls
 close) and its results stay up at least until 23:59 of the ninth day after (6 June 18:00 ->
 15 June 23:59 in 2021). An accelerated calendar (labs, drills) fails it: waive it there.
 """
+
+import datetime as dt
+import hashlib
+from pathlib import Path
 
 import pytest
 
@@ -36,3 +41,20 @@ def test_ventana_publicacion(difusor, evidencia):
     assert cal.publication_ends_at >= last, (
         f"la publicación termina {cal.publication_ends}, antes de {last:%Y-%m-%d %H:%M} "
         "(nueve días después de abrir)")
+
+
+@pytest.mark.conv("CONV-II.e", id="declared::planta_emergencia")
+def test_planta_emergencia(difusor, evidencia):
+    """Planta de emergencia declarada, con el documento que la muestra"""
+    power = difusor.host.emergency_power  # required by the inventory schema
+    where = f"inventario {difusor.inventory_path}: difusores.{difusor.name}.emergency_power"
+    evidencia(where, f"{power.plant}; última prueba con carga {power.tested_on}")
+    document = Path(power.evidence)
+    assert document.is_file(), (
+        f"el documento de la planta {power.evidence} no existe en la máquina que verifica: "
+        "adjunte la hoja técnica y la bitácora de su última prueba con carga")
+    data = document.read_bytes()
+    assert data.strip(), f"el documento de la planta {power.evidence} está vacío"
+    evidencia(f"sha256 {power.evidence}", hashlib.sha256(data).hexdigest())
+    assert power.tested_on <= dt.date.today(), (
+        f"la última prueba con carga de la planta ({power.tested_on}) es una fecha futura")

@@ -114,7 +114,7 @@ def test_portal_page(host, difusor):
     assert probe(host, difusor, "/portal/")["status"] == 200
 
 
-@pytest.mark.conv("CONV-II.d.1", id="web::server_hardening")
+@pytest.mark.conv("CONV-II.d.2", id="web::server_hardening")
 def test_server_hardening(nginx_t, difusor):
     assert "server_tokens off;" in nginx_t
     assert "client_max_body_size 1k;" in nginx_t

@@ -10,11 +10,13 @@ import datetime as dt
 import json
 import shlex
 import time
+import urllib.error
 import urllib.request
 
 from prep_iac.components.firewall import RULESET
 
 SITIO = "/etc/nginx/prep/sitio.conf"
+WAF = "/etc/nginx/prep.d/waf.conf"  # the web filter's server-level part (docs/security.md)
 ESTADO = "/srv/prep/estado.json"
 PROBE_PORT = 8081
 
@@ -101,6 +103,28 @@ def frame_ancestors_removed(lab, host, url: str, context):
         sh(lab, host, f"cp -a /root/sitio.conf.bak {SITIO} && nginx -t && "
                       "systemctl reload nginx")
         wait_for(lambda: has_csp(url, context), "the CSP header to come back", times=5)
+
+
+def sqli_status(url: str, context) -> int:
+    try:
+        with urllib.request.urlopen(url + "?id=1%27%20OR%20%271%27=%271", timeout=5,
+                                    context=context) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+@contextlib.contextmanager
+def web_filter_removed(lab, host, url: str, context):
+    """The web filter's `return 403` gone (an empty waf.conf): attacks reach the site."""
+    sh(lab, host, f"cp -a {WAF} /root/waf.conf.bak && : > {WAF} && nginx -t && "
+                  "systemctl reload nginx")
+    wait_for(lambda: sqli_status(url, context) == 200, "the filter to go", times=5)
+    try:
+        yield "filtro web"
+    finally:
+        sh(lab, host, f"cp -a /root/waf.conf.bak {WAF} && nginx -t && systemctl reload nginx")
+        wait_for(lambda: sqli_status(url, context) == 403, "the filter to come back", times=5)
 
 
 @contextlib.contextmanager
