@@ -181,7 +181,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "Etapas de instalación y pruebas (12–15 may), ejercicios y simulacros (16–30 may) y "
         "operación (6–15 jun); nombre, cargo, teléfono y horario del personal técnico de cada "
         "etapa.",
-        proven_by=("laboratorio", "documentos", "calendario"),
+        proven_by=("dentro", "laboratorio", "documentos", "calendario"),
         evidencia_manual="Las constancias de participación en las pruebas y simulacros del IEC "
                          "(o el informe de `prep-iac simulacro`)."),
     Requirement(

@@ -585,6 +585,13 @@ class Inventory(Strict):
 
     def _participation(self):
         if self.participation is None:
+            if self.difusores and not self.publishers:  # a difusor's own inventory
+                raise ValueError(
+                    "'participation' is missing: the call (V) asks each difusor for the name, "
+                    "role, phone and hours of its technical staff in every stage, and its file "
+                    "for the Institute needs the organization, its legal representative and "
+                    "its logo (I.4, I.7, I.8); add the block as in "
+                    "inventories/example-difusor.yml")
             return
         if not self.difusores:
             raise ValueError("'participation' describes a difusor's file: it belongs to an "

@@ -244,9 +244,25 @@ def test_a_second_issue_keeps_the_first_issues_date_for_the_calendar(tmp_path):
     assert aviso["estado"] == "cumplido" and "EXP-001-01" in aviso["detalle"]
 
 
-def test_an_inventory_without_participation_is_told_what_to_add(tmp_path):
+def test_a_difusors_inventory_without_participation_is_refused_naming_the_call(tmp_path):
     data = yaml.safe_load(example_text(EXAMPLE))
     del data["participation"]
+    path = tmp_path / "inv.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    with pytest.raises(InventoryError, match="'participation' is missing: the call \\(V\\)"):
+        load_inventory(path)
+
+
+def test_an_inventory_without_participation_is_told_what_to_add(tmp_path):
+    # The Institute's inventory (with publishers) may leave it out; the expediente may not.
+    data = yaml.safe_load(example_text(EXAMPLE))
+    del data["participation"]
+    iec = yaml.safe_load((EXAMPLE.parent / "example-iec.yml").read_text())
+    data["publishers"] = iec["publishers"]
+    for publisher in data["publishers"].values():
+        publisher["ssh_user"] = data["admins"]["accounts"][0]["name"]
+    pinned = next(iter(iec["difusores"].values()))["host_key"]
+    data["difusores"]["difusor-1"]["host_key"] = pinned
     path = tmp_path / "inv.yml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True))
     with pytest.raises(Exception, match="no 'participation' block") as exc:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from examples import EXAMPLE_LOGO
 
 from prep_iac import contract
 from prep_iac.errors import PrepError
@@ -135,6 +136,14 @@ difusores:
     link_mbps: 10
     ups: {driver: usbhid-ups}
     emergency_power: {plant: Planta, evidence: planta.pdf, tested_on: "2021-05-10"}
+participation:
+  organization: Diario
+  legal_representative: {name: Ana, role: Directora}
+  logo: """ + str(EXAMPLE_LOGO) + """
+  contacts:
+    installation: [{name: M, role: R, phone: "+52 1", hours: "24 h"}]
+    drills: [{name: M, role: R, phone: "+52 1", hours: "24 h"}]
+    operation: [{name: M, role: R, phone: "+52 1", hours: "24 h"}]
 """
 
 

@@ -2,6 +2,7 @@
 
 CONV-II.b.1: the link's capacity (the outside audit measures a lower bound).
 CONV-II.e: the emergency power plant, shown by the document the inventory names.
+CONV-V: the technical staff of each stage (participation.contacts).
 CONV-I.1: the calendar's publication: the PREP opens at 18:00 or later (after the polls
 close) and its results stay up at least until 23:59 of the ninth day after (6 June 18:00 ->
 15 June 23:59 in 2021). An accelerated calendar (labs, drills) fails it: waive it there.
@@ -58,3 +59,20 @@ def test_planta_emergencia(difusor, evidencia):
     evidencia(f"sha256 {power.evidence}", hashlib.sha256(data).hexdigest())
     assert power.tested_on <= dt.date.today(), (
         f"la última prueba con carga de la planta ({power.tested_on}) es una fecha futura")
+
+
+STAGES = (("installation", "instalación y pruebas"), ("drills", "ejercicios y simulacros"),
+          ("operation", "operación"))
+
+
+@pytest.mark.conv("CONV-V", id="declared::contactos")
+def test_contactos(difusor, evidencia):
+    """Personal técnico de cada etapa: nombre, cargo, teléfono y horario"""
+    part = difusor.inventory.participation
+    assert part is not None, (
+        f"el inventario {difusor.inventory_path} no tiene el bloque participation: la base V "
+        "pide nombre, cargo, teléfono y horario del personal técnico de cada etapa")
+    for stage, label in STAGES:
+        people = getattr(part.contacts, stage)  # the schema refuses an empty stage
+        evidencia(f"inventario: participation.contacts.{stage} ({label})",
+                  "; ".join(f"{c.name} ({c.role}), {c.phone}, {c.hours}" for c in people))
