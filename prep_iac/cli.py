@@ -25,6 +25,7 @@ SUBCOMMANDS = {
     "runbook": "prep_iac.conformance.cli:runbook",
     "memoria": "prep_iac.memoria.cli:memoria",
     "simulacro": "prep_iac.simulacro.cli:simulacro",
+    "pentest": "prep_iac.pentest.cli:pentest",
 }
 
 

@@ -9,7 +9,7 @@ from pyinfra.operations import files, server, systemd
 
 from prep_iac.components import distro
 from prep_iac.components.common import config, install_validated, refuse_lockout, render
-from prep_iac.contract import ADMIN_GROUP, SFTP_GROUP
+from prep_iac.contract import ADMIN_GROUP, SSH_ALLOW_GROUPS
 from prep_iac.facts.sshd import OpenSshVersion, SshHostKeys, SshSession, WeakModuli
 
 DROPIN = "10-prep-hardening.conf"  # docs/contracts.md; sorts before the jail's 50-…
@@ -82,7 +82,7 @@ def host_key_plan(present: list[dict], pinned: str | None) -> dict:
 
 def dropin(version: tuple[int, int], host_keys: list[str]) -> str:
     return render("ssh", f"{DROPIN}.j2", c=crypto(version), host_keys=host_keys,
-                  admin_group=ADMIN_GROUP, sftp_group=SFTP_GROUP,
+                  admin_group=ADMIN_GROUP, allow_groups=SSH_ALLOW_GROUPS,
                   pubkey_keyword=("PubkeyAcceptedAlgorithms" if version >= (8, 5)
                                   else "PubkeyAcceptedKeyTypes"))
 

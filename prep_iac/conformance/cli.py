@@ -57,9 +57,13 @@ def _show(report: dict, paths: dict, as_json: bool) -> None:
 @click.option("--out", "out_dir", default="verificacion", show_default=True,
               type=click.Path(file_okay=False), help="where the report is written")
 @click.option("-j", "--jobs", default=10, show_default=True, help="hosts checked at once")
+@click.option("--pentest-informe", "pentest_path", type=click.Path(dir_okay=False, exists=True),
+              help="a `prep-iac pentest` report (pentest.json): its CONV-IV.3 row joins this one")
 @click.option("--json", "as_json", is_flag=True,
               help="print the report (as conformance.json) on stdout instead of the table")
-def verify(inventory, limit, waivers, out_dir, jobs, as_json):
+@click.option("--cuenta-iec", "reader_key", type=click.Path(dir_okay=False, exists=True),
+              help="the Institute's private key: check as its read-only account (iec-lector)")
+def verify(inventory, limit, waivers, out_dir, jobs, as_json, pentest_path, reader_key):
     """Check every host of an inventory from inside (SSH, testinfra): the report, requirement
     by requirement. Exit 0 only when every mandatory requirement is met or waived."""
     from prep_iac.conformance.verify import verify as run
@@ -68,7 +72,8 @@ def verify(inventory, limit, waivers, out_dir, jobs, as_json):
         err.print(f"[dim]{host}: {what}[/]", highlight=False)
 
     report, paths = run(inventory, limit=limit, waivers_path=waivers, out_dir=out_dir,
-                        jobs=jobs, progress=progress)
+                        jobs=jobs, progress=progress, pentest_path=pentest_path,
+                        reader_key=reader_key)
     _show(report, paths, as_json)
     sys.exit(report["exit_code"])
 
@@ -92,17 +97,19 @@ def verify(inventory, limit, waivers, out_dir, jobs, as_json):
 @click.option("--waivers", type=click.Path(dir_okay=False), help="waiver file (YAML)")
 @click.option("--out", "out_dir", default="auditoria", show_default=True,
               type=click.Path(file_okay=False), help="where the report is written")
+@click.option("--pentest-informe", "pentest_path", type=click.Path(dir_okay=False, exists=True),
+              help="a `prep-iac pentest` report (pentest.json): its CONV-IV.3 row joins this one")
 @click.option("--json", "as_json", is_flag=True,
               help="print the report (as conformance.json) on stdout instead of the table")
 def audit(url, manifest, signature, ssh, registry, portal, signers, ca_file, sample, seed,
-          waivers, out_dir, as_json):
+          waivers, out_dir, as_json, pentest_path):
     """Check a difusor from outside, as anyone can (HTTP, TLS, ports, SFTP host key)."""
     from prep_iac.conformance.audit.run import audit as run
 
     report, paths = run(url, out_dir=out_dir, waivers_path=waivers, registry=registry,
                         portals=portal, manifest_path=manifest, signature=signature,
                         signers_file=signers, ssh=ssh, ca_file=ca_file, sample=sample,
-                        seed=seed)
+                        seed=seed, pentest_path=pentest_path)
     _show(report, paths, as_json)
     sys.exit(report["exit_code"])
 

@@ -24,6 +24,7 @@ from prep_iac.conformance.known import known_ids
 from prep_iac.conformance.model import NO_CUMPLE, CheckResult, Command, clip
 from prep_iac.conformance.report import write_reports
 from prep_iac.conformance.waivers import load_waivers
+from prep_iac.contract import READER_USER
 from prep_iac.errors import PrepError
 from prep_iac.inventory import load_inventory
 
@@ -48,12 +49,15 @@ def select_hosts(inventory, limit: str | None) -> list[str]:
 
 
 def pytest_command(suites: Path, address: str, ssh_config: Path, inventory: Path,
-                   results: Path, host_name: str, ini: Path) -> list[str]:
+                   results: Path, host_name: str, ini: Path, reader: bool = False) -> list[str]:
+    """`reader`: as the Institute's read-only account: no --sudo (a root shell), the
+    reader plugin sends the allowed command lines through sudo -n (conformance/reader.py)."""
+    privilege = ["-p", "prep_iac.conformance.reader_plugin"] if reader else ["--sudo"]
     return [sys.executable, "-m", "pytest", str(suites), "-c", str(ini),
             "--rootdir", str(suites), "-p", "prep_iac.conformance.collector",
             "-p", "no:cacheprovider", "-q", "--tb=no", "--no-header", "-o", "addopts=",
             "--continue-on-collection-errors",
-            f"--hosts=ssh://{address}", f"--ssh-config={ssh_config}", "--sudo",
+            f"--hosts=ssh://{address}", f"--ssh-config={ssh_config}", *privilege,
             f"--prep-inventory={inventory}", f"--prep-results={results}",
             f"--prep-host={host_name}"]
 
@@ -77,7 +81,7 @@ def run_host(name: str, address: str, paths: dict, progress: Progress) -> list[C
     results_file = paths["work"] / f"{name}.json"
     results_file.unlink(missing_ok=True)
     cmd = pytest_command(SUITES_DIR, address, paths["ssh_config"], paths["inventory"],
-                         results_file, name, paths["ini"])
+                         results_file, name, paths["ini"], reader=paths.get("reader", False))
     progress(name, "comprobando")
     try:
         run = subprocess.run(cmd, capture_output=True, text=True, timeout=HOST_TIMEOUT_S,
@@ -97,10 +101,27 @@ def run_host(name: str, address: str, paths: dict, progress: Progress) -> list[C
     return [CheckResult.from_json(r) for r in json.loads(results_file.read_text())]
 
 
+def pentest_row(inventory, path: str | Path, hosts: list[str]) -> CheckResult:
+    """The pentest's IV.3 row, filed under the checked difusor its target names."""
+    from prep_iac.conformance.audit.run import find_difusor, normalize
+    from prep_iac.pentest.run import load_row, target_of
+
+    url = target_of(path)
+    name, _ = find_difusor(inventory, normalize(url))
+    if name not in hosts:
+        raise PrepError(f"the pentest in {path} tested {url}, which is no difusor checked here",
+                        "give the pentest of a difusor of this inventory (--limit included)")
+    return load_row(path, name)
+
+
 def verify(inventory_path: str | Path, limit: str | None = None,
            waivers_path: str | Path | None = None, out_dir: str | Path | None = None,
-           jobs: int = 10, progress: Progress = _quiet) -> tuple[dict, dict[str, Path]]:
-    """Run the suites, write the report; returns (report, written paths)."""
+           jobs: int = 10, progress: Progress = _quiet,
+           pentest_path: str | Path | None = None,
+           reader_key: str | Path | None = None) -> tuple[dict, dict[str, Path]]:
+    """Run the suites, write the report; returns (report, written paths). `pentest_path`:
+    a `prep-iac pentest` report whose CONV-IV.3 row joins the report, under its difusor.
+    `reader_key`: the Institute's private key; the checks run as its read-only account."""
     inventory_path = Path(inventory_path).resolve()
     inventory = load_inventory(inventory_path)
     hosts = select_hosts(inventory, limit)
@@ -115,8 +136,9 @@ def verify(inventory_path: str | Path, limit: str | None = None,
         ini = work / "pytest.ini"
         ini.write_text("[pytest]\n")  # neither the caller's nor the repo's pytest settings
         paths = {"work": work, "ini": ini, "inventory": inventory_path,
+                 "reader": bool(reader_key),
                  "ssh_config": sshconfig.write_ssh_config(inventory, inventory_path,
-                                                          work / "ssh_config")}
+                                                          work / "ssh_config", reader_key)}
         addresses = {n: inventory.hosts()[n].address for n in hosts}
         try:
             with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(hosts)))) as pool:
@@ -130,6 +152,9 @@ def verify(inventory_path: str | Path, limit: str | None = None,
             "segundos": round(time.monotonic() - started, 1),
             "roles": {n: ("difusor" if n in inventory.difusores else "publicador")
                       for n in hosts},
-            "direcciones": {n: addresses[n] for n in hosts}}
+            "direcciones": {n: addresses[n] for n in hosts},
+            "cuenta": READER_USER if reader_key else "administración"}
+    if pentest_path:
+        results.append(pentest_row(inventory, pentest_path, hosts))
     report = build_report("verify", hosts, results, waivers, meta)
     return report, write_reports(report, out)

@@ -146,7 +146,8 @@ def run_checks(target: Target) -> list:
     return results
 
 
-def audit(url: str, out_dir=None, waivers_path=None, **options) -> tuple[dict, dict]:
+def audit(url: str, out_dir=None, waivers_path=None, pentest_path=None,
+          **options) -> tuple[dict, dict]:
     started = time.monotonic()
     target, _ = build_target(url, **options)
     waivers = load_waivers(waivers_path, known_ids()) if waivers_path else []
@@ -154,6 +155,10 @@ def audit(url: str, out_dir=None, waivers_path=None, **options) -> tuple[dict, d
         results = run_checks(target)
     finally:
         target.client.close()
+    if pentest_path:  # the difusor's own penetration test: its CONV-IV.3 row
+        from prep_iac.pentest.run import load_row
+
+        results.append(load_row(pentest_path, target.host_label))
     meta = {"objetivo": target.url, "registro": options.get("registry"),
             "segundos": round(time.monotonic() - started, 1)}
     report = build_report("audit", [target.host_label], results, waivers, meta)
