@@ -26,6 +26,7 @@ SUBCOMMANDS = {
     "memoria": "prep_iac.memoria.cli:memoria",
     "simulacro": "prep_iac.simulacro.cli:simulacro",
     "pentest": "prep_iac.pentest.cli:pentest",
+    "continuidad": "prep_iac.pentest.cli:continuidad",
 }
 
 

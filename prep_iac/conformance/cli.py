@@ -57,8 +57,10 @@ def _show(report: dict, paths: dict, as_json: bool) -> None:
 @click.option("--out", "out_dir", default="verificacion", show_default=True,
               type=click.Path(file_okay=False), help="where the report is written")
 @click.option("-j", "--jobs", default=10, show_default=True, help="hosts checked at once")
-@click.option("--pentest-informe", "pentest_path", type=click.Path(dir_okay=False, exists=True),
-              help="a `prep-iac pentest` report (pentest.json): its CONV-IV.3 row joins this one")
+@click.option("--pentest-informe", "pentest_path", multiple=True,
+              type=click.Path(dir_okay=False, exists=True),
+              help="a `prep-iac pentest` or `continuidad` report (JSON): its CONV-IV.3 row "
+                   "joins this one (repeatable)")
 @click.option("--json", "as_json", is_flag=True,
               help="print the report (as conformance.json) on stdout instead of the table")
 @click.option("--cuenta-iec", "reader_key", type=click.Path(dir_okay=False, exists=True),
@@ -97,8 +99,10 @@ def verify(inventory, limit, waivers, out_dir, jobs, as_json, pentest_path, read
 @click.option("--waivers", type=click.Path(dir_okay=False), help="waiver file (YAML)")
 @click.option("--out", "out_dir", default="auditoria", show_default=True,
               type=click.Path(file_okay=False), help="where the report is written")
-@click.option("--pentest-informe", "pentest_path", type=click.Path(dir_okay=False, exists=True),
-              help="a `prep-iac pentest` report (pentest.json): its CONV-IV.3 row joins this one")
+@click.option("--pentest-informe", "pentest_path", multiple=True,
+              type=click.Path(dir_okay=False, exists=True),
+              help="a `prep-iac pentest` or `continuidad` report (JSON): its CONV-IV.3 row "
+                   "joins this one (repeatable)")
 @click.option("--json", "as_json", is_flag=True,
               help="print the report (as conformance.json) on stdout instead of the table")
 def audit(url, manifest, signature, ssh, registry, portal, signers, ca_file, sample, seed,

@@ -101,17 +101,20 @@ def run_host(name: str, address: str, paths: dict, progress: Progress) -> list[C
     return [CheckResult.from_json(r) for r in json.loads(results_file.read_text())]
 
 
-def pentest_row(inventory, path: str | Path, hosts: list[str]) -> CheckResult:
-    """The pentest's IV.3 row, filed under the checked difusor its target names."""
+def pentest_rows(inventory, paths, hosts: list[str]) -> list[CheckResult]:
+    """The IV.3 rows of `prep-iac pentest`/`continuidad` reports, each filed under the
+    checked difusor its target names."""
     from prep_iac.conformance.audit.run import find_difusor, normalize
-    from prep_iac.pentest.run import load_row, target_of
+    from prep_iac.pentest.run import load_rows
 
-    url = target_of(path)
-    name, _ = find_difusor(inventory, normalize(url))
-    if name not in hosts:
-        raise PrepError(f"the pentest in {path} tested {url}, which is no difusor checked here",
-                        "give the pentest of a difusor of this inventory (--limit included)")
-    return load_row(path, name)
+    def host_of(url: str) -> str:
+        name, _ = find_difusor(inventory, normalize(url))
+        if name not in hosts:
+            raise PrepError(f"a --pentest-informe tested {url}, which is no difusor checked here",
+                            "give the reports of a difusor of this inventory (--limit included)")
+        return name
+
+    return load_rows(paths, host_of)
 
 
 def verify(inventory_path: str | Path, limit: str | None = None,
@@ -120,7 +123,8 @@ def verify(inventory_path: str | Path, limit: str | None = None,
            pentest_path: str | Path | None = None,
            reader_key: str | Path | None = None) -> tuple[dict, dict[str, Path]]:
     """Run the suites, write the report; returns (report, written paths). `pentest_path`:
-    a `prep-iac pentest` report whose CONV-IV.3 row joins the report, under its difusor.
+    `prep-iac pentest`/`continuidad` reports (one or several) whose CONV-IV.3 rows join the
+    report, under their difusor.
     `reader_key`: the Institute's private key; the checks run as its read-only account."""
     inventory_path = Path(inventory_path).resolve()
     inventory = load_inventory(inventory_path)
@@ -154,7 +158,6 @@ def verify(inventory_path: str | Path, limit: str | None = None,
                       for n in hosts},
             "direcciones": {n: addresses[n] for n in hosts},
             "cuenta": READER_USER if reader_key else "administración"}
-    if pentest_path:
-        results.append(pentest_row(inventory, pentest_path, hosts))
+    results += pentest_rows(inventory, pentest_path, hosts)
     report = build_report("verify", hosts, results, waivers, meta)
     return report, write_reports(report, out)

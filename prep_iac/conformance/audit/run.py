@@ -155,10 +155,10 @@ def audit(url: str, out_dir=None, waivers_path=None, pentest_path=None,
         results = run_checks(target)
     finally:
         target.client.close()
-    if pentest_path:  # the difusor's own penetration test: its CONV-IV.3 row
-        from prep_iac.pentest.run import load_row
+    if pentest_path:  # the difusor's own penetration and continuity tests: CONV-IV.3 rows
+        from prep_iac.pentest.run import load_rows
 
-        results.append(load_row(pentest_path, target.host_label))
+        results += load_rows(pentest_path, lambda url: target.host_label)
     meta = {"objetivo": target.url, "registro": options.get("registry"),
             "segundos": round(time.monotonic() - started, 1)}
     report = build_report("audit", [target.host_label], results, waivers, meta)
