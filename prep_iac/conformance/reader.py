@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from prep_iac.contract import ACTIVATOR_CONFIG, READER_USER
+from prep_iac.contract import ACTIVATOR_CONFIG, ADMIN_GROUP, READER_USER
 
 SUDO = "sudo -n "
 # Where the programs are on the supported distributions (sudoers wants absolute paths).
@@ -27,9 +27,7 @@ PROGRAMS = {
 }
 F2B_JAILS = ("sshd", "prep-web-volume", "recidive")
 # Files only root reads, which the checks read (testinfra: cat --) and stat (stat -Lc, test -e).
-ROOT_FILES = ("/etc/sudoers.d/prep-admins", "/root/.ssh/authorized_keys", ACTIVATOR_CONFIG)
-# Secrets: their owner and mode are checked, never their content.
-SECRETS = ("/etc/ssl/prep/privkey.pem",)
+ROOT_FILES = (f"/etc/sudoers.d/{ADMIN_GROUP}", "/root/.ssh/authorized_keys", ACTIVATOR_CONFIG)
 # What may follow an allowed command line in the suites' shell text: nothing, a pipe, a
 # redirection. The allowed part itself runs under sudo; the rest stays the reader's.
 _TAIL = re.compile(r"(\s*(\||2>|>|&&|\|\||;).*)?", re.DOTALL)
@@ -43,6 +41,7 @@ def _file_commands(path: str, read: bool = True) -> list[str]:
 def root_commands(inventory, name: str) -> list[str]:
     """The exact command lines the checks of host `name` run that need root, and that only
     read: tests of config (-t/-T/-c), listings, status queries, and named root-only files."""
+    from prep_iac.components.tls import PRIVKEY
     from prep_iac.conformance.suites.test_pipeline import first_source_address, outside
 
     cmds = ["sshd -T", "nft list table inet prep", "nft -c -f /etc/nftables.conf",
@@ -54,8 +53,7 @@ def root_commands(inventory, name: str) -> list[str]:
                  *_file_commands(f"/home/{account.name}/.ssh/authorized_keys")]
     for path in ROOT_FILES:
         cmds += _file_commands(path)
-    for path in SECRETS:
-        cmds += _file_commands(path, read=False)
+    cmds += _file_commands(PRIVKEY, read=False)  # a secret: its owner and mode, never its content
     if name in inventory.difusores:
         iec = inventory.iec
         cmds.append(f"getent shadow {iec.jail_user}")
