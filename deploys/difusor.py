@@ -17,6 +17,7 @@ from prep_iac.components import (
     logs,
     nginx,
     onhost,
+    reader,
     sftp_jail,
     ssh,
     tls,
@@ -32,6 +33,7 @@ if has_role("difusor"):
     hardening.system()      # CONV-II.c.3 sysctls, upgrades, time, journal, audit
     firewall.nftables()     # CONV-II.d.1 default drop, SSH from admins/IEC, DoS limits
     sftp_jail.jail()        # CONV-II.a.1 chrooted SFTP-only account for the IEC
+    reader.account()        # CONV-IV     the IEC's read-only account for its own verify
     onhost.programs()       # CONV-I.3/I.9 the activator's and watchdog's code, one contract
     activator.installed()   # CONV-I.3/I.9 verify signed cuts, switch `current` atomically
     tls.certificates()      # TLS for the public site

@@ -29,6 +29,8 @@ SUBCOMMANDS = {
     "memoria": "prep_iac.memoria.cli:memoria",
     "expediente": "prep_iac.expediente.cli:expediente",
     "simulacro": "prep_iac.simulacro.cli:simulacro",
+    "pentest": "prep_iac.pentest.cli:pentest",
+    "continuidad": "prep_iac.pentest.cli:continuidad",
 }
 
 

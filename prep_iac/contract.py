@@ -101,7 +101,11 @@ ADMIN_GROUP = "prep-admins"  # the inventory's admins: sudo, logged
 SFTP_GROUP = "prep-sftp"  # the IEC's jail account
 DEFAULT_JAIL_USER = "iec"
 PUBLISHER_USER = "prep-publisher"  # the publisher service's account
-SSH_ALLOW_GROUPS = (ADMIN_GROUP, SFTP_GROUP)
+# The Institute's read-only account (iec.auditor_keys): runs `prep-iac verify` itself, sudo
+# only for the exact read-only commands the checks need (prep_iac/conformance/reader.py).
+READER_USER = "iec-lector"
+READER_GROUP = "prep-lectura"
+SSH_ALLOW_GROUPS = (ADMIN_GROUP, SFTP_GROUP, READER_GROUP)
 
 # --- estado.json ----------------------------------------------------------------------------------
 PUBLISHING = "publicando"  # a cut is current

@@ -7,6 +7,7 @@ from pyinfra.operations import server
 
 from prep_iac.components import converge
 from prep_iac.components.common import config, install_validated, refuse_lockout, render
+from prep_iac.components.reader import SUDOERS as READER_SUDOERS
 from prep_iac.contract import ADMIN_GROUP
 
 SUDOERS = f"/etc/sudoers.d/{ADMIN_GROUP}"  # no dot in the name: sudo skips files with one
@@ -26,4 +27,6 @@ def accounts():
                       {SUDOERS: render("hardening", "sudoers.j2", group=ADMIN_GROUP)},
                       "visudo -c -q -f {candidate}", mode="0440")
     # Grants to others and weaker Defaults from other files go (the admins' own stay).
-    converge.sudoers({SUDOERS}, {a.name for a in cfg.admins.accounts}, ADMIN_GROUP)
+    # The Institute's read-only account has its own, exact grants (components/reader.py).
+    converge.sudoers({SUDOERS, READER_SUDOERS}, {a.name for a in cfg.admins.accounts},
+                     ADMIN_GROUP)

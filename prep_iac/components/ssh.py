@@ -9,8 +9,9 @@ from pyinfra.operations import files, server, systemd
 
 from prep_iac.components import conffiles, converge, distro
 from prep_iac.components.common import config, install_validated, refuse_lockout, render
+from prep_iac.components.reader import DROP_IN as READER_DROPIN
 from prep_iac.components.sftp_jail import DROP_IN_NAME as SFTP_DROPIN
-from prep_iac.contract import ADMIN_GROUP, SFTP_GROUP
+from prep_iac.contract import ADMIN_GROUP, SSH_ALLOW_GROUPS
 from prep_iac.facts.sshd import OpenSshVersion, SshHostKeys, SshSession, WeakModuli
 
 DROPIN = "10-prep-hardening.conf"  # docs/contracts.md; sorts before the jail's 50-…
@@ -88,7 +89,7 @@ def host_key_plan(present: list[dict], pinned: str | None) -> dict:
 
 def dropin(version: tuple[int, int], host_keys: list[str]) -> str:
     return render("ssh", f"{DROPIN}.j2", c=crypto(version), host_keys=host_keys,
-                  admin_group=ADMIN_GROUP, sftp_group=SFTP_GROUP,
+                  admin_group=ADMIN_GROUP, allow_groups=SSH_ALLOW_GROUPS,
                   moduli=MODULI if version >= MODULI_FILE_VERSION else None,
                   pubkey_keyword=("PubkeyAcceptedAlgorithms" if version >= (8, 5)
                                   else "PubkeyAcceptedKeyTypes"))
@@ -134,7 +135,7 @@ def hardened():
                 "session out'; false; }; }")
     ours = dropin(version, plan["keep"])
     # A foreign drop-in that sets one of our keywords would win (sshd keeps the first value).
-    neutralised = converge.sshd(d["sshd_dropin_dir"], {DROPIN, SFTP_DROPIN}, ours)
+    neutralised = converge.sshd(d["sshd_dropin_dir"], {DROPIN, SFTP_DROPIN, READER_DROPIN}, ours)
     op = install_validated("sshd hardening drop-in", {f"{d['sshd_dropin_dir']}/{DROPIN}": ours},
                            validate)
     if plan["remove"] or plan["regenerate"] or neutralised:

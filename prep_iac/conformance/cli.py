@@ -93,12 +93,18 @@ def _key_option(fn):
               type=click.Path(file_okay=False),
               help="folder holding expediente/, simulacro/ and memoria/: the evidence of the "
                    "call's deadlines (docs/expediente.md)")
+@click.option("--pentest-informe", "pentest_path", multiple=True,
+              type=click.Path(dir_okay=False, exists=True),
+              help="a `prep-iac pentest` or `continuidad` report (JSON): its CONV-IV.3 row "
+                   "joins this one (repeatable)")
 @click.option("--json", "as_json", is_flag=True,
               help="print the report (as conformance.json) on stdout instead of the table")
+@click.option("--cuenta-iec", "reader_key", type=click.Path(dir_okay=False, exists=True),
+              help="the Institute's private key: check as its read-only account (iec-lector)")
 @_strict_option
 @_key_option
-def verify(inventory, limit, waivers, out_dir, jobs, evidence_dir, as_json, strict,
-           report_key):
+def verify(inventory, limit, waivers, out_dir, jobs, evidence_dir, pentest_path, as_json,
+           reader_key, strict, report_key):
     """Check every host of an inventory from inside (SSH, testinfra): the report, requirement
     by requirement. Exit 0 only when every mandatory requirement is met or waived."""
     from prep_iac.conformance.signature import key_from
@@ -109,7 +115,8 @@ def verify(inventory, limit, waivers, out_dir, jobs, evidence_dir, as_json, stri
 
     report, paths = run(inventory, limit=limit, waivers_path=waivers, out_dir=out_dir,
                         jobs=jobs, progress=progress, evidence_dir=evidence_dir,
-                        strict=strict, report_key=key_from(report_key))
+                        pentest_path=pentest_path, reader_key=reader_key, strict=strict,
+                        report_key=key_from(report_key))
     _show(report, paths, as_json)
     sys.exit(report["exit_code"])
 
@@ -134,12 +141,16 @@ def verify(inventory, limit, waivers, out_dir, jobs, evidence_dir, as_json, stri
 @click.option("--waivers", type=click.Path(dir_okay=False), help="waiver file (YAML)")
 @click.option("--out", "out_dir", default="auditoria", show_default=True,
               type=click.Path(file_okay=False), help="where the report is written")
+@click.option("--pentest-informe", "pentest_path", multiple=True,
+              type=click.Path(dir_okay=False, exists=True),
+              help="a `prep-iac pentest` or `continuidad` report (JSON): its CONV-IV.3 row "
+                   "joins this one (repeatable)")
 @click.option("--json", "as_json", is_flag=True,
               help="print the report (as conformance.json) on stdout instead of the table")
 @_strict_option
 @_key_option
 def audit(url, manifest, signature, ssh, registry, portal, signers, ca_file, sample, seed,
-          waivers, out_dir, as_json, strict, report_key):
+          waivers, out_dir, pentest_path, as_json, strict, report_key):
     """Check a difusor from outside, as anyone can (HTTP, TLS, ports, SFTP host key)."""
     from prep_iac.conformance.audit.run import audit as run
     from prep_iac.conformance.signature import key_from
@@ -148,7 +159,7 @@ def audit(url, manifest, signature, ssh, registry, portal, signers, ca_file, sam
                         strict=strict, report_key=key_from(report_key),
                         portals=portal, manifest_path=manifest, signature=signature,
                         signers_file=signers, ssh=ssh, ca_file=ca_file, sample=sample,
-                        seed=seed)
+                        seed=seed, pentest_path=pentest_path)
     _show(report, paths, as_json)
     sys.exit(report["exit_code"])
 

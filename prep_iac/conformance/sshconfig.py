@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from prep_iac import sshconf
+from prep_iac.contract import READER_USER
 from prep_iac.inventory.schema import Inventory
 from prep_iac.inventory.to_pyinfra import write_known_hosts
 
@@ -24,13 +25,17 @@ def control_dir() -> Path:
     return path
 
 
-def render(inventory: Inventory, known_hosts: Path | None, cm_dir: Path) -> str:
+def render(inventory: Inventory, known_hosts: Path | None, cm_dir: Path,
+           as_reader: str | Path | None = None) -> str:
+    """`as_reader`: the Institute's private key; every host is entered as its read-only
+    account (contract.READER_USER) with it, instead of as the inventory's admin."""
     blocks = []
     for name, host in inventory.hosts().items():
         options = {"HostName": host.address, "Port": host.ssh_port,
-                   "User": inventory.ssh_user(name)}
-        if host.ssh_key:
-            options |= sshconf.identity(host.ssh_key)
+                   "User": READER_USER if as_reader else inventory.ssh_user(name)}
+        key = as_reader or host.ssh_key
+        if key:
+            options |= sshconf.identity(key)
         if host.host_key and known_hosts:
             options |= sshconf.pinned(known_hosts)
         options |= sshconf.multiplexed(cm_dir, CONTROL_PERSIST_S,
@@ -39,10 +44,11 @@ def render(inventory: Inventory, known_hosts: Path | None, cm_dir: Path) -> str:
     return sshconf.config(blocks)
 
 
-def write_ssh_config(inventory: Inventory, inventory_path: Path, target: Path) -> Path:
+def write_ssh_config(inventory: Inventory, inventory_path: Path, target: Path,
+                     as_reader: str | Path | None = None) -> Path:
     known = write_known_hosts(inventory, Path(inventory_path).resolve())
     target.parent.mkdir(parents=True, exist_ok=True)
-    return sshconf.write(target, render(inventory, known, control_dir()))
+    return sshconf.write(target, render(inventory, known, control_dir(), as_reader))
 
 
 def open_master(config: Path, address: str, timeout: float = 30) -> subprocess.CompletedProcess:

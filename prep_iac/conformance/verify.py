@@ -27,6 +27,7 @@ from prep_iac.conformance.model import NO_CUMPLE, CheckResult, Command, clip
 from prep_iac.conformance.report import write_reports
 from prep_iac.conformance.signature import sign_files, signer_for
 from prep_iac.conformance.waivers import load_waivers
+from prep_iac.contract import READER_USER
 from prep_iac.errors import PrepError
 from prep_iac.inventory import load_inventory
 
@@ -53,12 +54,15 @@ def select_hosts(inventory, limit: str | None) -> list[str]:
 
 
 def pytest_command(suites: Path, address: str, ssh_config: Path, inventory: Path,
-                   results: Path, host_name: str, ini: Path) -> list[str]:
+                   results: Path, host_name: str, ini: Path, reader: bool = False) -> list[str]:
+    """`reader`: as the Institute's read-only account: no --sudo (a root shell), the
+    reader plugin sends the allowed command lines through sudo -n (conformance/reader.py)."""
+    privilege = ["-p", "prep_iac.conformance.reader_plugin"] if reader else ["--sudo"]
     return [sys.executable, "-m", "pytest", str(suites), "-c", str(ini),
             "--rootdir", str(suites), "-p", "prep_iac.conformance.collector",
             "-p", "no:cacheprovider", "-q", "--tb=no", "--no-header", "-o", "addopts=",
             "--continue-on-collection-errors",
-            f"--hosts=ssh://{address}", f"--ssh-config={ssh_config}", "--sudo",
+            f"--hosts=ssh://{address}", f"--ssh-config={ssh_config}", *privilege,
             f"--prep-inventory={inventory}", f"--prep-results={results}",
             f"--prep-host={host_name}"]
 
@@ -82,7 +86,7 @@ def run_host(name: str, address: str, paths: dict, progress: Progress) -> list[C
     results_file = paths["work"] / f"{name}.json"
     results_file.unlink(missing_ok=True)
     cmd = pytest_command(SUITES_DIR, address, paths["ssh_config"], paths["inventory"],
-                         results_file, name, paths["ini"])
+                         results_file, name, paths["ini"], reader=paths.get("reader", False))
     progress(name, "comprobando")
     try:
         run = subprocess.run(cmd, capture_output=True, text=True, timeout=HOST_TIMEOUT_S,
@@ -102,15 +106,34 @@ def run_host(name: str, address: str, paths: dict, progress: Progress) -> list[C
     return [CheckResult.from_json(r) for r in json.loads(results_file.read_text())]
 
 
+def pentest_rows(inventory, paths, hosts: list[str]) -> list[CheckResult]:
+    """The IV.3 rows of `prep-iac pentest`/`continuidad` reports, each filed under the
+    checked difusor its target names."""
+    from prep_iac.conformance.audit.run import find_difusor, normalize
+    from prep_iac.pentest.run import load_rows
+
+    def host_of(url: str) -> str:
+        name, _ = find_difusor(inventory, normalize(url))
+        if name not in hosts:
+            raise PrepError(f"a --pentest-informe tested {url}, which is no difusor checked here",
+                            "give the reports of a difusor of this inventory (--limit included)")
+        return name
+
+    return load_rows(paths, host_of)
+
+
 def verify(inventory_path: str | Path, limit: str | None = None,
            waivers_path: str | Path | None = None, out_dir: str | Path | None = None,
            jobs: int = 10, progress: Progress = _quiet,
            evidence_dir: str | Path | None = None, strict: bool = True,
-           report_key: Path | None = None) -> tuple[dict, dict[str, Path]]:
+           report_key: Path | None = None, pentest_path: str | Path | None = None,
+           reader_key: str | Path | None = None) -> tuple[dict, dict[str, Path]]:
     """Run the suites, judge the call's deadlines (deadlines.py: the evidence under
     `evidence_dir`, by default the current folder), write the report (signed with
     ``report_key``, a private key whose public half is a difusor's report_key); returns
-    (report, written paths)."""
+    (report, written paths). `pentest_path`: `prep-iac pentest`/`continuidad` reports (one
+    or several) whose CONV-IV.3 rows join the report, under their difusor. `reader_key`: the
+    Institute's private key; the checks run as its read-only account."""
     inventory_path = Path(inventory_path).resolve()
     inventory = load_inventory(inventory_path)
     hosts = select_hosts(inventory, limit)
@@ -128,8 +151,9 @@ def verify(inventory_path: str | Path, limit: str | None = None,
         ini = work / "pytest.ini"
         ini.write_text("[pytest]\n")  # neither the caller's nor the repo's pytest settings
         paths = {"work": work, "ini": ini, "inventory": inventory_path,
+                 "reader": bool(reader_key),
                  "ssh_config": sshconfig.write_ssh_config(inventory, inventory_path,
-                                                          work / "ssh_config")}
+                                                          work / "ssh_config", reader_key)}
         addresses = {n: inventory.hosts()[n].address for n in hosts}
         try:
             with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(hosts)))) as pool:
@@ -143,7 +167,9 @@ def verify(inventory_path: str | Path, limit: str | None = None,
             "segundos": round(time.monotonic() - started, 1),
             "roles": {n: ("difusor" if n in inventory.difusores else "publicador")
                       for n in hosts},
-            "direcciones": {n: addresses[n] for n in hosts}}
+            "direcciones": {n: addresses[n] for n in hosts},
+            "cuenta": READER_USER if reader_key else "administración"}
+    results += pentest_rows(inventory, pentest_path, hosts)
     if signer:
         meta["firma"] = {"difusor": signer, "llave": inventory.difusores[signer].report_key}
     report, infra_clean = with_calendar(inventory, hosts, results, waivers, meta,

@@ -244,6 +244,9 @@ class Iec(Strict):
     sources: list[Cidr] = Field(min_length=1)
     sftp_keys: list[SshPublicKey] = Field(min_length=1)
     signers: list[SshPublicKey] = Field(min_length=1)
+    # The Institute's own keys for the read-only account that runs `prep-iac verify`
+    # (contract.READER_USER); none: no such account.
+    auditor_keys: list[SshPublicKey] = []
     period_s: int = Field(contract.DEFAULT_PERIOD_S, ge=5, le=3600)
     calendar: Calendar
     keep_cuts: int = Field(6, ge=2, le=100)

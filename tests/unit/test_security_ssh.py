@@ -63,7 +63,7 @@ def test_host_key_plan():
 def test_dropin_contract():
     text = ssh.dropin((9, 2), ["/etc/ssh/ssh_host_ed25519_key"])
     lines = [line.strip() for line in text.splitlines()]
-    for setting in ("AllowGroups prep-admins prep-sftp", "PermitRootLogin no",
+    for setting in ("AllowGroups prep-admins prep-sftp prep-lectura", "PermitRootLogin no",
                     "PasswordAuthentication no", "KbdInteractiveAuthentication no",
                     "LogLevel VERBOSE", "MaxAuthTries 3", "LoginGraceTime 30",
                     "AllowTcpForwarding no", "X11Forwarding no", "AllowAgentForwarding no",

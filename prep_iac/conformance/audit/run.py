@@ -153,10 +153,11 @@ def run_checks(target: Target) -> list:
     return results
 
 
-def audit(url: str, out_dir=None, waivers_path=None, strict: bool = True,
+def audit(url: str, out_dir=None, waivers_path=None, pentest_path=None, strict: bool = True,
           report_key: Path | None = None, **options) -> tuple[dict, dict]:
-    """Audit ``url``; the report is signed with ``report_key`` (the audited difusor's, as
-    the inventory given with ``registry`` names it)."""
+    """Audit ``url``; `pentest_path`: the difusor's own `pentest`/`continuidad` reports, whose
+    CONV-IV.3 rows join the report. The report is signed with ``report_key`` (the audited
+    difusor's, as the inventory given with ``registry`` names it)."""
     started = time.monotonic()
     target, name = build_target(url, **options)
     registry = options.get("registry")
@@ -175,6 +176,10 @@ def audit(url: str, out_dir=None, waivers_path=None, strict: bool = True,
         results = run_checks(target)
     finally:
         target.client.close()
+    if pentest_path:  # the difusor's own penetration and continuity tests: CONV-IV.3 rows
+        from prep_iac.pentest.run import load_rows
+
+        results += load_rows(pentest_path, lambda url: target.host_label)
     meta = {"objetivo": target.url, "registro": registry,
             "segundos": round(time.monotonic() - started, 1)}
     if signer:

@@ -67,7 +67,7 @@ def first_source_address(sources):
     import ipaddress
 
     net = ipaddress.ip_network(sources[0])
-    return str(next(net.hosts(), net.network_address))
+    return str(next(iter(net.hosts()), net.network_address))  # a /32: hosts() is a list
 
 
 # ---- difusor: the jail (CONV-II.a.1) ------------------------------------------------------
