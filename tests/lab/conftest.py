@@ -41,7 +41,7 @@ def lab_settings() -> dict:
         "release": os.environ.get("PREP_LAB_RELEASE", "bookworm"),
         "difusores": int(os.environ.get("PREP_LAB_DIFUSORES", "3")),
         "publishers": int(os.environ.get("PREP_LAB_PUBLISHERS", "1")),
-        # The Institute's web host that serves the public list (tests/lab/test_lista.py).
+        # The Institute's web host that serves the public list (tests/lab/test_lista_web.py).
         "websites": int(os.environ.get("PREP_LAB_WEBSITES", "0")),
     }
 

@@ -36,7 +36,7 @@ MAX_EXPOSURE = {("difusor-1", "prep-activator.service"): 1.0,
                 ("difusor-1", "prep-activator-sweep.service"): 1.0,
                 ("difusor-1", "prep-watchdog.service"): 1.0,
                 ("publisher-1", "prep-publisher.service"): 1.5}
-ACME_MAX = 2.5  # scored offline here; installed and measured (2.2) by tests/lab/test_acme.py
+ACME_MAX = 2.5  # scored offline here; installed and measured (2.2) by tests/lab/test_acme_pebble.py
 EXPOSURE = re.compile(r"Overall exposure level for \S+: (\d+(?:\.\d+)?) (\w+)")
 
 

@@ -3,6 +3,7 @@ known_hosts, per-host files, and the mirror it reads."""
 
 import datetime as dt
 import subprocess
+from pathlib import Path
 
 import yaml
 
@@ -127,3 +128,12 @@ def test_the_labs_waivers_are_signed_with_its_iec_key_and_count(tmp_path):
     other = load_waivers(path, known_ids(), {"difusor-1"},
                          signers=[lab_keys.pub(lab_keys.iec_signing)], process="lab-otro")
     assert not any(w.valid for w in other)
+
+
+def test_no_lab_test_module_shares_a_unit_test_modules_name():
+    """pytest imports both folders' modules by basename (no packages): a shared name stops
+    the whole run at collection ("import file mismatch")."""
+    tests = Path(__file__).resolve().parents[1]
+    unit = {p.name for p in (tests / "unit").glob("test_*.py")}
+    lab = {p.name for p in (tests / "lab").glob("test_*.py")}
+    assert not unit & lab, f"rename one of each: {sorted(unit & lab)}"

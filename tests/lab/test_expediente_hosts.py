@@ -3,7 +3,7 @@ host that does not answer marked "no leído" with its reason. Nothing is deploye
 read over SSH as the inventory's admin, so this is quick.
 
     PREP_LAB_NAME=hexp PREP_LAB_SUBNET=10.73.0.0/24 PREP_LAB_DIFUSORES=1 \
-        PREP_LAB_PUBLISHERS=0 .venv/bin/pytest -m lab tests/lab/test_expediente.py
+        PREP_LAB_PUBLISHERS=0 .venv/bin/pytest -m lab tests/lab/test_expediente_hosts.py
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _inventory(lab, out: Path) -> Path:
     changed = inv.with_changes(difusores={**difusores, GHOST: ghost},
                                participation=participation)
     path = out / "inventario.yml"
-    write_inventory(path, changed, "# tests/lab/test_expediente.py")
+    write_inventory(path, changed, "# tests/lab/test_expediente_hosts.py")
     return path
 
 

@@ -3,7 +3,7 @@ publisher service pushes it there, nginx serves it; a difusor its publisher cann
 suspended and its link leaves the page within one period, and comes back when it recovers.
 
     PREP_LAB_NAME=hlist PREP_LAB_SUBNET=10.74.0.0/24 PREP_LAB_DIFUSORES=2 \\
-        PREP_LAB_WEBSITES=1 .venv/bin/pytest -m lab tests/lab/test_lista.py
+        PREP_LAB_WEBSITES=1 .venv/bin/pytest -m lab tests/lab/test_lista_web.py
 
 Without PREP_LAB_WEBSITES=1 (the whole lab suite in one session) the module adds website-1
 to the session's lab. It starts from blank difusores and leaves them blank, and the
