@@ -75,6 +75,13 @@ def fecha_larga(dt) -> str:
     return f"{dt.day} de {MESES[dt.month - 1]} de {dt.year}, {dt:%H:%M} ({dt.tzinfo.key})"
 
 
+
+def organization(cfg) -> str:
+    """Who the pages say serves the PREP: the host's organization, else the inventory's
+    participation (a difusor's own inventory names it once), else the first server name."""
+    part = cfg.inventory.participation
+    return cfg.host.organization or (part.organization if part else cfg.host.server_names[0])
+
 def context(cfg: HostConfig, http2_on: bool = False) -> dict:
     """Everything the nginx and page templates need, from the typed inventory."""
     d, iec = cfg.host, cfg.iec
@@ -88,7 +95,7 @@ def context(cfg: HostConfig, http2_on: bool = False) -> dict:
         "http2_on": http2_on,
         "prep_root": PREP_ROOT, "web_root": WEB_ROOT, "state_dir": WATCHDOG_STATE_DIR,
         "acme_webroot": ACME_WEBROOT, "tls_dir": TLS_DIR,
-        "organization": d.organization or d.server_names[0],
+        "organization": organization(cfg),
         "official_url": iec.official_url,
         "opens": fecha_larga(iec.window.opens_at),
         "closes": fecha_larga(iec.window.closes_at),

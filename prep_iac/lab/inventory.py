@@ -15,6 +15,7 @@ from prep_iac.inventory.roles import DIFUSOR, PUBLISHER, ROLE_GROUPS
 from prep_iac.inventory.schema import accelerated_calendar
 from prep_iac.lab.keys import ADMIN_USER
 from prep_iac.lab.spec import role_of
+from prep_iac.paths import INVENTORIES_DIR
 
 TIMEZONE = "America/Monterrey"
 # The lab's PREP: open since an hour before `lab up`, closed 23 h later (the call allows 24),
@@ -123,7 +124,22 @@ def build(lab_name: str, subnet: str, hosts: list[LabHost], keys: LabKeys,
     for role, group in ROLE_GROUPS.items():
         if by_role[role] or role == DIFUSOR:  # difusores: always there, even if empty
             data[group] = by_role[role]
+    if by_role[DIFUSOR] and not by_role[PUBLISHER]:
+        # Without publishers the lab stands for one difusor's own inventory, which the call
+        # asks to carry its participation (contacts of every stage, the logo: CONV-V, I.7).
+        data["participation"] = participation(lab_name)
+        for difusor in by_role[DIFUSOR].values():
+            difusor["organization"] = data["participation"]["organization"]
     return data
+
+
+def participation(lab_name: str) -> dict:
+    staff = [{"name": "Operador del laboratorio", "role": "Pruebas",
+              "phone": "+52 844 000 0000", "hours": "24 h"}]
+    return {"organization": f"Laboratorio {lab_name}",
+            "legal_representative": {"name": "Responsable del laboratorio", "role": "Pruebas"},
+            "logo": str(INVENTORIES_DIR / "logo-ejemplo.png"),
+            "contacts": {"installation": staff, "drills": staff, "operation": staff}}
 
 
 HEADER = """\
