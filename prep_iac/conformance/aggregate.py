@@ -35,17 +35,23 @@ OTHER_REPORT = {
 
 
 def owe_evidence(results: list[CheckResult], roles: dict[str, str]) -> list[CheckResult]:
-    """A check that "does not apply" on a difusor, for a mandatory requirement, proves
-    nothing: it becomes "manual", asking for the evidence its reason leaves owed."""
+    """A check that "does not apply" on a difusor proves nothing. Where it was the only word
+    on a mandatory requirement (no other check proved it on that host), it becomes "manual",
+    asking for the evidence its reason leaves owed; where another check did prove it (the
+    byte budget bounds the jail in a container that has no loop devices for a filesystem of
+    its own), it stays "no aplica", a note beside the proof."""
+    proven = {(r.host, req) for r in results if r.status == CUMPLE for req in r.requirements}
     for result in results:
         if result.status != NO_APLICA or roles.get(result.host, "difusor") != "difusor" \
                 or ROLE_MISMATCH in result.detail:
             continue
-        if any(BY_ID[r].mandatory for r in result.requirements if r in BY_ID):
+        unproven = [r for r in result.requirements if r in BY_ID and BY_ID[r].mandatory
+                    and (result.host, r) not in proven]
+        if unproven:
             result.status = MANUAL
-            result.detail = (f"no aplica aquí ({result.detail}), pero el requisito es "
-                             "obligatorio: se debe la evidencia de que se cumple por otro "
-                             "medio, o una dispensa firmada por el IEC")
+            result.detail = (f"no aplica aquí ({result.detail}), y nada más prueba "
+                             f"{', '.join(unproven)} en este host: se debe la evidencia de "
+                             "que se cumple por otro medio, o una dispensa firmada por el IEC")
     return results
 
 

@@ -15,6 +15,7 @@ section 1, and everything after goes through that account alone.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 import subprocess
@@ -65,8 +66,10 @@ def block(section: str, containing: str) -> str:
 
 @pytest.fixture(scope="module")
 def walk(tmp_path_factory):
-    """A blank one-difusor lab beside the session's (its name with -guia, three /24s on),
-    and the reader's workstation: a home folder and the repository's venv on PATH."""
+    """A blank difusor beside the session's lab (its name with -guia, three /24s on), the
+    lab's inventory standing for the Institute's (its publisher entry holds the IEC's keys,
+    with which the test sends the first cut as the Institute would), and the reader's
+    workstation: a home folder and the repository's venv on PATH."""
     require_root()
     session = lab_settings()
     net = ipaddress.ip_network(session["subnet"])
@@ -76,7 +79,7 @@ def walk(tmp_path_factory):
     home = tmp_path_factory.mktemp("guia-home")
     (home / ".ssh").mkdir(mode=0o700)
     try:
-        lab.up(difusores=1, publishers=0)
+        lab.up(difusores=1, publishers=1)  # publisher-1 only names the IEC's keys (section 9)
         env = dict(os.environ, HOME=str(home),
                    PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
         yield SimpleNamespace(lab=lab, home=home, env=env, address=lab.hosts[HOST],
@@ -195,12 +198,28 @@ def test_8_dry_run_changes_nothing_then_deploy_twice(walk):
     assert walk.lab.nsenter(HOST, ["test", "-e", "/etc/sudoers.d/90-arranque"]).returncode == 1
 
 
-def test_9_verify_is_green(walk):
+def test_9_verify_owes_only_the_cut_until_the_institute_sends_one_then_is_green(walk):
     # The Institute's signed waivers: here the lab's (what a container cannot show), signed
     # by the lab's IEC key as the Institute signs a real difusor's.
     waivers = lab_waivers.path_beside(walk.lab.inventory_path)
     assert lab_waivers.signature_path(waivers).is_file()
     verify = block("9", "--waivers").strip().replace("~/prep/dispensas.yml", str(waivers))
+    report = walk.home / "conformidad" / "conformance.json"
+
+    on_workstation(walk, verify, expect_rc=1)  # "hasta el primer corte del IEC"
+    before = json.loads(report.read_text())
+    assert before["incumplidos"] == [], before["incumplidos"]
+    assert set(before["evidencia_pendiente"]) == {"CONV-I.3", "CONV-I.9"}
+
+    # The Institute sends its first cut (its own commands, on its side).
+    cuts = walk.home / "iec-cortes"
+    on_workstation(walk, f"prep-iac corte generate --out {cuts} --at 20:00 --actas 200 "
+                         "--no-images")
+    cut = next(p for p in cuts.iterdir() if p.is_dir() and not p.name.startswith("."))
+    on_workstation(walk, f"prep-iac publish {cut} -i {walk.lab.inventory_path} "
+                         f"--ledger {walk.home / 'iec-registro.sqlite'}")
+
     out = on_workstation(walk, verify)
     assert "todo requisito obligatorio se cumple o está dispensado" in out.stdout + out.stderr
+    assert json.loads(report.read_text())["evidencia_pendiente"] == []
     assert (walk.home / "conformidad" / "conformance.html").exists()

@@ -114,6 +114,23 @@ def test_not_applicable_and_manual_on_a_mandatory_requirement_owe_evidence():
     assert "Evidencia pendiente: difusor-1: x::na" in render_html(strict)
 
 
+def test_not_applicable_beside_a_proof_of_the_same_requirement_owes_nothing():
+    """The byte budget proves the jail bounded; its own filesystem "does not apply" in a
+    container: a note beside the proof, not evidence owed. Alone, it would be owed."""
+    proof = [check("pipeline::almacenamiento_del_jail", "CONV-II.a.1", h, CUMPLE)
+             for h in HOSTS if h == "difusor-1"]
+    note = [check("pipeline::incoming_en_disco_propio", "CONV-II.a.1", h, NO_APLICA,
+                  "sin dispositivos loop") for h in HOSTS]
+    waivers = [w for w in everything_else_waived() if w.id != "CONV-II.a.1"]
+    report = build_report("verify", HOSTS, good() + proof + note, waivers)
+    cells = row(report, "CONV-II.a.1")["hosts"]
+    assert cells["difusor-1"]["estado"] == CUMPLE
+    assert cells["difusor-2"]["estado"] == MANUAL  # nothing else proves it there
+    assert "nada más prueba CONV-II.a.1" in " ".join(row(report, "CONV-II.a.1")[
+        "evidencia_pendiente"])
+    assert report["evidencia_pendiente"] == ["CONV-II.a.1"]
+
+
 def test_a_check_meant_for_the_other_role_owes_nothing():
     results = good() + [check("pipeline::publicador_cada_periodo", "CONV-III.1", h, NO_APLICA,
                               "difusor-1 es un difusor; esta comprobación es para publicadores")
