@@ -74,6 +74,18 @@ def _strict_option(fn):
              "run, which reports it and exits 0")(fn)
 
 
+def _report_options(fn):
+    """What verify and audit both take: the difusor's own tests' reports, and --json."""
+    fn = click.option("--json", "as_json", is_flag=True,
+                      help="print the report (as conformance.json) on stdout instead of the "
+                           "table")(fn)
+    return click.option(
+        "--pentest-informe", "pentest_path", multiple=True,
+        type=click.Path(dir_okay=False, exists=True),
+        help="a `prep-iac pentest` or `continuidad` report (JSON): its CONV-IV.3 row joins "
+             "this one (repeatable)")(fn)
+
+
 def _key_option(fn):
     return click.option(
         "--llave-informe", "report_key", type=click.Path(dir_okay=False, exists=True),
@@ -93,12 +105,7 @@ def _key_option(fn):
               type=click.Path(file_okay=False),
               help="folder holding expediente/, simulacro/ and memoria/: the evidence of the "
                    "call's deadlines (docs/expediente.md)")
-@click.option("--pentest-informe", "pentest_path", multiple=True,
-              type=click.Path(dir_okay=False, exists=True),
-              help="a `prep-iac pentest` or `continuidad` report (JSON): its CONV-IV.3 row "
-                   "joins this one (repeatable)")
-@click.option("--json", "as_json", is_flag=True,
-              help="print the report (as conformance.json) on stdout instead of the table")
+@_report_options
 @click.option("--cuenta-iec", "reader_key", type=click.Path(dir_okay=False, exists=True),
               help="the Institute's private key: check as its read-only account (iec-lector)")
 @_strict_option
@@ -141,12 +148,7 @@ def verify(inventory, limit, waivers, out_dir, jobs, evidence_dir, pentest_path,
 @click.option("--waivers", type=click.Path(dir_okay=False), help="waiver file (YAML)")
 @click.option("--out", "out_dir", default="auditoria", show_default=True,
               type=click.Path(file_okay=False), help="where the report is written")
-@click.option("--pentest-informe", "pentest_path", multiple=True,
-              type=click.Path(dir_okay=False, exists=True),
-              help="a `prep-iac pentest` or `continuidad` report (JSON): its CONV-IV.3 row "
-                   "joins this one (repeatable)")
-@click.option("--json", "as_json", is_flag=True,
-              help="print the report (as conformance.json) on stdout instead of the table")
+@_report_options
 @_strict_option
 @_key_option
 def audit(url, manifest, signature, ssh, registry, portal, signers, ca_file, sample, seed,
