@@ -23,7 +23,7 @@ PROGRAMS = {
     "fail2ban-client": "/usr/bin/fail2ban-client", "passwd": "/usr/bin/passwd",
     "getent": "/usr/bin/getent", "cat": "/usr/bin/cat", "stat": "/usr/bin/stat",
     "test": "/usr/bin/test", "journalctl": "/usr/bin/journalctl",
-    "logrotate": "/usr/sbin/logrotate",
+    "logrotate": "/usr/sbin/logrotate", "dpkg": "/usr/bin/dpkg",
 }
 F2B_JAILS = ("sshd", "prep-web-volume", "recidive")
 # Files only root reads, which the checks read (testinfra: cat --) and stat (stat -Lc, test -e).
@@ -41,10 +41,12 @@ def _file_commands(path: str, read: bool = True) -> list[str]:
 def root_commands(inventory, name: str) -> list[str]:
     """The exact command lines the checks of host `name` run that need root, and that only
     read: tests of config (-t/-T/-c), listings, status queries, and named root-only files."""
+    from prep_iac.components.firewall import RULESET
     from prep_iac.components.tls import PRIVKEY
     from prep_iac.conformance.suites.test_pipeline import first_source_address, outside
 
-    cmds = ["sshd -T", "nft list table inet prep", "nft -c -f /etc/nftables.conf",
+    # dpkg --verify: conffiles only root may read (sudoers, NUT's) are "?" to anyone else.
+    cmds = ["sshd -T", "nft list table inet prep", f"nft -c -f {RULESET}", "dpkg --verify",
             "nginx -t", "nginx -T", "visudo -c -q", "auditctl -l", "journalctl --header -q",
             "fail2ban-client status", "fail2ban-client get recidive journalmatch",
             *(f"fail2ban-client get {jail} ignoreip" for jail in F2B_JAILS)]

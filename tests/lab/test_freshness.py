@@ -286,7 +286,10 @@ def test_the_final_cut_stays_up_marked_final_after_three_periods(fresh):
     audit = subprocess.run(
         [str(Path(sys.executable).with_name("prep-iac")), "audit",
          fresh.targets[name].base_url, "-i", str(fresh.inventory), "--ca-file",
-         fresh.targets[name].ca_file, "--out", str(fresh.dir / "audit")],
+         fresh.targets[name].ca_file, "--out", str(fresh.dir / "audit"),
+         # A working run: this test asks about the cut after the close, and no "no cumple";
+         # the paperwork a strict run owes (I.4, I.8, the manifest…) is another test's.
+         "--no-estricto"],
         capture_output=True, text=True, timeout=300, check=False)
     assert audit.returncode == 0, audit.stdout[-3000:] + audit.stderr[-2000:]
     report = json.loads((fresh.dir / "audit" / "conformance.json").read_text())

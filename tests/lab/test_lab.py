@@ -67,7 +67,7 @@ def test_testinfra_sees_the_deploy(lab, lab_host, run_deploy):
         assert h.package("tree").is_installed
         fact = json.loads(h.file("/etc/prep-lab-test/container.json").content_string)
         assert fact["container"] == "systemd-nspawn"
-        assert set(fact["forbids"]) == {"kernel_sysctl", "auditd", "timesync"}
+        assert set(fact["forbids"]) == {"kernel_sysctl", "auditd", "timesync", "loop_filesystem"}
 
 
 def test_stop_and_start_a_host(lab):
