@@ -10,6 +10,7 @@ from io import StringIO
 
 from pyinfra import host
 from pyinfra.api import deploy
+from pyinfra.facts.files import File, Link
 from pyinfra.facts.server import Command
 from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
@@ -18,7 +19,7 @@ from prep_iac import contract, paths
 from prep_iac.components import distro, onhost
 from prep_iac.components.common import config
 from prep_iac.components.nginx import TLS_DIR
-from prep_iac.contract import ACME_WEBROOT
+from prep_iac.contract import ACME_UNIT, ACME_WEBROOT
 from prep_iac.inventory.hostconfig import HostConfig
 from prep_iac.lab import ca as lab_ca
 from prep_iac.onhost.acme import AcmeConfig
@@ -50,6 +51,22 @@ def _reload_nginx_if(*ops):
                  commands=[("if systemctl is-active --quiet nginx && nginx -t -q; "
                             "then systemctl reload nginx; fi")],
                  _if=any_changed(*ops))
+
+
+def _no_acme():
+    """A host that leaves mode acme: its timer would put certbot's certificate back, and the
+    links into /etc/letsencrypt would take our files (a put follows a link, and finds it
+    changed on every deploy): both go, so the pair below lands as plain files."""
+    timer = ACME_UNIT.replace(".service", ".timer")
+    if host.get_fact(File, path=f"/etc/systemd/system/{timer}"):
+        server.shell(name="ACME left behind: its timer and units go", commands=[
+            f"systemctl disable --now {timer} {ACME_UNIT} || true",
+            f"rm -f /etc/systemd/system/{timer} /etc/systemd/system/{ACME_UNIT}",
+            "systemctl daemon-reload"])
+    for path in (FULLCHAIN, PRIVKEY):
+        if host.get_fact(Link, path=path):
+            files.link(name=f"{path}: a link into certbot's files goes", path=path,
+                       present=False)
 
 
 def _upload_pair(cert: str, key: str):
@@ -116,6 +133,8 @@ def certificates():
     files.directory(name="TLS directory", path=TLS_DIR, user="root", group="root", mode="755")
     dh = files.put(name="Mozilla ffdhe2048 DH group", src=paths.template("tls", "ffdhe2048.pem"),
                    dest=f"{TLS_DIR}/ffdhe2048.pem", user="root", group="root", mode="644")
+    if tls.mode != "acme":
+        _no_acme()
     if tls.mode == "lab-ca":
         cert, key = lab_ca.ensure_cert(lab_ca.ca_dir(cfg.inventory_path), cfg.name,
                                         lab_ca.cert_names(cfg))

@@ -278,3 +278,19 @@ def test_failing_challenge_is_one_line_and_keeps_the_certificate(acme):
     checks = {c["check"]: c for c in report["comprobaciones"]}
     assert checks["web::acme"]["status"] == "no cumple"
     assert "error: the ACME server could not validate nuevo.lab" in checks["web::acme"]["detail"]
+
+
+def test_leaving_acme_puts_the_hosts_own_pair_back_and_stays_put(acme):
+    """Back to the session's tls mode (lab-ca): the ACME timer goes, the links into certbot's
+    files are replaced by plain files, and a second deploy changes nothing (the later tests
+    of the session deploy this host too)."""
+    lab, node = acme["lab"], acme["node"]
+    first = deploy(lab, DEPLOY, limit=node)
+    assert first.ok, failure(first)
+    again = deploy(lab, DEPLOY, limit=node)
+    assert again.ok and again.changed == 0, failure(again)
+    assert sudo(lab, node, "test -L /etc/ssl/prep/fullchain.pem && echo link || echo file"
+                ).strip() == "file"
+    assert "prep-acme-issue.timer" not in sudo(lab, node, "systemctl list-unit-files "
+                                                          "--no-legend 'prep-acme*' || true")
+    served(acme["address"], None)  # still serving TLS
