@@ -203,9 +203,9 @@ class Lab:
         names = sorted(set(self.state.hosts) | set(wanted), key=_host_order)
         self.state.loop_hosts = sorted(set(self.state.loop_hosts) | set(loop_devices))
         network.check_free(self.spec.subnet, self.spec.bridge)
-        new = [n for n in names if not self.is_running(n)]
-        capacity.check(sum(role_of(n) == DIFUSOR for n in new),
-                       sum(role_of(n) != DIFUSOR for n in new))
+        stopped = [n for n in names if not self.is_running(n)]  # what this run boots
+        capacity.check(sum(role_of(n) == DIFUSOR for n in stopped),
+                       sum(role_of(n) != DIFUSOR for n in stopped))
         limits.raise_limits()
         report("lab", f"base image ({self.spec.release})")
         lower = base.ensure(self.spec.release, log=lambda msg: report("lab", msg))
@@ -228,7 +228,7 @@ class Lab:
         try:
             network.ensure_bridge(self.spec.bridge, self.spec.gateway,
                                   self.spec.network.prefixlen)
-            to_boot = [n for n in names if not self.is_running(n)]
+            to_boot = stopped
             report("lab", f"booting {len(to_boot)} of {len(names)} hosts")
             self._prepare(to_boot, lower, proxy, lists, report)
             for n in names:
