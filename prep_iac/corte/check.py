@@ -12,12 +12,14 @@ from pathlib import Path
 
 from prep_iac.corte import catalogue as cat
 from prep_iac.corte import csvreader, package, summary, timing
+from prep_iac.corte import nacional_catalogue as nat
 from prep_iac.errors import PrepError
 
 HEX64 = re.compile(r"[0-9a-f]{64}")  # these three are matched whole
 STAMP = re.compile(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2}")
 CUT_DIR = re.compile(r"(\d{8})_(\d{4})_PREP_AYUN_COAH")
-PENDING_KEEPS = {*cat.KEY_COLUMNS, "LISTA_NOMINAL"}
+# Keys of a local (Coahuila) or a federal CSV: what a row not yet captured may carry.
+PENDING_KEEPS = {*cat.KEY_COLUMNS, *nat.KEY_COLUMNS, "LISTA_NOMINAL"}
 MAX_ROW_FINDINGS = 200  # a wholly broken file should not print 4,000 lines
 
 
@@ -81,6 +83,15 @@ def check(path: Path | str) -> Report:
     data, folder, name = _load(path)
     parsed = csvreader.parse(data, name)
     report = Report(source=name, parsed=parsed)
+    check_csv(report)
+    if folder is not None:
+        _check_folder(folder, parsed, report)
+    return report
+
+
+def check_csv(report: Report) -> None:
+    """The checks that need only the CSV: header block, every row, the summary."""
+    parsed = report.parsed
     f = report.findings
 
     # The header block, line by line.
@@ -116,10 +127,6 @@ def check(path: Path | str) -> Report:
         if said is not None and said.strip() != report.recomputed[k]:
             f.append(Finding("summary", f"{k} says {said.strip()} but the rows give "
                                         f"{report.recomputed[k]}"))
-
-    if folder is not None:
-        _check_folder(folder, parsed, report)
-    return report
 
 
 def _row_problems(r: dict[str, str], parts: list[str], width: int) -> list[str]:

@@ -37,14 +37,21 @@ def corte():
               help="Last cut (a time not after --desde is the next day).")
 @click.option("--periodo", "every", cls=Renamed, old=("--every",), default="10m",
               show_default=True, help="Period between cuts, e.g. 10m or 30s.")
-@click.option("--actas", default=4000, show_default=True, help="Expected actas (casillas).")
-@click.option("--images/--no-images", default=True, show_default=True,
-              help="Write acta images under actas/.")
+@click.option("--ambito", type=click.Choice(["local", "nacional"]), default="local",
+              show_default=True,
+              help="local: Coahuila's ayuntamientos; nacional: the federal elections "
+                   "(PRES, SEN, DIP) on 32 entities and 300 districts, one package each.")
+@click.option("--actas", type=int, help="Expected actas (casillas) of a local cut [4000].")
+@click.option("--casillas", type=int,
+              help="Casillas of a national cut (one acta per election each) [170182].")
+@click.option("--elecciones", help="Elections of a national cut, e.g. PRES,DIP [PRES,SEN,DIP].")
+@click.option("--images/--no-images", default=None,
+              help="Write acta images under actas/ [local: yes; a national cut has none].")
 @click.option("--image-kb", default=24, show_default=True, help="Size of each acta image.")
-@click.option("--tz", default="America/Monterrey", show_default=True,
-              help="The Institute's time zone.")
-@click.option("--date", "election_date", default="2021-06-06", show_default=True,
-              help="Election day; the PREP opens at 18:00.")
+@click.option("--tz", help="The Institute's time zone [America/Monterrey; nacional: "
+                           "America/Mexico_City].")
+@click.option("--date", "election_date",
+              help="Election day; the PREP opens at 18:00 [2021-06-06; nacional: 2024-06-02].")
 @click.option("--encoding", default="utf-8", show_default=True,
               type=click.Choice(["utf-8", "utf-8-sig", "latin-1", "cp1252"]),
               help="Encoding of the CSVs and LEEME.txt (utf-8-sig writes a BOM).")
@@ -52,8 +59,8 @@ def corte():
               type=click.Choice(["crlf", "lf", "cr"]), help="Line endings of the files.")
 @click.option("--delimiter", default=",", show_default=True, type=click.Choice([",", "|"]),
               help="Field separator of the CSVs.")
-def generate(out_dir, seed, at, series, start, end, every, actas, images, image_kb, tz,
-             election_date, encoding, newline, delimiter):
+def generate(out_dir, seed, at, series, start, end, every, ambito, actas, casillas, elecciones,
+             images, image_kb, tz, election_date, encoding, newline, delimiter):
     """Write what the Institute would publish at a cut (or at every cut of a series)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -62,10 +69,21 @@ def generate(out_dir, seed, at, series, start, end, every, actas, images, image_
 
     if not at and not series:
         raise PrepError("nothing to generate", 'give --at "2021-06-06 20:00" or --series')
+    nacional = ambito == "nacional"
+    tz = tz or ("America/Mexico_City" if nacional else "America/Monterrey")
     timing.zone(tz)  # an unknown zone fails here, before anything else
     fmt = CsvFormat(encoding=encoding, newline=newline, delimiter=delimiter)
-    election = Election(seed=seed, actas=actas, election_date=_date(election_date), tz=tz,
-                        image_kb=image_kb)
+    if nacional:
+        election = _national(seed, actas, casillas, elecciones, images, tz, election_date)
+        images = False
+    else:
+        if casillas is not None or elecciones is not None:
+            raise PrepError("--casillas and --elecciones are for a national cut",
+                            "add --ambito nacional, or give --actas for a local cut")
+        election = Election(seed=seed, actas=4000 if actas is None else actas,
+                            election_date=_date(election_date or "2021-06-06"), tz=tz,
+                            image_kb=image_kb)
+        images = True if images is None else images
     period = timing.parse_period(every)
     times = election.series(start, end, period)
     for t in times:
@@ -78,7 +96,12 @@ def generate(out_dir, seed, at, series, start, end, every, actas, images, image_
 
     started = time.perf_counter()
     folders: list[Path] = []
-    if len(times) == 1:
+    if nacional:
+        from prep_iac.corte.nacional_cut import write_national_cut
+
+        for moment in times:
+            folders.append(write_national_cut(election, moment, out_dir, fmt=fmt))
+    elif len(times) == 1:
         folders.append(cut.write_cut(election, times[0], out_dir, images=images, fmt=fmt))
     else:
         with Progress(TextColumn("{task.description}"), BarColumn(),
@@ -92,7 +115,52 @@ def generate(out_dir, seed, at, series, start, end, every, actas, images, image_
             folders = cut.write_series(election, times, out_dir, images=images, fmt=fmt,
                                        on_cut=advance)
     elapsed = time.perf_counter() - started
-    _print_cuts(folders, elapsed)
+    if nacional:
+        _print_national(folders, elapsed)
+    else:
+        _print_cuts(folders, elapsed)
+
+
+def _national(seed, actas, casillas, elecciones, images, tz, election_date):
+    """The national night, after refusing what it cannot take (nothing written yet)."""
+    from prep_iac.corte import nacional_catalogue
+    from prep_iac.corte.nacional import NationalElection, check_casillas
+
+    if actas is not None:
+        raise PrepError("--actas counts a local cut's actas",
+                        "a national cut takes --casillas (each casilla holds one acta per election)")
+    if images:
+        raise PrepError("a national cut has no acta images (half a million of them would be "
+                        "~12 GB a cut)", "drop --images; the SHA column is filled all the same")
+    casillas = nacional_catalogue.DEFAULT_CASILLAS if casillas is None else casillas
+    check_casillas(casillas)
+    codes = [c.strip().upper() for c in elecciones.split(",")] if elecciones else None
+    return NationalElection(seed=seed, casillas=casillas, elections=codes, tz=tz,
+                            election_date=_date(election_date or "2024-06-02"))
+
+
+def _print_national(folders: list[Path], elapsed: float) -> None:
+    import json
+
+    from rich.table import Table
+
+    from prep_iac.console import out
+    from prep_iac.corte.nacional_cut import INDEX_JSON
+
+    table = Table(title=f"{len(folders)} corte(s) nacional(es) in {elapsed:.2f} s")
+    table.add_column("cut", no_wrap=True, min_width=24)
+    for col in ("election", "captured", "counted", "package"):
+        table.add_column(col, justify="right")
+    for folder in folders if len(folders) <= 6 else folders[:2] + folders[-4:]:
+        index = json.loads((folder / INDEX_JSON).read_text("utf-8"))
+        for e in index["elecciones"]:
+            head = e["resumen"]
+            table.add_row(folder.name, e["codigo"],
+                          f"{head['ACTAS_CAPTURADAS']} ({head['PORCENTAJE_ACTAS_CAPTURADAS']}%)",
+                          head["PORCENTAJE_ACTAS_CONTABILIZADAS"] + "%",
+                          f"{e['zip_bytes'] / 1e6:.1f} MB")
+    out.print(table)
+    out.print(f"written under {folders[0].parent}")
 
 
 def _print_cuts(folders: list[Path], elapsed: float) -> None:
@@ -127,7 +195,11 @@ def check_cmd(path, as_json):
 
     from prep_iac.console import echo_json, out
     from prep_iac.corte import check as checker
+    from prep_iac.corte import nacional_check
 
+    if nacional_check.is_national(path):
+        _check_national(nacional_check.check_national(path), as_json)
+        return
     report = checker.check(path)
     p = report.parsed
     endings = NEWLINE_NAMES[p.newline]
@@ -155,3 +227,35 @@ def check_cmd(path, as_json):
         table.add_row(f.where, f.what)
     out.print(table)
     raise click.exceptions.Exit(1)
+
+
+def _check_national(report, as_json: bool) -> None:
+    """Print a national cut's verdict: one line per election, then every problem."""
+    from rich.table import Table
+
+    from prep_iac.console import echo_json, out
+
+    if as_json:
+        echo_json({"source": str(report.folder), "ok": report.ok,
+                   "elections": [{"code": code, "source": r.source, "election": r.parsed.election,
+                                  "cut_line": r.parsed.cut_line, "rows": len(r.parsed.rows),
+                                  "ok": r.ok} for code, r in report.elections],
+                   "findings": [{"where": f.where, "what": f.what} for f in report.findings]})
+    else:
+        for code, r in report.elections:
+            p = r.parsed
+            state = "[green]ok[/]" if r.ok else f"[red]{len(r.findings)} problem(s)[/]"
+            out.print(f"[bold]{code}[/] {r.source}: {p.election}, {p.cut_line}, {len(p.rows)} rows: "
+                      f"{state}", highlight=False)
+        if report.ok:
+            out.print(f"[green]ok[/]: {len(report.elections)} elections, each summary matches "
+                      "its rows, its package and its site")
+            return
+        table = Table(title=f"{len(report.findings)} problem(s)")
+        table.add_column("where")
+        table.add_column("what")
+        for f in report.findings:
+            table.add_row(f.where, f.what)
+        out.print(table)
+    if not report.ok:
+        raise click.exceptions.Exit(1)

@@ -17,6 +17,11 @@ from prep_iac.corte.votes import Acta, make_acta, make_fuera, municipio_profiles
 from prep_iac.errors import PrepError
 
 DEFAULT_IMAGE_KB = 24
+# The limit of a local cut, and why: every acta keeps its objects (~2 KB) and its image
+# (image_kb) in the store, and each cut re-renders every municipality page with all its
+# actas; at 50,000 actas (13x Coahuila's catalogue) a cut is ~1.2 GB of images and takes
+# ~10x the 2 s aim. A bigger catalogue is the national generator's (--ambito nacional).
+MAX_ACTAS = 50_000
 
 
 @dataclass(slots=True)
@@ -44,6 +49,13 @@ class Election:
         if actas < MIN_ACTAS:
             raise PrepError(f"--actas {actas} is too few for 38 municipalities",
                             f"use at least {MIN_ACTAS}")
+        if actas > MAX_ACTAS:
+            raise PrepError(
+                f"--actas {actas:,} is more than a local cut supports ({MAX_ACTAS:,}): each acta "
+                f"keeps its image and its row in every municipality page, so beyond that a cut "
+                f"takes over 10 times the 2 s aim and gigabytes of images",
+                f"use at most {MAX_ACTAS:,} actas, or --ambito nacional --casillas N for a "
+                f"national catalogue (no images); nothing was written")
         if not 1 <= image_kb <= 10_000:
             raise PrepError(f"--image-kb {image_kb} is out of range", "use 1 to 10000 KB")
         self.seed = seed

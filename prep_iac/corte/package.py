@@ -73,11 +73,16 @@ def leeme(at: datetime) -> str:
 
 
 def build_zip(at: datetime, actas_csv: bytes, candidaturas_csv: bytes, leeme_bytes: bytes) -> bytes:
+    return build_zip_members(at, [(ACTAS_CSV, actas_csv), (CANDIDATURAS_CSV, candidaturas_csv),
+                                  (LEEME, leeme_bytes)])
+
+
+def build_zip_members(at: datetime, members: list[tuple[str, bytes]]) -> bytes:
+    """A zip of ``members`` in that order, every entry stamped with the cut's time."""
     buf = io.BytesIO()
     stamp = (at.year, at.month, at.day, at.hour, at.minute, 0)
     with zipfile.ZipFile(buf, "w") as z:
-        for name, data in ((ACTAS_CSV, actas_csv), (CANDIDATURAS_CSV, candidaturas_csv),
-                           (LEEME, leeme_bytes)):
+        for name, data in members:
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
