@@ -91,7 +91,7 @@ def _check_election(folder: Path, entry: dict, f: list[Finding]) -> Report | Non
                 f.append(Finding(f"{code} · {name}", f"holds no {csv_name}"))
                 return None
             csv_bytes = z.read(csv_name)
-            leeme = z.read(package.LEEME).decode("utf-8", "replace") if package.LEEME in members else ""
+            leeme = csvreader.decode(z.read(package.LEEME))[0] if package.LEEME in members else ""
     except zipfile.BadZipFile:
         f.append(Finding(f"{code} · {name}", "is not a readable zip"))
         return None
