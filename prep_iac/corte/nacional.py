@@ -202,12 +202,12 @@ class NationalElection:
                 f"{prefix},{rest.format(ln=ln_cell)},{'DFFI'[int(rng.random() * 4)]},{sha},"
                 f"{self._stamp(t.acopio)},{self._stamp(t.captura)},{self._stamp(t.verificacion)},"
                 f"{origen},{digit},{'' if sin_acta else 'ACTA PREP'}")
-        for k in range(2 + len(prefixes) // 1500):
+        for _ in range(2 + len(prefixes) // 1500):
             # Actas of casillas never approved: a contigua number no section has.
-            j = rng.randrange(len(prefixes))
-            core, keys, _ = prefixes[j]
-            fake = f"{core[:7]}{rng.randint(20, 40):02d}00"
-            keys = ",".join(keys.split(",")[:5]) + f",{fake[7:9]},C,0,1"
+            core, keys, _ = prefixes[rng.randrange(len(prefixes))]
+            number = rng.randint(20, 40)
+            fake = f"{core[:-5]}C{number:02d}00"  # entity and section, then C, id, ext
+            keys = ",".join(keys.split(",")[:5]) + f",{number},C,0,1"
             t = timeline(t_rng, "CATD", False)
             if t is None:
                 continue

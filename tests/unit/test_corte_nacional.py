@@ -63,8 +63,7 @@ def test_every_casilla_has_one_acta_per_election_in_every_district(night):
         assert len(e.rows) == CASILLAS
         claves = {r.split(",")[1] for r in e.rows}
         assert len(claves) == CASILLAS
-        assert all(c.endswith(f"{e.tipo_acta}'") or c.endswith(f"{e.tipo_acta}E'")
-                   for c in claves)
+        assert all(c.endswith((f"{e.tipo_acta}'", f"{e.tipo_acta}E'")) for c in claves)
 
 
 def test_each_election_has_its_package_with_csv_and_leeme(folder, night):
