@@ -238,14 +238,14 @@ def _check_national(report, as_json: bool) -> None:
     if as_json:
         echo_json({"source": str(report.folder), "ok": report.ok,
                    "elections": [{"code": code, "source": r.source, "election": r.parsed.election,
-                                  "cut_line": r.parsed.cut_line, "rows": len(r.parsed.rows),
+                                  "cut_line": r.parsed.cut_line, "rows": report.rows[code],
                                   "ok": r.ok} for code, r in report.elections],
                    "findings": [{"where": f.where, "what": f.what} for f in report.findings]})
     else:
         for code, r in report.elections:
             p = r.parsed
             state = "[green]ok[/]" if r.ok else f"[red]{len(r.findings)} problem(s)[/]"
-            out.print(f"[bold]{code}[/] {r.source}: {p.election}, {p.cut_line}, {len(p.rows)} rows: "
+            out.print(f"[bold]{code}[/] {r.source}: {p.election}, {p.cut_line}, {report.rows[code]} rows: "
                       f"{state}", highlight=False)
         if report.ok:
             out.print(f"[green]ok[/]: {len(report.elections)} elections, each summary matches "

@@ -31,6 +31,7 @@ class NationalReport:
     folder: Path
     elections: list[tuple[str, Report]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # cut-wide, and per election
+    rows: dict[str, int] = field(default_factory=dict)  # per election, as checked
 
     @property
     def ok(self) -> bool:
@@ -58,6 +59,9 @@ def check_national(folder: Path | str) -> NationalReport:
         if found is None:
             continue
         report.elections.append((code, found))
+        # An election's parsed rows are ~800 MB for 170,000 actas: keep one at a time.
+        report.rows[code] = len(found.parsed.rows)
+        found.parsed.rows, found.parsed.line_numbers = [], []
         report.findings += [Finding(f"{code} · {x.where}", x.what) for x in found.findings]
         times[code] = found.parsed.cut_time
     if len(set(times.values())) > 1:

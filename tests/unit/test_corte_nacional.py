@@ -142,11 +142,14 @@ def test_other_encodings_and_delimiters_check_clean(night, fmt, tmp_path):
 
 # -- corte check --------------------------------------------------------------------------
 
-def test_check_passes_a_fresh_cut(folder):
+def test_check_passes_a_fresh_cut(folder, night):
     assert is_national(folder)
     report = check_national(folder)
     assert report.ok, report.findings
     assert [code for code, _ in report.elections] == nat.CODES
+    fuera = {c: sum(1 for v, _ in e.fuera if v <= night.seconds(night.local("2024-06-03 01:00")))
+             for c, e in zip(nat.CODES, night.elections)}
+    assert report.rows == {c: CASILLAS + fuera[c] for c in nat.CODES}
 
 
 def _rewrite(folder, code, edit):
