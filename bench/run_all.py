@@ -21,7 +21,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 FIGURES = HERE / "figures.json"
-ORDER = ["corte.py", "memoria.py", "lab_boot.py", "web.py", "publish.py", "verify.py",
+ORDER = ["corte.py", "nacional.py", "memoria.py", "lab_boot.py", "web.py", "publish.py", "verify.py",
          "deploy.py", "night.py"]
 
 
