@@ -29,9 +29,11 @@ ACTA_HEADER = nat.KEY_COLUMNS + cat.HEAD_COUNTS + nat.VOTE_COLUMNS + cat.TAIL_CO
 N_VOTES = len(nat.VOTE_COLUMNS) + 2  # + NO_REGISTRADOS, NULOS
 
 MIN_CASILLAS = nat.DISTRITOS * 2
-# The limit and its reason: the night lives in memory, ~450 bytes an acta (its two CSV
-# lines and counters); 250,000 casillas x 3 elections is ~340 MB and a cut's CSVs ~170 MB
-# to deflate, which already takes a shared 2-core machine tens of seconds.
+# The limit and its reason: the night lives in memory, ~650 bytes an acta (its CSV row and
+# counters; 363 MB measured for the 510,546 actas of 2024, bench/nacional.py), and every cut
+# rewrites and deflates each election's CSV (~70 MB each at this limit): 250,000 casillas x
+# 3 elections is ~500 MB and a cut of ~8 s CPU, more than a shared 2-core machine keeps
+# inside a drill's period.
 MAX_CASILLAS = 250_000
 
 
@@ -41,7 +43,7 @@ def check_casillas(casillas: int) -> None:
         raise PrepError(
             f"--casillas {casillas:,} is more than the national generator supports "
             f"({MAX_CASILLAS:,} casillas, {MAX_CASILLAS * 3:,} actas with 3 elections): it keeps "
-            f"the whole night in memory (~450 bytes an acta) and rewrites every election's "
+            f"the whole night in memory (~650 bytes an acta) and rewrites every election's "
             f"CSV at each cut, so beyond that a cut outgrows memory and its period",
             f"use at most {MAX_CASILLAS:,} casillas (the 2024 federal catalogue has "
             f"{nat.DEFAULT_CASILLAS:,}); nothing was written")
