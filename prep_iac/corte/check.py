@@ -52,13 +52,16 @@ def _load(path: Path) -> tuple[bytes, Path | None, str]:
             raise PrepError(f"{path} has no zip of the database package",
                             "give the folder of one cut (it holds <cut-id>.zip)")
         preferred = [z for z in zips if z.stem == path.name] or zips
-        return _read_zip(preferred[0]), path, f"{preferred[0].name}:{package.ACTAS_CSV}"
+        data, member = _read_zip(preferred[0])
+        return data, path, f"{preferred[0].name}:{member}"
     if path.suffix.lower() == ".zip":
-        return _read_zip(path), None, f"{path.name}:{package.ACTAS_CSV}"
+        data, member = _read_zip(path)
+        return data, None, f"{path.name}:{member}"
     return path.read_bytes(), None, path.name
 
 
-def _read_zip(path: Path) -> bytes:
+def _read_zip(path: Path) -> tuple[bytes, str]:
+    """The acta CSV of a package and its name (COAH_AYUN_2021.csv, or e.g. PRES_2024.csv)."""
     import zipfile
 
     try:
@@ -68,7 +71,7 @@ def _read_zip(path: Path) -> bytes:
                 (n for n in names if n.upper().endswith(".CSV") and "CANDIDATURAS" not in n.upper()), None)
             if name is None:
                 raise PrepError(f"{path} holds no acta CSV", "give the zip of a PREP cut")
-            return z.read(name)
+            return z.read(name), name
     except zipfile.BadZipFile:
         raise PrepError(f"{path} is not a readable zip", "the package may be cut off: fetch it again") from None
 

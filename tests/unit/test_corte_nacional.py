@@ -209,6 +209,13 @@ def test_check_pins_a_site_summary_that_disagrees_and_a_missing_leeme(folder, tm
                for w, what in ((f.where, f.what) for f in report.findings))
 
 
+def test_one_election_package_checks_alone(folder):
+    from prep_iac.corte import check
+
+    report = check.check(folder / f"{folder.name}_SEN.zip")
+    assert report.ok and report.source == f"{folder.name}_SEN.zip:SEN_2024.csv"
+
+
 def test_check_cli_on_a_national_cut(folder, tmp_path):
     ok = CliRunner().invoke(cli, ["corte", "check", str(folder), "--json"])
     assert ok.exit_code == 0, ok.output
