@@ -65,7 +65,8 @@ def _activations(root: Path, key: Path, signer: str, cuts: list[tuple[Path, mani
     """(seconds, new files) of the activator taking each cut in turn, each sent as the push
     engine sends it: what the served cut lacks, the signed manifest, the marker."""
     jail, served = root / "difusor/jail", root / "difusor/prep"
-    for d in (jail / "incoming", jail / "estado", served / "cortes"):
+    incoming, answers = jail / contract.INCOMING, jail / contract.JAIL_ESTADO
+    for d in (incoming, answers, served / "cortes"):
         d.mkdir(parents=True)
     allowed = root / "difusor/allowed_signers"
     allowed.write_text(signing.allowed_signers([signer]))
@@ -78,15 +79,14 @@ def _activations(root: Path, key: Path, signer: str, cuts: list[tuple[Path, mani
                            .to_json())
         data = signed.to_bytes()
         for e in delta.missing(signed, have):
-            dst = jail / "incoming" / m.cut_id / e.path
+            dst = incoming / m.cut_id / e.path
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(folder / e.path, dst)
-        inc = jail / "incoming"
-        (inc / contract.manifest_name(m.cut_id)).write_bytes(data)
-        (inc / contract.signature_name(m.cut_id)).write_bytes(signing.sign(data, key))
-        (inc / f"{m.cut_id}.listo").write_text("bench\n")
+        (incoming / contract.manifest_name(m.cut_id)).write_bytes(data)
+        (incoming / contract.signature_name(m.cut_id)).write_bytes(signing.sign(data, key))
+        (incoming / contract.marker_name(m.cut_id)).write_text("bench\n")
         ok, w, _ = _timed(lambda: act.run(cfg))
-        assert ok, (jail / "estado/ultimo.json").read_text()
+        assert ok, (answers / contract.JAIL_LAST_RESULT).read_text()
         out.append((w, len(delta.missing(signed, have))))
         have = delta.have_of_manifest(m)
     return out
