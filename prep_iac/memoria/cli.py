@@ -140,7 +140,6 @@ def report(logs, baseline_logs, baseline_days, desde, hasta, tz, inventory, rate
     if baseline_logs and baseline_days:
         raise PrepError("--baseline-logs and --baseline-days both given", "choose one")
     try:
-        import matplotlib  # noqa: F401
         import polars  # noqa: F401
     except ModuleNotFoundError as exc:
         raise PrepError(f"the report needs {exc.name}, which is not installed",

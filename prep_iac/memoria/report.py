@@ -180,8 +180,6 @@ def build(opts: Options, progress: Callable[[str, int, int], None] | None = None
             figures["baseline"] = plots.against_baseline(data["comparison"])
         phase("figures")
         page = html.render(data, figures)
-        for fig in figures.values():
-            plots.close(fig)
         (opts.out / "report.html").write_text(page, encoding="utf-8")
         phase("html")
         if opts.pdf:
