@@ -1,7 +1,7 @@
 """The `prep-iac` command: parses, calls the library, prints. Nothing else lives here.
 
 Each sub-command lives in its subpackage's ``cli`` module and is imported only when used,
-so `prep-iac inventory check` does not pay for loading matplotlib or paramiko.
+so `prep-iac inventory check` does not pay for loading WeasyPrint or paramiko.
 """
 
 import importlib

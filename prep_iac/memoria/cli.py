@@ -117,9 +117,20 @@ def collect(inventory, source, desde, hasta, tz, out):
               help="The day the memoria is delivered to the IEC, recorded against the "
                    "inventory's iec.calendar.memoria_by [default: today].")
 @click.option("--out", required=True, type=click.Path(path_type=Path))
+# For bench/memoria.py: when each step ended (epoch s) and the CPU s used by then, into FILE.
+@click.option("--timings", type=click.Path(path_type=Path), hidden=True)
 def report(logs, baseline_logs, baseline_days, desde, hasta, tz, inventory, rate_limit,
-           link_mbps, cuts, no_pdf, delivered, out):
+           link_mbps, cuts, no_pdf, delivered, out, timings):
     """Write report.html, report.pdf and report.json from the logs."""
+    import time
+
+    marks = {}
+
+    def phase(name: str) -> None:
+        marks[name] = (time.time(), time.process_time())
+
+    phase("started")
+
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
     from prep_iac.console import err
@@ -129,7 +140,6 @@ def report(logs, baseline_logs, baseline_days, desde, hasta, tz, inventory, rate
     if baseline_logs and baseline_days:
         raise PrepError("--baseline-logs and --baseline-days both given", "choose one")
     try:
-        import matplotlib  # noqa: F401
         import polars  # noqa: F401
     except ModuleNotFoundError as exc:
         raise PrepError(f"the report needs {exc.name}, which is not installed",
@@ -138,6 +148,7 @@ def report(logs, baseline_logs, baseline_days, desde, hasta, tz, inventory, rate
         from prep_iac.memoria import pdf
 
         pdf.require()
+    phase("imports")
     inv = _inventory(inventory)
     limits = c.inventory_limits(inv) if inv else {}
     opts = r.Options(logs=logs, out=out, tz=_tz(tz, inv), desde=desde, hasta=hasta,
@@ -155,7 +166,7 @@ def report(logs, baseline_logs, baseline_days, desde, hasta, tz, inventory, rate
                 tasks[label] = bar.add_task(f"leyendo {label}", total=total)
             bar.update(tasks[label], completed=done)
 
-        data = r.build(opts, progress)
+        data = r.build(opts, progress, phase)
     t = data["window"]["totals"]
     err.print(f"[green]report:[/] {out}/report.html, report.pdf, report.json — "
               f"{t['hits']:,} hits, {t['pages']:,} páginas, {t['visitors']:,} visitantes, "
@@ -165,3 +176,8 @@ def report(logs, baseline_logs, baseline_days, desde, hasta, tz, inventory, rate
         err.print(f"entrega {e['fecha_entrega']} (fecha límite {e['fecha_limite']}): "
                   + ("a tiempo" if e["estado"] == "a tiempo"
                      else f"tarde, {e['dias_de_retraso']} días de retraso"))
+    if timings:
+        phase("done")
+        import json
+
+        timings.write_text(json.dumps(marks) + "\n")

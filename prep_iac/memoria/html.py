@@ -1,4 +1,4 @@
-"""report.html: one self-contained file (CSS inline, plots as base64 PNG), in Spanish, from
+"""report.html: one self-contained file (CSS inline, figures as SVG data: URLs), in Spanish, from
 templates/report.html.j2 (autoescaped). report.pdf is this same HTML laid out for print
 (pdf.py): there is one way to make the report."""
 
@@ -65,7 +65,7 @@ def _env() -> jinja2.Environment:
 
 
 def context(data: dict, images: dict[str, str]) -> dict:
-    """What the template reads: report.json's data, the figures as base64 PNG, and the
+    """What the template reads: report.json's data, the figures as data: URLs, and the
     few things derived for display."""
     affecting = [i for i in data["incidents"] if i["affects_publication"]]
     others: dict[str, int] = {}
@@ -76,8 +76,8 @@ def context(data: dict, images: dict[str, str]) -> dict:
             "others": sorted(others.items())}
 
 
-def render(data: dict, figures: dict) -> str:
-    """report.html's text; `figures` maps traffic/visitors/status/timeline to matplotlib
-    Figures (or to base64 PNG strings already made)."""
-    images = {k: f if isinstance(f, str) else plots.png_base64(f) for k, f in figures.items()}
+def render(data: dict, figures: dict[str, str]) -> str:
+    """report.html's text; `figures` maps traffic/visitors/status/timeline (and baseline) to
+    SVG (plots.py)."""
+    images = {k: plots.data_url(svg) for k, svg in figures.items()}
     return _env().get_template("report.html.j2").render(**context(data, images))

@@ -81,8 +81,12 @@ def _input_summary(p: parse.Parsed) -> dict:
             "response_times_available": p.rt_lines > 0}
 
 
-def build(opts: Options, progress: Callable[[str, int, int], None] | None = None) -> dict:
-    """Write the report files into opts.out and return report.json's content."""
+def build(opts: Options, progress: Callable[[str, int, int], None] | None = None,
+          phase: Callable[[str], None] = lambda name: None) -> dict:
+    """Write the report files into opts.out and return report.json's content.
+
+    `phase(name)` is called as each step ends (parse, aggregate, figures, html, pdf): the
+    bench's breakdown of where the time goes (`--timings`)."""
     tz = zone(opts.tz)
     if opts.pdf:
         from prep_iac.memoria import pdf
@@ -103,6 +107,7 @@ def build(opts: Options, progress: Callable[[str, int, int], None] | None = None
         raise PrepError(f"no access logs under {opts.logs}",
                         "give --logs the folder with prep.access.log* files")
     logs = _parse(files, progress, "bitácoras")
+    phase("parse")
     data["input"] = _input_summary(logs)
     if logs.lines and not logs.parsed:
         _write_json(opts.out, data)
@@ -158,6 +163,7 @@ def build(opts: Options, progress: Callable[[str, int, int], None] | None = None
                                  logs.lines)
     data["bundle"] = _bundle_listing(opts.logs)
     _write_json(opts.out, data)
+    phase("aggregate")
 
     if window["totals"]["hits"]:
         from prep_iac.memoria import html, pdf, plots
@@ -172,12 +178,13 @@ def build(opts: Options, progress: Callable[[str, int, int], None] | None = None
         }
         if data["comparison"]:
             figures["baseline"] = plots.against_baseline(data["comparison"])
+        phase("figures")
         page = html.render(data, figures)
-        for fig in figures.values():
-            plots.close(fig)
         (opts.out / "report.html").write_text(page, encoding="utf-8")
+        phase("html")
         if opts.pdf:
             pdf.render(page, opts.out / "report.pdf")  # the same page, laid out for print
+            phase("pdf")
     if problems:
         raise PrepError("; ".join(p.cause for p in problems),
                         " / ".join(p.fix for p in problems if p.fix))

@@ -55,7 +55,7 @@ def test_report_files_and_numbers(logs, tmp_path):
     temas = {s["tema"] for s in on_disk["suggestions"]}
     assert {"Hora pico", "Límites de solicitudes", "Capacidad del enlace"} <= temas
     html = (out / "report.html").read_text()
-    assert "data:image/png;base64," in html and "Comparativo" in html
+    assert html.count("data:image/svg+xml;base64,") == 5 and "Comparativo" in html
     assert "Aviso de actualización interrumpida" in html
     assert 'src="http' not in html and "<link" not in html and "<script" not in html
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
