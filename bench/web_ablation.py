@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from prep_iac import contract
 from prep_iac.components import firewall, waf
 from prep_iac.components import nginx as nginx_component
 
@@ -39,49 +40,61 @@ def _drop(path: str, pattern: str) -> tuple[str, str, str]:
     return (path, pattern, "")
 
 
-# How the server block takes the resolved `current` (before: `set` straight from $realpath_root).
-REALPATH = r"^set \$prep_real \$(?:prep_realpath|realpath_root);$"
+REALPATH = r"^set \$prep_real \$prep_realpath;$"
 _IF_BLOCK = r"^ *if \({cond}[^\n]*\{{\n(?:[^\n]*\n)*? *\}}\n"
+_FLAGS_IN_LOCATION = "".join(
+    f"    if (-f {contract.WATCHDOG_STATE_DIR}/{flag}) {{\n"
+    f"        rewrite ^ /_prep/estado/{flag} last;\n    }}\n" for flag in ("por-abrir", "aviso"))
+_OURS = {
+    "access log": [(BODY, r"^access_log .* prep buffer=.*$", "access_log off;")],
+    "web-attack filter": [_drop(WAF_SNIPPET, r"^[^#\n].*\n")],
+    "limits": [_drop(BODY, r"^limit_(?:req|conn) .*\n")],
+    "headers": [_drop(BODY, r"^add_header .*\n"), _drop(SERVERS, r"^ *add_header .*\n")],
+    "methods": [_drop(BODY, _IF_BLOCK.format(cond=r"\$request_method"))],
+    "flags": [_drop(BODY, _IF_BLOCK.format(cond=r"-f "))],
+    "realpath": [(BODY, REALPATH, "set $prep_real $document_root;")],
+    "symlinks": [_drop(BODY, r"^ *disable_symlinks .*\n")],
+    "tls": [_drop(HTTP_CONF, r"^ssl_(?:protocols|ciphers|prefer_server_ciphers|dhparam"
+                             r"|session_timeout|session_cache|session_tickets) .*\n")],
+}
 
 
 def variants(ruleset: str = firewall.RULESET) -> list[Variant]:
-    """Leave-one-out from the deployed config, then candidates that are not deployed."""
+    """Leave-one-out from the deployed config, then the ways it did things before (their
+    cost in the same run), then candidates that are not deployed."""
+    no_firewall = {"setup": f"nft delete table {FIREWALL_TABLE}", "teardown": f"nft -f {ruleset}"}
     return [
         Variant("full as deployed"),
-        Variant("no access log", [(BODY, r"^access_log .* prep buffer=.*$", "access_log off;")]),
+        Variant("no access log", _OURS["access log"]),
         Variant("access log unbuffered",
                 [(BODY, r"^(access_log .* prep) buffer=\S+ flush=\S+;$", r"\1;")]),
-        Variant("no web-attack filter (maps, 403, its two logs)",
-                [_drop(WAF_SNIPPET, r"^[^#\n].*\n")]),
-        Variant("no limit_req / limit_conn", [_drop(BODY, r"^limit_(?:req|conn) .*\n")]),
-        Variant("no response headers (HSTS, CSP, cache, corte, ...)",
-                [_drop(BODY, r"^add_header .*\n"), _drop(SERVERS, r"^ *add_header .*\n")]),
+        Variant("no web-attack filter (maps, 403, its two logs)", _OURS["web-attack filter"]),
+        Variant("no limit_req / limit_conn", _OURS["limits"]),
+        Variant("no response headers (HSTS, CSP, cache, corte, ...)", _OURS["headers"]),
         Variant("no map headers (cache, CSP, corte, Retry-After)",
                 [_drop(BODY, r"^add_header \S+ \$.*\n")]),
-        Variant("no GET/HEAD check", [_drop(BODY, _IF_BLOCK.format(cond=r"\$request_method"))]),
-        Variant("no watchdog flag stats", [_drop(BODY, _IF_BLOCK.format(cond=r"-f "))]),
-        Variant("no $realpath_root (root is the symlink)",
-                [(BODY, REALPATH, "set $prep_real $document_root;")]),
-        Variant("no disable_symlinks", [_drop(BODY, r"^ *disable_symlinks .*\n")]),
-        Variant("try_files -> plain static", [_drop(BODY, r"^ *try_files .*\n")]),
+        Variant("no GET/HEAD check", _OURS["methods"]),
+        Variant("no watchdog flag stats", _OURS["flags"]),
+        Variant("no $realpath_root (root is the symlink)", _OURS["realpath"]),
+        Variant("no disable_symlinks", _OURS["symlinks"]),
+        Variant("Debian's TLS settings, not ours", _OURS["tls"]),
         # Debian 12's nginx: `listen … ssl http2`; Debian 13's: `http2 on;`.
         Variant("no HTTP/2", [(SERVERS, r"^( *listen \S+ ssl) http2|^ *http2 on;\n", r"\1")]),
-        Variant("no nftables ruleset",
-                setup=f"nft delete table {FIREWALL_TABLE}", teardown=f"nft -f {ruleset}"),
+        Variant("no nftables ruleset", **no_firewall),
         Variant("bare: all of the above out",
-                [(BODY, r"^access_log .* prep buffer=.*$", "access_log off;"),
-                 _drop(WAF_SNIPPET, r"^[^#\n].*\n"),
-                 _drop(BODY, r"^limit_(?:req|conn) .*\n"),
-                 _drop(BODY, r"^add_header .*\n"), _drop(SERVERS, r"^ *add_header .*\n"),
-                 _drop(BODY, _IF_BLOCK.format(cond=r"\$request_method")),
-                 _drop(BODY, _IF_BLOCK.format(cond=r"-f ")),
-                 (BODY, REALPATH, "set $prep_real $document_root;"),
-                 _drop(BODY, r"^ *disable_symlinks .*\n"), _drop(BODY, r"^ *try_files .*\n")],
-                setup=f"nft delete table {FIREWALL_TABLE}", teardown=f"nft -f {ruleset}"),
+                [edit for edits in _OURS.values() for edit in edits], **no_firewall),
+        # Before (how 2026-11 deployed it): what each change took off.
+        Variant("before: set $prep_real $realpath_root (two realpaths)",
+                [(BODY, REALPATH, "set $prep_real $realpath_root;")]),
+        Variant("before: flag tests in location / (disable_symlinks walk)",
+                [*_OURS["flags"],
+                 (BODY, r"^ *if \(\$prep_estado\) \{\n.*\n *\}\n", _FLAGS_IN_LOCATION)]),
+        Variant("before: try_files $uri $uri/index.html $uri/ =404",
+                [(BODY, r"^(location / \{)$", r"\1\n    try_files $uri $uri/index.html $uri/ =404;")]),
         # Candidates (not deployed): what they would buy.
-        Variant("+ open_file_cache (not deployed: stale flags)",
-                [(BODY, r"^(root .*)$",
-                  r"\1\nopen_file_cache max=10000 inactive=60s;\nopen_file_cache_valid 1s;")]),
+        Variant("+ open_file_cache in location / (not deployed)",
+                [(BODY, r"^(location / \{)$",
+                  r"\1\n    open_file_cache max=10000 inactive=60s;\n    open_file_cache_valid 1s;")]),
         Variant("+ ssl_session_tickets on", [(HTTP_CONF, r"^ssl_session_tickets off;$",
                                               "ssl_session_tickets on;")]),
     ]
