@@ -58,6 +58,14 @@ _OURS = {
                              r"|session_timeout|session_cache|session_tickets) .*\n")],
 }
 
+_BEFORE = {
+    "realpath": [(BODY, REALPATH, "set $prep_real $realpath_root;")],
+    "flags": [*_OURS["flags"],
+              (BODY, r"^ *if \(\$prep_estado\) \{\n.*\n *\}\n", _FLAGS_IN_LOCATION)],
+    "try_files": [(BODY, r"^(location / \{)$",
+                   r"\1\n    try_files $uri $uri/index.html $uri/ =404;")],
+}
+
 
 def variants(ruleset: str = firewall.RULESET) -> list[Variant]:
     """Leave-one-out from the deployed config, then the ways it did things before (their
@@ -84,13 +92,11 @@ def variants(ruleset: str = firewall.RULESET) -> list[Variant]:
         Variant("bare: all of the above out",
                 [edit for edits in _OURS.values() for edit in edits], **no_firewall),
         # Before (how 2026-11 deployed it): what each change took off.
-        Variant("before: set $prep_real $realpath_root (two realpaths)",
-                [(BODY, REALPATH, "set $prep_real $realpath_root;")]),
-        Variant("before: flag tests in location / (disable_symlinks walk)",
-                [*_OURS["flags"],
-                 (BODY, r"^ *if \(\$prep_estado\) \{\n.*\n *\}\n", _FLAGS_IN_LOCATION)]),
-        Variant("before: try_files $uri $uri/index.html $uri/ =404",
-                [(BODY, r"^(location / \{)$", r"\1\n    try_files $uri $uri/index.html $uri/ =404;")]),
+        Variant("before: set $prep_real $realpath_root (two realpaths)", _BEFORE["realpath"]),
+        Variant("before: flag tests in location / (disable_symlinks walk)", _BEFORE["flags"]),
+        Variant("before: try_files $uri $uri/index.html $uri/ =404", _BEFORE["try_files"]),
+        Variant("before: the three together (the 2026-11 config)",
+                [edit for edits in _BEFORE.values() for edit in edits]),
         # Candidates (not deployed): what they would buy.
         Variant("+ open_file_cache in location / (not deployed)",
                 [(BODY, r"^(location / \{)$",
