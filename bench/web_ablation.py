@@ -54,6 +54,7 @@ _OURS = {
     "flags": [_drop(BODY, _IF_BLOCK.format(cond=r"-f "))],
     "realpath": [(BODY, REALPATH, "set $prep_real $document_root;")],
     "symlinks": [_drop(BODY, r"^ *disable_symlinks .*\n")],
+    "gzip_static": [(HTTP_CONF, r"^gzip_static on;.*$", "gzip_static off;")],
     "tls": [_drop(HTTP_CONF, r"^ssl_(?:protocols|ciphers|prefer_server_ciphers|dhparam"
                              r"|session_timeout|session_cache|session_tickets) .*\n")],
 }
@@ -85,6 +86,7 @@ def variants(ruleset: str = firewall.RULESET) -> list[Variant]:
         Variant("no watchdog flag stats", _OURS["flags"]),
         Variant("no $realpath_root (root is the symlink)", _OURS["realpath"]),
         Variant("no disable_symlinks", _OURS["symlinks"]),
+        Variant("no gzip_static (its .gz probe per file)", _OURS["gzip_static"]),
         Variant("Debian's TLS settings, not ours", _OURS["tls"]),
         # Debian 12's nginx: `listen … ssl http2`; Debian 13's: `http2 on;`.
         Variant("no HTTP/2", [(SERVERS, r"^( *listen \S+ ssl) http2|^ *http2 on;\n", r"\1")]),
