@@ -1,6 +1,6 @@
 """Benchmark of the difusor web tier on lab hosts, one run:
 
-    .venv/bin/python bench/web.py [--duration 5] [--rounds 3] [--keep]
+    .venv/bin/python bench/web.py [--duration 5] [--rounds 3] [--keep] [--ablation]
 
 1. Throughput: wrk (Debian's) from the controller against the full difusor (every component
    of deploys/difusor.py: TLS, headers, rate-limit zones, the web-attack snippets, the
@@ -10,6 +10,11 @@
 2. Flood: the inventory's normal limits; one lab host floods the difusor with wrk while the
    controller (a second source) makes paced requests. Aim: the second source's requests all
    succeed with p99 < 500 ms.
+
+3. With --ablation: the full difusor's config with one feature taken out at a time (access log,
+   web-attack filter, rate-limit zones, headers, path resolution, flag checks, HTTP/2, the
+   firewall…) and a few candidate settings put in (bench/web_ablation.py), each as a ratio
+   against the default nginx with TLS measured right beside it in the same round.
 
 Lab "web" on 10.83.0.0/24 (override with PREP_LAB_NAME / PREP_LAB_SUBNET), destroyed at the
 end unless --keep. Traffic goes only to the lab's addresses.
@@ -35,6 +40,9 @@ sys.path.insert(0, str(REPO / "tests" / "lab"))
 
 from web.inventory import write_variant
 from web.site import b64, make_cut
+from web_ablation import FILES as CONFIG_FILES
+from web_ablation import apply as apply_variant
+from web_ablation import variants
 
 from prep_iac.lab import Lab
 from prep_iac.lab import ca as lab_ca
@@ -95,8 +103,9 @@ def nginx_cpu_s(lab: Lab, name: str) -> float:
     return int(remote(lab, name, CPU_TICKS).strip()) / CLK_TCK
 
 
-def wrk(url: str, duration: int, connections: int = 50) -> tuple[float, int]:
-    """(requests/s, requests completed)."""
+def wrk(url: str, duration: int, connections: int = 50, only_2xx: bool = False
+        ) -> tuple[float, int]:
+    """(requests/s, requests completed); with only_2xx, any other answer ends the bench."""
     out = sh(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "-H", f"Host: {HOST_HEADER}",
               url], timeout=duration + 60)
     match = re.search(r"Requests/sec:\s+([\d.]+)", out.stdout)
@@ -104,20 +113,72 @@ def wrk(url: str, duration: int, connections: int = 50) -> tuple[float, int]:
     if not match or not done:
         sys.exit(f"wrk {url}: {out.stdout}{out.stderr}")
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out.stdout)
+    if non2xx and only_2xx:
+        sys.exit(f"wrk {url}: {non2xx.group(1)} non-2xx answers: the figure would not be "
+                 f"the cost of serving the file")
     if non2xx:
         print(f"  note: {non2xx.group(1)} non-2xx answers from {url}")
     return float(match.group(1)), int(done.group(1))
 
 
-def measure(lab: Lab, name: str, url: str, duration: int) -> tuple[float, float]:
+def measure(lab: Lab, name: str, url: str, duration: int, only_2xx: bool = False
+            ) -> tuple[float, float]:
     """(requests/s seen by wrk, requests per CPU-second of nginx on the host).
 
     The second does not depend on how much of the shared machine the server got: it is the
     capacity per core, what a busy machine cannot distort."""
     before = nginx_cpu_s(lab, name)
-    rate, done = wrk(url, duration)
+    rate, done = wrk(url, duration, only_2xx=only_2xx)
     used = max(nginx_cpu_s(lab, name) - before, 1 / CLK_TCK)
     return rate, done / used
+
+
+def install_config(lab: Lab, texts: dict[str, str]) -> None:
+    """Write nginx's files on the difusor, `nginx -t`, reload, let the new workers start."""
+    script = ["set -e"] + [f"echo {b64(text)} | base64 -d > {path}" for path, text in texts.items()]
+    remote(lab, DIFUSOR, "\n".join(script + ["nginx -t -q", "systemctl reload nginx", "sleep 1"]))
+
+
+def ablation(lab: Lab, rounds: int, duration: int) -> list[str]:
+    """Each variant paired with a default-nginx-with-TLS run right beside it, per file; the
+    median of the rounds' paired ratios (a pair shares the machine's load of that moment)."""
+    addr = lab.hosts
+    deployed = {path: remote(lab, DIFUSOR, f"cat {path}") for path in CONFIG_FILES}
+    chosen = variants()
+    pairs = {(v.name, rel): [] for v in chosen for rel in FILES}
+    loads = []
+    try:
+        for n in range(rounds):
+            for v in chosen:
+                install_config(lab, apply_variant(deployed, v))
+                if v.setup:
+                    remote(lab, DIFUSOR, v.setup)
+                try:
+                    for rel in FILES:
+                        loads.append(os.getloadavg()[0])
+                        base = measure(lab, PLAIN, f"https://{addr[PLAIN]}/{rel}", duration,
+                                       only_2xx=True)
+                        mine = measure(lab, DIFUSOR, f"https://{addr[DIFUSOR]}/{rel}", duration,
+                                       only_2xx=True)
+                        pairs[(v.name, rel)].append((mine[0] / base[0], mine[1] / base[1]))
+                        print(f"  round {n + 1} {v.name:52s} {rel:10s} {mine[0]:7.0f} / "
+                              f"{base[0]:7.0f} req/s = {mine[0] / base[0]:.2f} "
+                              f"(per CPU-s {mine[1] / base[1]:.2f}) load {loads[-1]:.1f}",
+                              flush=True)
+                finally:
+                    if v.teardown:
+                        remote(lab, DIFUSOR, v.teardown)
+    finally:
+        install_config(lab, deployed)
+    figures = []
+    for (name, rel), got in pairs.items():
+        rate = statistics.median(r for r, _ in got)
+        cpu = statistics.median(c for _, c in got)
+        figures.append(f"ablation {name} / default-with-TLS ({rel}): {rate:.2f} req/s, "
+                       f"{cpu:.2f} per nginx CPU-second")
+    figures.append(f"ablation load (1-min average, min-max over {len(loads)} pairs): "
+                   f"{min(loads):.1f}-{max(loads):.1f}")
+    return figures
 
 
 def paced_latencies(address: str, ca: Path, count: int, interval: float) -> tuple[list, int]:
@@ -146,6 +207,8 @@ def main() -> int:
     ap.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds, best kept")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--ablation", action="store_true",
+                    help="also measure the cost of each feature (bench/web_ablation.py)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench/web.py boots lab hosts: run it as root")
@@ -189,6 +252,8 @@ def main() -> int:
                   f"(ratio {c_full / c_def:.2f}) | default + TLS {c_tls:7.0f} "
                   f"(ratio {c_full / c_tls:.2f})")
 
+        ablated = ablation(lab, args.rounds, args.duration) if args.ablation else []
+
         # Flood: the inventory's normal limits (the schema's defaults).
         inv_normal = write_variant(lab.inventory_path, SUBNET, portal, period_s=600, ha=False,
                                    suffix="bench")
@@ -226,6 +291,8 @@ def main() -> int:
                   f"({c_full:.0f} / {c_def:.0f})")
             print(f"FIGURE full/default-with-TLS req per nginx CPU-second ({rel}): "
                   f"{c_full / c_tls:.2f} ({c_full:.0f} / {c_tls:.0f})")
+        for line in ablated:
+            print(f"FIGURE {line}")
         print(f"FIGURE second-source p99 under flood: {p99:.0f} ms "
               f"({failures} of {len(times)} failed; aim < 500 ms, 0 failed)")
         ok = all(f / d >= 0.70 for f, d, _ in results.values()) and p99 < 500 and failures == 0

@@ -284,6 +284,19 @@ def test_error_pages_and_no_symlinks(site):
     assert site.request("GET", "/fuga")[0].status in (403, 404)
 
 
+def test_directories_and_missing_files(site):
+    site.cut("C1", {"index.html": "raiz", "sub/index.html": "sub", "vacio/x.csv": "x"})
+    site.start()
+    assert site.request("GET", "/")[1] == b"raiz"
+    assert site.request("GET", "/sub/")[1] == b"sub"
+    resp, _ = site.request("GET", "/sub")
+    assert resp.status == 301 and resp.getheader("Location").endswith("/sub/")
+    assert resp.getheader("X-PREP-Corte") == "C1"
+    assert site.request("GET", "/vacio/")[0].status == 403  # no index, no listing
+    resp, body = site.request("GET", "/nada/")
+    assert resp.status == 404 and b"no encontrada" in body
+
+
 def test_portal_page(site):
     site.cut("C1", {"index.html": "x"})
     site.start()

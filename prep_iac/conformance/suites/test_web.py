@@ -6,6 +6,7 @@
 
 import ipaddress
 import json
+import re
 
 import pytest
 
@@ -74,7 +75,9 @@ def test_current_resolved_per_request(nginx_t, difusor):
               if line.strip().startswith("open_file_cache ")]
     assert active == [] or all(a == "open_file_cache off;" for a in active), active
     assert f"root {CURRENT_LINK};" in nginx_t
-    assert "set $prep_real $realpath_root;" in nginx_t
+    # Resolved once per request (a map's value is kept for the request), at server level.
+    assert re.search(r'map "" \$prep_realpath \{\s*default \$realpath_root;\s*\}', nginx_t)
+    assert "set $prep_real $prep_realpath;" in nginx_t
 
 
 @pytest.mark.conv("CONV-I.10", id="web::cut_header_matches_current")
