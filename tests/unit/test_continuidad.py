@@ -8,7 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from prep_iac.cli import cli
 from prep_iac.conformance.aggregate import build_report
 from prep_iac.conformance.model import CUMPLE, MANUAL, NO_CUMPLE
 from prep_iac.conformance.verify import pentest_rows
@@ -74,6 +76,19 @@ def test_link_cut_in_the_lab_must_name_the_host_again_and_be_a_lab_host():
     with pytest.raises(PrepError, match="has no host difusor-ejemplo at 203.0.113.10"):
         linkcut.link_cut(str(IEC), "difusor-ejemplo", "127.0.0.1", None,
                          cut_in_lab="difusor-ejemplo", lab_name="no-existe")
+
+
+def test_the_commands_refuse_with_one_message_before_touching_anything(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["continuidad", "enlace", "-i", str(DIFUSOR), "--host",
+                                 "difusor-1", "--origen", "127.0.0.1", "--out", str(tmp_path)])
+    assert isinstance(result.exception, PrepError), result.output
+    assert "names no publisher" in str(result.exception)
+    result = runner.invoke(cli, ["continuidad", "ha", "-i", str(DIFUSOR), "--host",
+                                 "difusor-1", "--origen", "127.0.0.1", "--out", str(tmp_path)])
+    assert isinstance(result.exception, PrepError), result.output
+    assert "not a node of an HA pair" in str(result.exception)
+    assert list(tmp_path.iterdir()) == []  # no report of a test that did not run
 
 
 def test_failover_refuses_a_host_outside_a_pair_and_seconds_out_of_range(pair):
