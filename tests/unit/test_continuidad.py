@@ -317,3 +317,14 @@ def test_failover_that_could_not_stop_keepalived_says_so():
     assert status == NO_CUMPLE
     assert detail.startswith("no se pudo detener keepalived en difusor-1 (sudo: a password")
     assert "no pasó" not in detail
+
+
+def test_the_publisher_must_have_the_difusor_active_before_the_cut():
+    ev = cut_evidence()
+    ev["muestras"][0]["publicador"] = ledger("active", 2)  # failing, still listed: a start
+    assert linkcut.verdict(ev)[0] == CUMPLE
+    ev["muestras"][0]["publicador"] = ledger("suspended", 3)
+    status, detail = linkcut.verdict(ev)
+    assert status == NO_CUMPLE
+    assert ("antes del corte el publicador no tenía al difusor activo (suspendido, fallas "
+            "seguidas: 3)") in detail
