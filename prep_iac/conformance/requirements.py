@@ -169,7 +169,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "Realizar pruebas de continuidad y seguridad (penetración) a la infraestructura.",
         proven_by=("laboratorio",),
         evidencia_manual="El resultado de las pruebas de ataque y conmutación de prep-iac "
-                         "(`./dev test`) y, si existe, el informe de la prueba de penetración."),
+                         "(`./dev test`) y los informes de las pruebas propias: `prep-iac "
+                         "pentest` y `prep-iac continuidad ups`, `enlace` y `ha` (se unen al "
+                         "informe con `--pentest-informe`)."),
     Requirement(
         "CONV-IV.4", "Procedimientos de operación y contingencia",
         "Contar con procedimientos de operación y contingencia.",

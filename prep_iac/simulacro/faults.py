@@ -37,6 +37,9 @@ from prep_iac.contract import (
     NOTICE_OFF_RE,
     NOTICE_ON_RE,
 )
+from prep_iac.lab.link import set_link
+from prep_iac.pentest.continuity import journal_command, journal_entries
+from prep_iac.pentest.failover import holders
 from prep_iac.simulacro import plan as P
 
 _NOTICE_ON = re.compile(NOTICE_ON_RE)  # the watchdog's lines (contract.watchdog_message)
@@ -114,17 +117,8 @@ class Injector(ABC):
         """What was observed, against the fault's `expect` keys (verdicts.py compares)."""
 
     def journal(self, host: str, ident: str) -> list[dict]:
-        since = int(self.started_at or 0) - 1
-        proc = self.drill.run(host, f"sudo journalctl -t {ident} -o json --no-pager --since @{since}")
-        entries = []
-        for line in proc.stdout.splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            entries.append({"at": int(entry.get("__REALTIME_TIMESTAMP", "0")) / 1e6,
-                            "message": str(entry.get("MESSAGE", ""))})
-        return entries
+        proc = self.drill.run(host, journal_command(ident, self.started_at or 0))
+        return journal_entries(proc.stdout)
 
 
 class NetworkCut(Injector):
@@ -132,12 +126,10 @@ class NetworkCut(Injector):
 
     def start(self):
         super().start()
-        self.drill.lab.nsenter(self.fault.target, ["ip", "link", "set", "host0", "down"],
-                               capture_output=True)
+        set_link(self.drill.lab, self.fault.target, up=False)
 
     def stop(self):
-        self.drill.lab.nsenter(self.fault.target, ["ip", "link", "set", "host0", "up"],
-                               capture_output=True)
+        set_link(self.drill.lab, self.fault.target, up=True)
         super().stop()
 
     def excuses(self, difusor, period):
@@ -362,11 +354,9 @@ class HaFailover(Injector):
     """The HA master's nginx stops; keepalived must move the floating address."""
 
     def _holder(self) -> str | None:
-        address = self.drill.floating_address.split("/")[0]
-        for name in self.drill.ha_pair:
-            if address in self.drill.run(name, "ip -br addr").stdout:
-                return name
-        return None
+        held = holders(self.drill.floating_address, self.drill.ha_pair,
+                       lambda name, command: self.drill.run(name, command).stdout)
+        return held[0] if held else None
 
     def start(self):
         super().start()
