@@ -22,7 +22,7 @@ from prep_iac.inventory.messages import problems_from
 from prep_iac.inventory.roles import ROLE_GROUPS
 from prep_iac.inventory.schema import Iec, Strict, accelerated_calendar
 from prep_iac.inventory.yamlfile import YamlDocument
-from prep_iac.pyinfra_run import DeployResult, run_deploy
+from prep_iac.pyinfra_run import DeployResult, deploy_timeout, run_deploy
 
 LAB_NAME = "simulacro"
 LAB_SUBNET = "10.88.0.0/24"
@@ -172,12 +172,15 @@ def with_period(inventory: Path, out: Path, period_s: int) -> Path:
 
 
 def deploy_all(inventory: Path) -> dict[str, DeployResult]:
-    """Every role's deploy at once (pyinfra is parallel over hosts within each)."""
+    """Every role's deploy at once (pyinfra is parallel over hosts within each), each
+    allowed a time that grows with its hosts (they all share the lab's cores)."""
     groups = load_inventory(inventory)
     jobs = {role: (f"deploys/{role}.py", group) for role, group in ROLE_GROUPS.items()
             if getattr(groups, group)}  # a lab without a website has nothing to deploy there
+    hosts = sum(len(getattr(groups, group)) for _, group in jobs.values())
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        futures = {role: pool.submit(run_deploy, inventory, f, limit=group)
+        futures = {role: pool.submit(run_deploy, inventory, f, limit=group,
+                                     timeout=deploy_timeout(hosts))
                    for role, (f, group) in jobs.items()}
         return {role: fut.result() for role, fut in futures.items()}
 
