@@ -12,7 +12,18 @@ so that the machine's changing load falls on both sides alike:
    alternating which side goes first; the median re-run is reported. A re-run that
    changes anything fails the bench.
 With --rounds K, all of that K times per size on new fresh labs; the medians are reported.
-Both labs are destroyed at the end, also on failure.
+Both labs are destroyed at the end, also on failure. `PREP_LAB_NAME`/`PREP_LAB_SUBNET`, when
+set, replace the prep-iac side's lab name and subnet (so the bench can share the machine
+with other labs).
+
+Scaling (issue 21): for each side and run, the time per host and its ratio to the smallest
+size of the same run (1.0 = linear; here every lab host shares the controller's cores, so
+linear is the floor), and apart from wall time the controller's own CPU seconds per host
+(user + system of the deploy's process tree: pyinfra, or ansible-playbook and its workers,
+from getrusage of the finished children). That last figure is what a deploy costs the
+controller when the servers are real, separate machines. At 30 and 50 hosts use
+`--only prep-iac`: Ansible's side alone takes about 2.5 times ours (a first run of 10 hosts
+took 537 s), too long for one sitting at that size.
 
 Aims (issue 9): our re-run at most a fifth of Ansible's, our first run at most half.
 
@@ -87,6 +98,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench" / "ansible"))
 
 import render
+from scaling import children_cpu_s, per_host
 
 from prep_iac.lab import Lab
 from prep_iac.pyinfra_run import run_deploy
@@ -95,7 +107,9 @@ WORK = Path(os.environ.get("PREP_BENCH_DIR", "/var/lib/prep-iac/bench"))
 VENV = WORK / "ansible-venv"
 PLAYBOOK = REPO / "bench" / "ansible" / "difusor.yml"
 ANSIBLE_PINS = ["ansible-core>=2.17,<2.18", "ansible>=10,<11"]
-LABS = {"prep-iac": ("bd1", "10.91.0.0/24"), "ansible": ("bd2", "10.92.0.0/24")}
+LABS = {"prep-iac": (os.environ.get("PREP_LAB_NAME", "bd1"),
+                     os.environ.get("PREP_LAB_SUBNET", "10.91.0.0/24")),
+        "ansible": ("bd2", "10.92.0.0/24")}
 AIM_RERUN, AIM_FIRST = 0.2, 0.5
 RUN_TIMEOUT = 3600
 # Every package either side installs (for the warm-up): hardening, firewall, activator,
@@ -157,11 +171,15 @@ class LoadSampler:
 
 
 def timed(fn, *args, **kw):
+    """fn's result, wall seconds, mean load, and the CPU seconds of the children it ran
+    (runs are one at a time, so the delta is this run's alone)."""
     with LoadSampler() as load:
+        cpu = children_cpu_s()
         started = time.monotonic()
         result = fn(*args, **kw)
         seconds = time.monotonic() - started
-    return result, seconds, load.mean
+        cpu = children_cpu_s() - cpu
+    return result, seconds, load.mean, cpu
 
 
 def ensure_ansible() -> Path:
@@ -367,13 +385,14 @@ def one_size(n: int, reruns: int, inventory_dir: Path, logs: Path, playbook_bin:
 
         def go(side: str, run: str) -> dict:
             if side == "prep-iac":
-                counts, seconds, load = timed(ours_run, labs[side], n,
-                                              logs / f"prep-iac-{n}-{run}.log")
+                counts, seconds, load, cpu = timed(ours_run, labs[side], n,
+                                                   logs / f"prep-iac-{n}-{run}.log")
             else:
-                counts, seconds, load = timed(ansible_run, playbook_bin, inventory, n,
-                                              logs / f"ansible-{n}-{run}.json")
-            counts.update(seconds=seconds, load=load)
+                counts, seconds, load, cpu = timed(ansible_run, playbook_bin, inventory, n,
+                                                   logs / f"ansible-{n}-{run}.json")
+            counts.update(seconds=seconds, load=load, cpu=cpu)
             print(f"  {n} hosts {side:<8} {run:<7} {seconds:7.1f} s  load {load:4.1f}  "
+                  f"controller CPU {cpu:6.1f} s ({cpu / n:.2f} s/host)  "
                   f"items/host {counts['items']:.0f} changed {counts['changed']:.0f}", flush=True)
             if run != "first" and counts["changed"]:
                 raise SystemExit(f"{side} re-run on {n} hosts changed {counts['changed']:.0f} "
@@ -411,6 +430,49 @@ def merge(rounds: list[dict]) -> dict:
 
 
 # --- report ----------------------------------------------------------------------------
+
+def report_scaling(results: dict[int, dict], figures: bool) -> None:
+    """Per side and run: wall seconds per host and against the smallest size, and the
+    controller's CPU seconds per host; with `figures`, the FIGURE lines too (the plain
+    times as well when Ansible's side did not run: its comparison report prints them)."""
+    if not results:
+        return
+    base = min(results)
+    print()
+    print(f"scaling: per host, and against {base} host{'' if base == 1 else 's'} in this run "
+          "(1.00 = linear); controller CPU = user+sys of the deploy's process tree")
+    head = (f"{'side':<9} {'run':<6} {'hosts':>5} {'seconds':>8} {'s/host':>7} "
+            f"{'vs ' + str(base):>6} {'ctl CPU s':>9} {'CPU s/host':>10} {'load':>5}")
+    print(head)
+    print("-" * len(head))
+    sides = [s for s in ("prep-iac", "ansible") if s in results[base]]
+    for side in sides:
+        for run in ("first", "rerun"):
+            rows = per_host({n: row[side][run]["seconds"] for n, row in results.items()})
+            for n, calc in rows.items():
+                r = results[n][side][run]
+                print(f"{side:<9} {run:<6} {n:>5} {r['seconds']:>8.1f} {calc['per_host']:>7.2f} "
+                      f"{calc['vs_base']:>6.2f} {r['cpu']:>9.1f} {r['cpu'] / n:>10.2f} "
+                      f"{r['load']:>5.1f}")
+    if not figures:
+        return
+    print()
+    for side in sides:
+        for run in ("first", "rerun"):
+            rows = per_host({n: row[side][run]["seconds"] for n, row in results.items()})
+            for n, calc in rows.items():
+                s = "host" if n == 1 else "hosts"
+                cpu = results[n][side][run]["cpu"] / n
+                print(f"FIGURE deploy {side} {run} per host {n} {s} (s): {calc['per_host']:.2f}")
+                if n != base:
+                    print(f"FIGURE deploy {side} {run} per host {n} {s} vs {base}: "
+                          f"{calc['vs_base']:.2f}")
+                print(f"FIGURE deploy {side} {run} controller CPU per host {n} {s} (s): "
+                      f"{cpu:.2f}")
+                if "ansible" not in sides:
+                    print(f"FIGURE deploy {side} {run} {n} {s} (s): "
+                          f"{results[n][side][run]['seconds']:.1f}")
+
 
 def report(results: dict[int, dict], warm: float | None, version: str) -> None:
     print()
@@ -485,30 +547,42 @@ def main() -> int:
     if os.geteuid() != 0:
         print("bench/deploy.py needs root (it boots lab hosts)", file=sys.stderr)
         return 2
-    playbook_bin = ensure_ansible()
-    version = ansible_version()
+    playbook_bin = ensure_ansible() if args.only != "prep-iac" else None
+    version = ansible_version() if playbook_bin else ""
     inventory_dir = WORK / "deploy-inventories"
     inventory_dir.mkdir(parents=True, exist_ok=True)
     args.keep_logs.mkdir(parents=True, exist_ok=True)
     (WORK / "ansible-tmp").mkdir(parents=True, exist_ok=True)
     results: dict[int, dict] = {}
     warm = None
+    failed = None
     try:
         if not args.no_warm_up:
             warm = warm_up(inventory_dir)
             print(f"apt proxy warmed in {warm:.0f} s", flush=True)
         for n in args.sizes:
-            rounds = [one_size(n, args.reruns, inventory_dir, args.keep_logs, playbook_bin,
-                               args.only) for _ in range(args.rounds)]
+            try:
+                rounds = [one_size(n, args.reruns, inventory_dir, args.keep_logs,
+                                   playbook_bin, args.only) for _ in range(args.rounds)]
+            except SystemExit as exc:  # a failed size: report the sizes measured before it
+                print(f"{n} hosts: {exc}", file=sys.stderr)
+                failed = n
+                break
             results[n] = merge(rounds)
             if args.only:
                 print(json.dumps(results[n], indent=1), flush=True)
+            report_scaling(results, figures=False)
     finally:
         for name, _ in LABS.values():
             destroy(name, inventory_dir)
-    if not args.only:
+    if not args.only and results:
         report(results, warm, version)
+    report_scaling(results, figures=True)
     print(f"logs: {args.keep_logs}")
+    if failed is not None:
+        print(f"stopped at {failed} hosts (see above); the sizes before it are reported",
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -26,6 +26,7 @@ from prep_iac.simulacro.visitors import Visitors
 
 NIGHT_STEP = dt.timedelta(seconds=DEFAULT_PERIOD_S)  # the IEC's period; the drill compresses it
 CONFORMANCE_S = 75  # what a verify and the audits take here, run while cuts keep flowing
+CONFORMANCE_TIMEOUT_S, CONFORMANCE_TIMEOUT_PER_HOST_S = 600, 20
 
 
 def conformance_periods(period_s: int) -> int:
@@ -282,13 +283,21 @@ class Drill:
             if waivers and waivers.exists():
                 cmd += ["--waivers", str(waivers)]
             commands[f"audit {name}"] = (cmd, audit_out)
+        timeout = conformance_timeout(len(self.targets) + 1)
         with ThreadPoolExecutor(max_workers=len(commands)) as pool:
-            futures = {k: pool.submit(_report, cmd, out) for k, (cmd, out) in commands.items()}
+            futures = {k: pool.submit(_report, cmd, out, timeout)
+                       for k, (cmd, out) in commands.items()}
             return {k: f.result() for k, f in futures.items()}
 
 
-def _report(cmd: list[str], out: Path) -> dict:
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+def conformance_timeout(hosts: int) -> float:
+    """Seconds the verify and the audits may take: they all run at once on the controller,
+    beside the night, so their time grows with the hosts."""
+    return max(CONFORMANCE_TIMEOUT_S, CONFORMANCE_TIMEOUT_PER_HOST_S * hosts)
+
+
+def _report(cmd: list[str], out: Path, timeout: float) -> dict:
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     html = out / "conformance.html"
     return {"ok": proc.returncode == 0, "html": str(html.relative_to(out.parent)),
             "rc": proc.returncode, "output": (proc.stdout + proc.stderr)[-2000:]}

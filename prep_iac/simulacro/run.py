@@ -50,7 +50,9 @@ def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
     t0 = time.monotonic()
     first = setup.deploy_all(inventory)
     setup.require_ok(first, "first", opts.out)
+    t1 = time.monotonic()
     second = setup.deploy_all(inventory)
+    rerun_s = time.monotonic() - t1
     setup.require_ok(second, "second", opts.out)
     checks.append(verdicts.idempotence_check(second, time.monotonic() - t0))
     drill = Drill(lab, inventory, opts, log=log)
@@ -61,7 +63,7 @@ def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
             f"periodo después del último; los resultados siguen publicados "
             f"{setup.AFTER_CLOSE_PERIODS} periodos más")
         start_at = setup.open_window(inventory, len(drill.difusor_names), periods,
-                                     opts.period_s, opts.out)
+                                     opts.period_s, opts.out, rerun_s)
         drill.reload_inventory()
     else:
         log("hosts reales en su etapa de simulacros: el material se firma como simulacro y "

@@ -92,6 +92,34 @@ def test_collect_from_copied_folders(tmp_path):
         assert (out / "difusor-1" / name).read_bytes() == (src / "difusor-1" / name).read_bytes()
 
 
+def test_collect_fetches_nodes_at_once_and_a_failed_node_names_itself(tmp_path):
+    import threading
+
+    src = tmp_path / "copias"
+    for i in range(1, 13):
+        _node(src, f"difusor-{i}")
+    copy, running, most, lock = collect.copy_from(src), [0], [0], threading.Lock()
+    two_in = threading.Barrier(2, timeout=5)  # a second node starts while the first waits
+
+    def fetch(node, dest, since, until):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        if node.name in ("difusor-1", "difusor-2"):
+            two_in.wait()
+        copy(node, dest, since, until)
+        with lock:
+            running[0] -= 1
+
+    nodes = collect.nodes_from_folder(src)
+    since, until = datetime(2021, 6, 6, tzinfo=MTY), datetime(2021, 6, 8, tzinfo=MTY)
+    summary = collect.collect(nodes, tmp_path / "out", since, until, fetch, MTY)
+    assert len(summary["nodos"]) == 12 and 2 <= most[0] <= collect.FETCH_PARALLEL
+    nodes.append(collect.Node("difusor-99", ""))
+    with pytest.raises(PrepError, match="no folder .*difusor-99"):
+        collect.collect(nodes, tmp_path / "out2", since, until, copy, MTY)
+
+
 def test_collect_nothing_in_period(tmp_path):
     src = tmp_path / "copias"
     _node(src, "difusor-1")

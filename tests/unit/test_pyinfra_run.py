@@ -75,3 +75,12 @@ def test_the_cli_exits_with_pyinfras_code(monkeypatch, checked):
 
     result = CliRunner().invoke(deploy_cli.deploy, ["difusor", "-i", DIFUSOR_INV, "--dry"])
     assert result.exit_code == 3
+
+
+def test_deploy_timeout_grows_with_hosts_past_the_fixed_floor():
+    from prep_iac.pyinfra_run import DEPLOY_TIMEOUT_PER_HOST_S, DEPLOY_TIMEOUT_S, deploy_timeout
+
+    assert deploy_timeout(1) == deploy_timeout(10) == DEPLOY_TIMEOUT_S
+    assert deploy_timeout(51) == 51 * DEPLOY_TIMEOUT_PER_HOST_S > DEPLOY_TIMEOUT_S
+    # 30 lab hosts took 470 s on a quiet machine: the limit leaves room for a loaded one
+    assert deploy_timeout(30) >= 3 * 470

@@ -23,6 +23,13 @@ def test_night_runs_past_midnight_every_ten_minutes():
     assert all((b - a).seconds == DEFAULT_PERIOD_S == 600 for a, b in pairwise(times))
 
 
+def test_conformance_timeout_grows_with_the_hosts():
+    from prep_iac.simulacro.drill import CONFORMANCE_TIMEOUT_S, conformance_timeout
+
+    assert conformance_timeout(3) == CONFORMANCE_TIMEOUT_S
+    assert conformance_timeout(51) > conformance_timeout(40) > CONFORMANCE_TIMEOUT_S
+
+
 def test_conformance_periods_cover_the_run():
     assert conformance_periods(10) * 10 >= 75
     assert conformance_periods(5) > conformance_periods(10)
