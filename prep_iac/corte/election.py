@@ -39,6 +39,20 @@ class Entry:
         return self.times is not None and self.times.verificacion <= seconds
 
 
+def check_actas(actas: int) -> None:
+    """Refuse, before anything is drawn or booted, a count the local generator does not support."""
+    if actas < MIN_ACTAS:
+        raise PrepError(f"--actas {actas} is too few for 38 municipalities",
+                        f"use at least {MIN_ACTAS}")
+    if actas > MAX_ACTAS:
+        raise PrepError(
+            f"--actas {actas:,} is more than a local cut supports ({MAX_ACTAS:,}): each acta "
+            f"keeps its image and its row in every municipality page, so beyond that a cut "
+            f"takes over 10 times the 2 s aim and gigabytes of images",
+            f"use at most {MAX_ACTAS:,} actas, or --ambito nacional --casillas N for a "
+            f"national catalogue (no images); nothing was written")
+
+
 class Election:
     """A whole election night for one seed: ``entries`` (catalogue actas, then the
     out-of-catalogue ones), their contents and when each is published. Build it once and
@@ -46,16 +60,7 @@ class Election:
 
     def __init__(self, seed: int = 7, actas: int = 4000, *, election_date: date = timing.DEFAULT_DATE,
                  tz: str = timing.DEFAULT_TZ, image_kb: int = DEFAULT_IMAGE_KB):
-        if actas < MIN_ACTAS:
-            raise PrepError(f"--actas {actas} is too few for 38 municipalities",
-                            f"use at least {MIN_ACTAS}")
-        if actas > MAX_ACTAS:
-            raise PrepError(
-                f"--actas {actas:,} is more than a local cut supports ({MAX_ACTAS:,}): each acta "
-                f"keeps its image and its row in every municipality page, so beyond that a cut "
-                f"takes over 10 times the 2 s aim and gigabytes of images",
-                f"use at most {MAX_ACTAS:,} actas, or --ambito nacional --casillas N for a "
-                f"national catalogue (no images); nothing was written")
+        check_actas(actas)
         if not 1 <= image_kb <= 10_000:
             raise PrepError(f"--image-kb {image_kb} is out of range", "use 1 to 10000 KB")
         self.seed = seed

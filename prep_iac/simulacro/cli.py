@@ -63,15 +63,18 @@ def claim_output(out_dir: Path) -> None:
 @click.option("--keep", is_flag=True, help="leave the lab running afterwards")
 @click.option("-i", "--inventory", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="drill real hosts of this inventory instead of the lab")
-@click.option("--actas", default=4000, show_default=True, type=click.IntRange(50, 20000))
+@click.option("--actas", default=4000, show_default=True, type=int,
+              help="actas of the night; the generator's limit is checked before anything boots")
 @click.option("--seed", default=7, show_default=True)
 def simulacro(difusores, ha, periodo, desde, hasta, faults, out_dir, keep, inventory, actas, seed):
     """A whole election night, accelerated: cuts, pushes, visitors, faults, checks, report."""
+    from prep_iac.corte.election import check_actas
     from prep_iac.simulacro.drill import Options, conformance_periods, night_times
     from prep_iac.simulacro.plan import check_schedule, load_plan
     from prep_iac.simulacro.run import require_root
     from prep_iac.simulacro.run import simulacro as run
 
+    check_actas(actas)
     if inventory is None:
         require_root()  # the lab: mounts, bridges, systemd-nspawn
     period = _seconds(periodo)

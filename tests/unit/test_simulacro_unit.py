@@ -7,6 +7,8 @@ from types import SimpleNamespace
 import pytest
 
 from prep_iac.contract import DEFAULT_PERIOD_S, MISSED_PERIODS, PUBLISHING
+from prep_iac.corte.election import MAX_ACTAS
+from prep_iac.corte.electorate import MIN_ACTAS
 from prep_iac.errors import PrepError
 from prep_iac.simulacro import summary
 from prep_iac.simulacro.drill import conformance_periods, night_times
@@ -170,3 +172,18 @@ def test_the_default_faults_never_overlap(ha):
                    for f in default_plan(2, ha=ha, first=15).faults)
     for (_, end, kind), (start, _, following) in pairwise(spans):
         assert end <= start, f"{kind} runs into {following}"
+
+
+@pytest.mark.parametrize("actas, says", [(MIN_ACTAS - 1, "too few"),
+                                         (MAX_ACTAS + 1, "more than a local cut")])
+def test_a_drill_with_actas_the_generator_refuses_stops_before_anything(tmp_path, actas, says):
+    """Refused before the lab boots and before the output folder is claimed."""
+    from click.testing import CliRunner
+
+    from prep_iac.cli import cli
+
+    out = tmp_path / "simulacro"
+    res = CliRunner().invoke(cli, ["simulacro", "--actas", str(actas), "--out", str(out)])
+    assert isinstance(res.exception, PrepError), res.output
+    assert says in res.exception.cause
+    assert not out.exists()
