@@ -21,7 +21,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "pipeline"))
 from continuity.setup import PUBLISHER_UNITS, continuity_inventory, drop_cut
-from helpers import make_cut, site
+from helpers import blank, make_cut, site
 from web.inventory import gateway
 
 from prep_iac import contract
@@ -38,7 +38,7 @@ DEPLOY = "tests/lab/continuity/deploy_continuity.py"
 # Periods the lab keeps up on a loaded machine: the publisher's round must end within two
 # (its unit's start timeout); with 5 s at load ~100 it did not, and the difusores went stale.
 PERIOD_S = 10
-CUT = "20210606_1800_PREP_AYUN_COAH"  # before every other module's cuts
+CUT = "20210606_1800_PREP_AYUN_COAH"  # pushed to blank difusores, left blank afterwards
 PUBLISHER = "publisher-1"
 
 
@@ -61,9 +61,13 @@ def wait_for(what: str, check, timeout: float):
 
 def published(lab, node) -> None:
     """The cut served fresh on `node`: where a continuity test starts from."""
-    wait_for(f"{CUT} published on {node}",
-             lambda: estado(lab, node).get("estado") == contract.PUBLISHING
-             and estado(lab, node).get("corte") == CUT, timeout=6 * PERIOD_S)
+    try:
+        wait_for(f"{CUT} published on {node}",
+                 lambda: estado(lab, node).get("estado") == contract.PUBLISHING
+                 and estado(lab, node).get("corte") == CUT, timeout=6 * PERIOD_S)
+    except AssertionError as e:  # say what the difusor serves and why it refused
+        journal = lab.run(node, f"sudo journalctl -q -n 15 -t {contract.JOURNAL_ACTIVATOR}").stdout
+        raise AssertionError(f"{e}; estado {estado(lab, node)}; activator:\n{journal}") from None
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +86,8 @@ def pair(lab, tmp_path_factory):
     second = run_deploy(inventory, DEPLOY)
     print(f"deploys: {time.monotonic() - started:.0f} s", file=sys.stderr)
     drop = load_inventory(inventory).publishers[PUBLISHER].drop_dir
+    for node in nodes:
+        blank(lab, node)  # an earlier module's later cut would refuse this one as older
     try:
         drop_cut(lab, load_inventory(inventory).publishers[PUBLISHER],
                  make_cut(tmp / "cortes", CUT, site(n_actas=10)))
@@ -95,6 +101,7 @@ def pair(lab, tmp_path_factory):
         lab.run(PUBLISHER, f"sudo systemctl stop {PUBLISHER_UNITS}; sudo rm -rf {drop}/{CUT}")
         for node in nodes:
             lab.run(node, "sudo systemctl stop keepalived")
+            blank(lab, node)
 
 
 def test_deploy_twice_changes_nothing(pair):

@@ -23,7 +23,7 @@ from types import SimpleNamespace
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "pipeline"))
-from helpers import Jail, current, local_digests, make_cut, served_digests, sh, site
+from helpers import Jail, blank, current, local_digests, make_cut, served_digests, sh, site
 
 from prep_iac import contract
 from prep_iac.inventory import load_inventory
@@ -88,15 +88,6 @@ def fresh(lab, tmp_path_factory):
             blank(lab, d.name)
         deployed(lab, lab.inventory_path)
         sh(lab, "publisher-1", f"sudo systemctl start {PUBLISHER_UNITS}", check=False)
-
-
-def blank(lab, name):
-    """A difusor that never received a cut (its history, estado and trees gone, and what
-    the jail told the IEC about them)."""
-    told = f"{contract.JAIL_ROOT}/{contract.JAIL_ESTADO}"
-    sh(lab, name, f"sudo rm -rf {contract.CURRENT_LINK} {contract.ESTADO_FILE} "
-                  f"{contract.CUTS_DIR}/* {contract.ACTIVATOR_STATE_DIR}/manifiestos "
-                  f"{told}/{contract.JAIL_ESTADO_FILE} {told}/{contract.JAIL_SERVED_MANIFEST}")
 
 
 def only(registry, *names, **changes):

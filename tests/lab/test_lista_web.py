@@ -24,7 +24,7 @@ from types import SimpleNamespace
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "pipeline"))
-from helpers import deploy, ensure_inotify, make_cut, sh, site
+from helpers import blank, deploy, ensure_inotify, make_cut, sh, site
 
 from prep_iac import contract
 from prep_iac.inventory import load_inventory
@@ -41,16 +41,6 @@ CUT = "20210606_2100_PREP_AYUN_COAH"
 
 
 UNITS = "prep-publisher.timer prep-publisher.path"
-
-
-def blank(lab, name):
-    """A difusor that never received a cut: whatever an earlier module of the session left
-    served would refuse this module's cut as older (and this module's, the later ones')."""
-    told = f"{contract.JAIL_ROOT}/{contract.JAIL_ESTADO}"
-    sh(lab, name, f"sudo rm -rf {contract.CURRENT_LINK} {contract.ESTADO_FILE} "
-                  f"{contract.CUTS_DIR}/* {contract.ACTIVATOR_STATE_DIR}/manifiestos "
-                  f"{told}/{contract.JAIL_ESTADO_FILE} {told}/{contract.JAIL_SERVED_MANIFEST}",
-       check=False)
 
 
 def with_list(inv, tmp: Path) -> Path:

@@ -92,6 +92,17 @@ def sh(lab, host, command, check=True):
     return proc.stdout
 
 
+def blank(lab, name):
+    """A difusor that never received a cut (its history, estado and trees gone, and what the
+    jail told the IEC about them): whatever an earlier module of the session left served
+    would refuse a module's cut as older, and a final cut every later one."""
+    told = f"{contract.JAIL_ROOT}/{contract.JAIL_ESTADO}"
+    sh(lab, name, f"sudo rm -rf {contract.CURRENT_LINK} {contract.ESTADO_FILE} "
+                  f"{contract.CUTS_DIR}/* {contract.ACTIVATOR_STATE_DIR}/manifiestos "
+                  f"{told}/{contract.JAIL_ESTADO_FILE} {told}/{contract.JAIL_SERVED_MANIFEST}",
+       check=False)
+
+
 def current(lab, host):
     return sh(lab, host, "readlink /srv/prep/current", check=False).strip()
 
