@@ -191,7 +191,6 @@ def _print_cuts(folders: list[Path], elapsed: float) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the verdict and findings as JSON")
 def check_cmd(path, as_json):
     """Recompute a cut's summary from its rows and report any mismatch (exit 1)."""
-    from rich.table import Table
 
     from prep_iac.console import echo_json, out
     from prep_iac.corte import check as checker
@@ -220,18 +219,25 @@ def check_cmd(path, as_json):
     if report.ok:
         out.print("[green]ok[/]: the summary matches its rows")
         return
-    table = Table(title=f"{len(report.findings)} problem(s)")
+    _print_findings(report.findings)
+    raise click.exceptions.Exit(1)
+
+
+def _print_findings(findings) -> None:
+    from rich.table import Table
+
+    from prep_iac.console import out
+
+    table = Table(title=f"{len(findings)} problem(s)")
     table.add_column("where")
     table.add_column("what")
-    for f in report.findings:
+    for f in findings:
         table.add_row(f.where, f.what)
     out.print(table)
-    raise click.exceptions.Exit(1)
 
 
 def _check_national(report, as_json: bool) -> None:
     """Print a national cut's verdict: one line per election, then every problem."""
-    from rich.table import Table
 
     from prep_iac.console import echo_json, out
 
@@ -251,11 +257,6 @@ def _check_national(report, as_json: bool) -> None:
             out.print(f"[green]ok[/]: {len(report.elections)} elections, each summary matches "
                       "its rows, its package and its site")
             return
-        table = Table(title=f"{len(report.findings)} problem(s)")
-        table.add_column("where")
-        table.add_column("what")
-        for f in report.findings:
-            table.add_row(f.where, f.what)
-        out.print(table)
+        _print_findings(report.findings)
     if not report.ok:
         raise click.exceptions.Exit(1)

@@ -23,6 +23,16 @@ def ca_dir(inventory_path: Path) -> Path:
     return inventory_path.with_name(inventory_path.stem + ".lab-ca")
 
 
+def share_ca(lab_inventory: Path, copy: Path) -> None:
+    """A copy of the lab's inventory (a test's or a drill's variant) deploys with the lab's one
+    CA: the deploy looks for it beside the inventory, so the copy gets a link to it."""
+    shared = ca_dir(lab_inventory)
+    ensure_ca(shared)
+    link = ca_dir(copy)
+    if not link.exists():
+        link.symlink_to(shared)
+
+
 def _write_key(path: Path, key) -> None:
     path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
                                        serialization.PrivateFormat.PKCS8,

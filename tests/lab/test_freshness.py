@@ -51,11 +51,7 @@ def with_period(lab, out: Path, **calendar) -> Path:
         iec = iec.with_changes(calendar=iec.calendar.with_changes(**calendar))
     path = out / "inventario.yml"
     write_inventory(path, inv.with_changes(iec=iec), "# tests/lab/test_freshness.py")
-    shared = lab_ca.ca_dir(lab.inventory_path)
-    lab_ca.ensure_ca(shared)
-    link = lab_ca.ca_dir(path)
-    if not link.exists():
-        link.symlink_to(shared)  # the deploy finds the lab's one CA beside every copy
+    lab_ca.share_ca(lab.inventory_path, path)
     return path
 
 

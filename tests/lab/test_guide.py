@@ -169,9 +169,7 @@ def test_4_the_inventory_from_the_example(walk):
                    ups={"driver": "dummy-ups", "port": "auto"})  # the lab's UPS (section 4)
     difusor["public_url"] = f"http://{walk.address}/"
     path.write_text(yaml.safe_dump(inv, allow_unicode=True, sort_keys=False))
-    shared = lab_ca.ca_dir(walk.lab.inventory_path)
-    lab_ca.ensure_ca(shared)
-    lab_ca.ca_dir(path).symlink_to(shared)
+    lab_ca.share_ca(walk.lab.inventory_path, path)
     assert ipaddress.ip_address(walk.facts["source"]) in ipaddress.ip_network(walk.subnet)
 
 

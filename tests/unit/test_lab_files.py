@@ -137,3 +137,15 @@ def test_no_lab_test_module_shares_a_unit_test_modules_name():
     unit = {p.name for p in (tests / "unit").glob("test_*.py")}
     lab = {p.name for p in (tests / "lab").glob("test_*.py")}
     assert not unit & lab, f"rename one of each: {sorted(unit & lab)}"
+
+
+def test_a_copy_of_the_lab_inventory_deploys_with_the_labs_one_ca(tmp_path):
+    from prep_iac.lab import ca as lab_ca
+
+    lab_inv, copy = tmp_path / "lab.yml", tmp_path / "copia" / "inventario.yml"
+    copy.parent.mkdir()
+    lab_ca.share_ca(lab_inv, copy)
+    lab_ca.share_ca(lab_inv, copy)  # a second copy made from the same place changes nothing
+    assert lab_ca.ca_dir(copy).resolve() == lab_ca.ca_dir(lab_inv).resolve()
+    assert (lab_ca.ca_dir(copy) / "ca.pem").read_bytes() == \
+        (lab_ca.ca_dir(lab_inv) / "ca.pem").read_bytes()
