@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from prep_iac.conformance import sshretry
 from prep_iac.conformance.checkids import check_id, marker_id, suite_checks
 from prep_iac.conformance.model import (
     CUMPLE,
@@ -37,6 +38,7 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    sshretry.install()
     if config.getoption("--prep-results"):
         config.pluginmanager.register(Collector(config), "prep-collector")
 
