@@ -77,6 +77,7 @@ def deploy_role(role: str, inventory: str, *, dry=False, limit=None, yes=True,
 @click.option("-y", "--yes", is_flag=True, help="do not ask for confirmation")
 @click.argument("pyinfra_args", nargs=-1, type=click.UNPROCESSED)
 def deploy(role, inventory, dry, limit, yes, pyinfra_args):
-    """Run deploys/ROLE.py (difusor, publisher) on an inventory with pyinfra."""
+    """Run deploys/ROLE.py (difusor, publisher, website; or calendar: only the files that
+    hold the election's dates, on every host) on an inventory with pyinfra."""
     rc = deploy_role(role, inventory, dry=dry, limit=limit, yes=yes, extra=pyinfra_args)
     raise SystemExit(rc)

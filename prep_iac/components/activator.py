@@ -42,15 +42,24 @@ def unit_context(iec) -> dict:
             "program": f"{contract.ONHOST_LIB}/prep_iac/onhost/activator.py"}
 
 
+@deploy("activator: settings")
+def configured():
+    """The settings file, read by each run (no restart). It holds the calendar's opening,
+    so deploys/calendar.py writes it too."""
+    files.directory(name=f"directory {contract.ACTIVATOR_ETC}", path=contract.ACTIVATOR_ETC,
+                    user="root", group="root", mode="755")
+    files.put(name="activator settings", src=StringIO(settings_json(settings(config().iec))),
+              dest=contract.ACTIVATOR_CONFIG, user="root", group="root", mode="644")
+
+
 @deploy("activator: verified, atomic cut activation")
 def installed():
     iec = config().iec
     for path, mode in ((contract.PREP_ROOT, "755"), (contract.CUTS_DIR, "755"),
-                       (contract.ACTIVATOR_ETC, "755"), (contract.ACTIVATOR_STATE_DIR, "700")):
+                       (contract.ACTIVATOR_STATE_DIR, "700")):
         files.directory(name=f"directory {path}", path=path, user="root", group="root",
                         mode=mode)
-    files.put(name="activator settings", src=StringIO(settings_json(settings(iec))),
-              dest=contract.ACTIVATOR_CONFIG, user="root", group="root", mode="644")
+    configured()
     files.put(name="the IEC's signing keys (allowed_signers)",
               src=StringIO(allowed_signers(list(iec.signers))),
               dest=contract.ACTIVATOR_SIGNERS, user="root", group="root", mode="644")

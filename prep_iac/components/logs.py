@@ -38,17 +38,23 @@ def context(cfg: HostConfig) -> dict:
     }
 
 
-@deploy("logs: rotation")
-def rotation():
-    cfg = config()
-    ctx = context(cfg)
-    apt.packages(name="logrotate", packages=distro.for_host()["logrotate_packages"],
-                 update=True, cache_time=3600)
-    files.directory(name="memoria log archive", path=ARCHIVE, user="root", group="adm",
-                    mode="750")
+@deploy("logs: the window's rotation")
+def window():
+    """The rotation rules and the script that keeps the window's days: they hold the window,
+    so deploys/calendar.py writes them too (logrotate reads them at its next run)."""
+    ctx = context(config())
     files.template(name="keep the window's logs", src=paths.template("logrotate", "prep-logs-keep.sh.j2"),
                    dest=KEEP_SCRIPT, user="root", group="root", mode="755", **ctx)
     conffiles.diverted(LOGROTATE_FILE)
     files.template(name="logrotate for nginx and the PREP logs",
                    src=paths.template("logrotate", "nginx.j2"), dest=LOGROTATE_FILE,
                    user="root", group="root", mode="644", **ctx)
+
+
+@deploy("logs: rotation")
+def rotation():
+    apt.packages(name="logrotate", packages=distro.for_host()["logrotate_packages"],
+                 update=True, cache_time=3600)
+    files.directory(name="memoria log archive", path=ARCHIVE, user="root", group="adm",
+                    mode="750")
+    window()

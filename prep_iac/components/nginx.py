@@ -103,6 +103,18 @@ def context(cfg: HostConfig, http2_on: bool = False) -> dict:
     }
 
 
+@deploy("nginx: the portal's pages")
+def pages():
+    """Static pages nginx serves as they are (no reload). They show the publication window,
+    so deploys/calendar.py writes them too."""
+    ctx = context(config())
+    for d in (WEB_ROOT, f"{WEB_ROOT}/portal", f"{WEB_ROOT}/paginas"):
+        files.directory(name=f"directory {d}", path=d, user="root", group="root", mode="755")
+    for tpl, rel in PAGES.items():
+        files.template(name=f"page {rel}", src=paths.template("portal", tpl),
+                       dest=f"{WEB_ROOT}/{rel}", user="root", group="root", mode="644", **ctx)
+
+
 @deploy("nginx: PREP site")
 def site():
     cfg = config()
@@ -114,12 +126,9 @@ def site():
 
     # Only created if missing: the activator owns /srv/prep's contents and modes.
     files.directory(name="PREP root", path=PREP_ROOT, present=True)
-    for d in (WEB_ROOT, f"{WEB_ROOT}/portal", f"{WEB_ROOT}/paginas", "/var/lib/prep-web",
-              ACME_WEBROOT, SNIPPETS_DIR):
+    for d in ("/var/lib/prep-web", ACME_WEBROOT, SNIPPETS_DIR):
         files.directory(name=f"directory {d}", path=d, user="root", group="root", mode="755")
-    for tpl, rel in PAGES.items():
-        files.template(name=f"page {rel}", src=paths.template("portal", tpl),
-                       dest=f"{WEB_ROOT}/{rel}", user="root", group="root", mode="644", **ctx)
+    pages()
 
     # nginx.conf holds `events`, which no include may repeat: ours, Debian's diverted.
     conffiles.diverted("/etc/nginx/nginx.conf")

@@ -43,6 +43,18 @@ def built_wheel() -> Path:
     return wheel.build(Path(_wheel_dir))
 
 
+@deploy("publisher: registry of difusores")
+def registry():
+    """What each run reads afresh: the difusores, their pinned host keys, and the calendar's
+    PREP times it stamps each cut with (so deploys/calendar.py writes it too)."""
+    cfg = config()
+    text = from_inventory(cfg.inventory, cfg.name, sftp_identity=f"{KEYS}/iec_sftp",
+                          signing_key=f"{KEYS}/iec_firma",
+                          logos_dir=contract.PUBLISHER_LOGOS).dumps()
+    files.put(name="registry of difusores and their pinned host keys", src=StringIO(text),
+              dest=REGISTRY, user="root", group=USER, mode="640")
+
+
 @deploy("publisher: push engine, ledger and public list as a service")
 def service():
     cfg = config()
@@ -87,12 +99,7 @@ def service():
     for here, there in logos.values():
         files.put(name=f"logo {there}", src=here, dest=there, user="root", group="root",
                   mode="644")
-    registry = from_inventory(cfg.inventory, cfg.name, sftp_identity=f"{KEYS}/iec_sftp",
-                              signing_key=f"{KEYS}/iec_firma",
-                              logos_dir=contract.PUBLISHER_LOGOS)
-    files.put(name="registry of difusores and their pinned host keys",
-                    src=StringIO(registry.dumps()), dest=REGISTRY, user="root", group=USER,
-                    mode="640")
+    registry()
 
     install_units("publisher", {u: f"{u}.j2" for u in UNITS},
                   ["prep-publisher.timer", "prep-publisher.path"],

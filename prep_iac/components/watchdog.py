@@ -35,13 +35,12 @@ def watchdog_config(cfg: HostConfig) -> WatchdogConfig:
                           timezone=iec.window.timezone)
 
 
-@deploy("watchdog: timer")
-def timer():
+@deploy("watchdog: settings and notice page")
+def configured():
+    """The rules and the notice page, read by each run. They hold the publication window,
+    so deploys/calendar.py writes them too; returns the two operations."""
     cfg = config()
-    period = cfg.iec.period_s
     settings = watchdog_config(cfg)
-    files.directory(name="watchdog state (flags nginx tests)", path=contract.WATCHDOG_STATE_DIR,
-                    user="root", group="root", mode="755")
     files.directory(name="watchdog config dir", path=contract.WATCHDOG_ETC, user="root",
                     group="root", mode="755")
     conf = files.put(name="watchdog config", src=StringIO(settings_json(settings)),
@@ -50,6 +49,22 @@ def timer():
                             src=paths.template("watchdog", "aviso.html.j2"),
                             dest=settings.notice_template, user="root", group="root",
                             mode="644", **context(cfg))
+    return conf, notice
+
+
+def run_now_if_changed(*ops) -> None:
+    """A changed rule or page takes effect now, not at the next tick. (A new program arrives
+    with the onhost component; the timer runs it within seconds.)"""
+    systemd.service(name="run the watchdog once with the new config",
+                    service="prep-watchdog.service", running=True, _if=any_changed(*ops))
+
+
+@deploy("watchdog: timer")
+def timer():
+    period = config().iec.period_s
+    files.directory(name="watchdog state (flags nginx tests)", path=contract.WATCHDOG_STATE_DIR,
+                    user="root", group="root", mode="755")
+    settings = configured()
     service = files.template(name="prep-watchdog.service",
                              src=paths.template("watchdog", "prep-watchdog.service.j2"),
                              dest=f"{UNIT_DIR}/prep-watchdog.service", user="root",
@@ -63,10 +78,12 @@ def timer():
                           _if=any_changed(service, unit_timer))
     systemd.service(name="prep-watchdog.timer running and enabled", service="prep-watchdog.timer",
                     running=True, enabled=True)
-    # A changed rule or page takes effect now, not at the next tick. (A new program arrives
-    # with the onhost component; the timer runs it within seconds.)
-    systemd.service(name="run the watchdog once with the new config",
-                    service="prep-watchdog.service", running=True,
-                    _if=any_changed(conf, notice))
+    run_now_if_changed(*settings)
     systemd.service(name="restart the timer for a new interval", service="prep-watchdog.timer",
                     restarted=True, _if=any_changed(unit_timer))
+
+
+@deploy("watchdog: the calendar")
+def recalendared():
+    """deploys/calendar.py: the new window, in effect at once."""
+    run_now_if_changed(*configured())

@@ -27,18 +27,20 @@ from prep_iac.pyinfra_run import DeployResult, deploy_timeout, run_deploy
 LAB_NAME = "simulacro"
 LAB_SUBNET = "10.88.0.0/24"
 HA_ROUTER_ID = 88
-# Time to deploy the night's calendar: a re-run of the difusor deploy (5 s for one host
-# here, 15 s for five), with room to spare; or, when the drill has just timed such a
-# re-run (its idempotence run), twice that: 50 lab difusores sharing two cores re-run in
-# minutes, not in 5 s a host.
-WINDOW_LEAD_S, WINDOW_LEAD_PER_HOST_S, WINDOW_LEAD_RERUNS = 30, 5, 2
+# Time to deploy the night's calendar, deploys/calendar.py (a few files a host): 30 s and
+# 2 s a difusor; or, when the drill has just timed its full idempotent re-run (which does
+# all the calendar's work and much more: 50 lab difusores sharing two cores re-run in
+# minutes), that re-run's time and 30 s more.
+WINDOW_LEAD_S, WINDOW_LEAD_PER_HOST_S = 30, 2
+CALENDAR_DEPLOY = "deploys/calendar.py"
+CALENDAR_ROLES = ("difusor", "publisher")  # the roles whose files hold the calendar's dates
 
 
 def window_lead(difusores: int, rerun_s: float | None = None) -> int:
     """Seconds between setting the night's calendar and the first cut."""
     lead = WINDOW_LEAD_S + WINDOW_LEAD_PER_HOST_S * difusores
     if rerun_s is not None:
-        lead = max(lead, WINDOW_LEAD_S + round(WINDOW_LEAD_RERUNS * rerun_s))
+        lead = max(lead, WINDOW_LEAD_S + round(rerun_s))
     return lead
 # Periods the final results stay up after the PREP closes: more than the periods without a
 # cut that raise the notice, so the drill shows a closed PREP is not an interrupted one.
@@ -141,8 +143,9 @@ def set_calendar(inventory: Path, opens: dt.datetime, closes: dt.datetime,
 
 def open_window(inventory: Path, difusores: int, cuts: int, period_s: int, out: Path,
                 rerun_s: float | None = None) -> float:
-    """Set the night's calendar and deploy it to every host; returns the wall time of the
-    first cut, when the PREP opens. `rerun_s`: what the last deploy re-run took."""
+    """Set the night's calendar and deploy it to every host (deploys/calendar.py: the files
+    that hold the dates, not a full re-run); returns the wall time of the first cut, when
+    the PREP opens. `rerun_s`: what the last full deploy re-run took."""
     started = time.time()
     lead = window_lead(difusores, rerun_s)
     opens, closes, ends = night_calendar(dt.datetime.now(dt.UTC), cuts, period_s, lead,
@@ -150,7 +153,7 @@ def open_window(inventory: Path, difusores: int, cuts: int, period_s: int, out: 
     set_calendar(inventory, opens, closes, ends)
     # Both roles: the difusores' watchdogs and activators, and the publisher, which signs
     # production material from the opening and the final cut from the close.
-    require_ok(deploy_all(inventory), "window", out)
+    require_ok(deploy_all(inventory, CALENDAR_DEPLOY, CALENDAR_ROLES), "window", out)
     if time.time() > opens.timestamp():
         raise PrepError(f"deploying the night's calendar took {time.time() - started:.0f} s, "
                         f"more than the {lead} s the drill allows for it",
@@ -182,12 +185,14 @@ def with_period(inventory: Path, out: Path, period_s: int) -> Path:
     return path
 
 
-def deploy_all(inventory: Path) -> dict[str, DeployResult]:
-    """Every role's deploy at once (pyinfra is parallel over hosts within each), each
-    allowed a time that grows with its hosts (they all share the lab's cores)."""
+def deploy_all(inventory: Path, deploy_file: str | None = None,
+               roles: tuple[str, ...] = tuple(ROLE_GROUPS)) -> dict[str, DeployResult]:
+    """Each role's deploy (deploys/<role>.py, or `deploy_file` for every role) at once;
+    pyinfra is parallel over hosts within each. Each is allowed a time that grows with its
+    hosts (they all share the lab's cores)."""
     groups = load_inventory(inventory)
-    jobs = {role: (f"deploys/{role}.py", group) for role, group in ROLE_GROUPS.items()
-            if getattr(groups, group)}  # a lab without a website has nothing to deploy there
+    jobs = {role: (deploy_file or f"deploys/{role}.py", ROLE_GROUPS[role]) for role in roles
+            if getattr(groups, ROLE_GROUPS[role])}  # a lab without a website deploys none
     hosts = sum(len(getattr(groups, group)) for _, group in jobs.values())
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
         futures = {role: pool.submit(run_deploy, inventory, f, limit=group,
