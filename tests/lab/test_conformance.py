@@ -226,3 +226,26 @@ def test_removed_waiver(conf):
     assert report["exit_code"] == 1
     assert failing(report) == {"CONV-II.c.2"}, summary(report)
     assert "no se detecta disco redundante" in causes(report, "CONV-II.c.2")
+
+
+def test_a_moved_date_needs_the_calendar_deploy_alone(conf, tmp_path):
+    """deploys/calendar.py writes every file the dates reach (the drill sets its night with
+    it): on a copy of the inventory whose PREP opens tomorrow, it changes the difusor, and
+    the full deploy then finds nothing left to change. The lab's own dates go back after."""
+    from prep_iac.lab.ca import share_ca
+    from prep_iac.pyinfra_run import run_deploy
+    from prep_iac.simulacro.setup import drill_inventory
+
+    lab_inventory = conf.lab.inventory_path
+    period = load_inventory(lab_inventory).iec.period_s
+    moved = drill_inventory(lab_inventory, tmp_path, period, ha=False)  # same period, new dates
+    share_ca(lab_inventory, moved)
+    assert run_deploy(lab_inventory, "deploys/difusor.py", limit=HOST).ok  # where we start
+    try:
+        dates = run_deploy(moved, "deploys/calendar.py", limit=HOST)
+        assert dates.ok and dates.changed > 0, dates.output[-3000:]
+        full = run_deploy(moved, "deploys/difusor.py", limit=HOST)
+        assert full.ok and full.changed == 0, full.output[-4000:]
+    finally:
+        back = run_deploy(lab_inventory, "deploys/calendar.py", limit=HOST)
+        assert back.ok, back.output[-3000:]
