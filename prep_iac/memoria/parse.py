@@ -11,7 +11,6 @@ epoch, an integer that every line of the chunk then carries.
 
 from __future__ import annotations
 
-import gzip
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+from isal import igzip
 
 from prep_iac.errors import PrepError
 from prep_iac.memoria import logformat as lf
@@ -86,7 +86,8 @@ def _chunks(path: Path, size: int | None = None) -> Iterator[tuple[bytes, int]]:
     with open(path, "rb") as raw:
         gz = raw.read(2) == b"\x1f\x8b"
         raw.seek(0)
-        f = gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw
+        # ISA-L's inflate (same format, same errors as gzip's): about half the CPU time.
+        f = igzip.IGzipFile(fileobj=raw, mode="rb") if gz else raw
         pos = 0
         while True:
             block = f.read(size or CHUNK_BYTES)
