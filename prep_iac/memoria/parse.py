@@ -166,12 +166,25 @@ def _reduce_chunk(data: bytes) -> tuple[dict, list[pl.DataFrame]]:
 
 
 def _fold(parts: list[list[pl.DataFrame]]) -> list[pl.DataFrame]:
-    traffic = pl.concat([p[0] for p in parts]).group_by("b", "path", "status").agg(
-        pl.col("hits").sum(), pl.col("bytes").sum())
-    visitors = pl.concat([p[1] for p in parts]).group_by("b", "vh").agg(pl.col("hits").sum())
-    sources = pl.concat([p[2] for p in parts]).group_by("b", "ref", "ua").agg(pl.col("hits").sum())
-    rt = pl.concat([p[3] for p in parts]).group_by("b", "bin").agg(pl.col("n").sum())
-    return [traffic, visitors, sources, rt]
+    """The parts' frames merged, each key once. Only a bucket found in more than one part can
+    repeat a key (chunks of a log in time order share a bucket or two at their edges): only
+    its rows are grouped again, the others pass as they are."""
+    many = [pl.concat([f.select("b").unique() for f in frames]).filter(pl.col("b").is_duplicated())
+            .get_column("b") for frames in zip(*parts, strict=True)]
+    specs = [(("b", "path", "status"), [pl.col("hits").sum(), pl.col("bytes").sum()]),
+             (("b", "vh"), [pl.col("hits").sum()]),
+             (("b", "ref", "ua"), [pl.col("hits").sum()]),
+             (("b", "bin"), [pl.col("n").sum()])]
+    out = []
+    for frames, shared, (keys, sums) in zip(zip(*parts, strict=True), many, specs, strict=True):
+        every = pl.concat(frames)
+        if shared.is_empty():
+            out.append(every)
+            continue
+        again = pl.col("b").is_in(shared.unique().implode())
+        out.append(pl.concat([every.filter(~again),
+                              every.filter(again).group_by(*keys).agg(*sums)]))
+    return out
 
 
 def parse_logs(paths: Iterable[Path], progress: Callable[[int], None] | None = None) -> Parsed:
