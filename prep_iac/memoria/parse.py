@@ -11,7 +11,6 @@ epoch, an integer that every line of the chunk then carries.
 
 from __future__ import annotations
 
-import gzip
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+from isal import igzip
 
 from prep_iac.errors import PrepError
 from prep_iac.memoria import logformat as lf
@@ -86,7 +86,8 @@ def _chunks(path: Path, size: int | None = None) -> Iterator[tuple[bytes, int]]:
     with open(path, "rb") as raw:
         gz = raw.read(2) == b"\x1f\x8b"
         raw.seek(0)
-        f = gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw
+        # ISA-L's inflate (same format, same errors as gzip's): about half the CPU time.
+        f = igzip.IGzipFile(fileobj=raw, mode="rb") if gz else raw
         pos = 0
         while True:
             block = f.read(size or CHUNK_BYTES)
@@ -125,17 +126,18 @@ def _reduce_chunk(data: bytes) -> tuple[dict, list[pl.DataFrame]]:
         pl.concat_str([pl.col("prefix").str.slice(s10, l10), pl.col("prefix").str.slice(so, lo)])
         .alias("key"),
         # Splits, not regexes, for the hot fields: about twice as fast in polars.
-        pl.concat_str([pl.col("prefix").str.split_exact(" ", 1).struct.field("field_0"),
+        # split_exact(by, n) makes n + 1 fields: asking no more than needed is cheaper.
+        pl.concat_str([pl.col("prefix").str.split_exact(" ", 0).struct.field("field_0"),
                        pl.col("ua")], separator="\t").hash(2021).alias("vh"),
-        pl.col("request").str.split_exact(" ", 2).struct.field("field_1")
-        .str.split_exact("?", 1).struct.field("field_0").alias("path"),
+        pl.col("request").str.split_exact(" ", 1).struct.field("field_1")
+        .str.split_exact("?", 0).struct.field("field_0").alias("path"),
         pl.col("middle").str.slice(1, 3).cast(pl.Int16).alias("status"),
-        pl.col("middle").str.slice(5).str.strip_chars().cast(pl.Int64, strict=False)
+        pl.col("middle").str.slice(5).str.strip_chars_end().cast(pl.Int64, strict=False)
         .fill_null(0).alias("bytes"),
         pl.col("referer").alias("ref"),
         pl.col("ua"),
         # tail is " rt=0.012 host=…" (TAIL_RE checked the order): the 2nd word minus "rt=".
-        pl.col("tail").str.split_exact(" ", 2).struct.field("field_1").str.slice(3)
+        pl.col("tail").str.split_exact(" ", 1).struct.field("field_1").str.slice(3)
         .cast(pl.Float64, strict=False).alias("rt"),
     ).collect()
     # Each distinct key (a few per chunk) becomes its bucket's UTC epoch once; every line then
@@ -164,12 +166,25 @@ def _reduce_chunk(data: bytes) -> tuple[dict, list[pl.DataFrame]]:
 
 
 def _fold(parts: list[list[pl.DataFrame]]) -> list[pl.DataFrame]:
-    traffic = pl.concat([p[0] for p in parts]).group_by("b", "path", "status").agg(
-        pl.col("hits").sum(), pl.col("bytes").sum())
-    visitors = pl.concat([p[1] for p in parts]).group_by("b", "vh").agg(pl.col("hits").sum())
-    sources = pl.concat([p[2] for p in parts]).group_by("b", "ref", "ua").agg(pl.col("hits").sum())
-    rt = pl.concat([p[3] for p in parts]).group_by("b", "bin").agg(pl.col("n").sum())
-    return [traffic, visitors, sources, rt]
+    """The parts' frames merged, each key once. Only a bucket found in more than one part can
+    repeat a key (chunks of a log in time order share a bucket or two at their edges): only
+    its rows are grouped again, the others pass as they are."""
+    many = [pl.concat([f.select("b").unique() for f in frames]).filter(pl.col("b").is_duplicated())
+            .get_column("b") for frames in zip(*parts, strict=True)]
+    specs = [(("b", "path", "status"), [pl.col("hits").sum(), pl.col("bytes").sum()]),
+             (("b", "vh"), [pl.col("hits").sum()]),
+             (("b", "ref", "ua"), [pl.col("hits").sum()]),
+             (("b", "bin"), [pl.col("n").sum()])]
+    out = []
+    for frames, shared, (keys, sums) in zip(zip(*parts, strict=True), many, specs, strict=True):
+        every = pl.concat(frames)
+        if shared.is_empty():
+            out.append(every)
+            continue
+        again = pl.col("b").is_in(shared.unique().implode())
+        out.append(pl.concat([every.filter(~again),
+                              every.filter(again).group_by(*keys).agg(*sums)]))
+    return out
 
 
 def parse_logs(paths: Iterable[Path], progress: Callable[[int], None] | None = None) -> Parsed:

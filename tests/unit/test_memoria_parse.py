@@ -177,3 +177,12 @@ def test_small_chunks_give_the_same_counts(monkeypatch):
     p, pieces = _summary([DATA / "access-known.log"])
     assert pieces["totals"] == whole["totals"] and pieces["per_hour"] == whole["per_hour"]
     assert (p.malformed, p.blank) == (1, 1)
+
+
+def test_gzip_of_several_members_read_whole(tmp_path):
+    # `cat a.gz b.gz > ab.gz` is a valid gzip file: every member's lines count, as with zcat.
+    lines = (DATA / "access-known.log").read_bytes().splitlines(keepends=True)
+    gz = tmp_path / "prep.access.log.1.gz"
+    gz.write_bytes(gzip.compress(b"".join(lines[:7])) + gzip.compress(b"".join(lines[7:])))
+    p, s = _summary([gz])
+    assert (p.lines, p.malformed, p.blank, s["totals"]["hits"]) == (15, 1, 1, 13)

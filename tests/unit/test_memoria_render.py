@@ -232,3 +232,21 @@ def test_missing_weasyprint_through_the_command(tmp_path):
 def test_notice_kind_is_the_watchdog_state():
     assert incidents.NOTICE == contract.NOTICE
     assert incidents.KINDS[contract.NOTICE][1]  # a notice affects publication
+
+
+def test_console_script_ends_at_once_with_everything_written(tmp_path):
+    """`prep-iac memoria report` ends by os._exit (no interpreter teardown): its summary line
+    still reaches stderr, its files are whole, and a failure keeps its exit code and message."""
+    run = "import sys; from prep_iac.cli import run; sys.argv[0] = 'prep-iac'; run()"
+    out = tmp_path / "o"
+    p = subprocess.run([sys.executable, "-c", run, "memoria", "report", "--logs",
+                        str(DATA / "access-known.log"), "--out", str(out), "--no-pdf"],
+                       capture_output=True, text=True, timeout=120, check=False)
+    assert p.returncode == 0, p.stderr
+    assert "report:" in p.stderr and "13 hits" in p.stderr
+    assert json.loads((out / "report.json").read_text())["window"]["totals"]["hits"] == 13
+    assert (out / "report.html").read_text().rstrip().endswith("</html>")
+    p = subprocess.run([sys.executable, "-c", run, "memoria", "report", "--logs",
+                        str(tmp_path / "nowhere"), "--out", str(out), "--no-pdf"],
+                       capture_output=True, text=True, timeout=120, check=False)
+    assert p.returncode == 2 and "no such logs directory" in p.stderr
