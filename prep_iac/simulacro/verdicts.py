@@ -30,8 +30,14 @@ def idempotence_check(second_run: dict, seconds: float) -> dict:
 def conformance_check(title: str, reports: dict) -> dict:
     """Every verify and audit of a conformance run (name -> its report) exited 0."""
     return {"name": title, "ok": bool(reports) and all(r["ok"] for r in reports.values()),
-            "detail": ", ".join(f"{k}: {'cumple' if r['ok'] else 'no cumple'}"
-                                for k, r in reports.items()) or "no se ejecutó"}
+            "detail": ", ".join(f"{k}: {_outcome(r)}" for k, r in reports.items())
+            or "no se ejecutó"}
+
+
+def _outcome(report: dict) -> str:
+    if report.get("timed_out"):
+        return f"no terminó en {report['timed_out']} s"
+    return "cumple" if report["ok"] else "no cumple"
 
 
 def propagation_check(cuts: list[dict], difusores: list[str], period_s: float, observer,
