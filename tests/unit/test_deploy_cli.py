@@ -23,6 +23,14 @@ def test_limit_names_one_host():
     assert cmd[3:] == ["--limit", "publisher-1"]
 
 
+@pytest.mark.parametrize("inventory", ["example-difusor.yml", "example-iec.yml"])
+def test_the_calendar_deploy_runs_on_every_host_of_either_inventory(inventory):
+    """A date the Institute moved: deploys/calendar.py, no group limit (it has both roles')."""
+    cmd = deploy_command("calendar", str(REPO / "inventories" / inventory))
+    assert cmd[1:3] == [str(REPO / "inventories/env.py"), str(REPO / "deploys/calendar.py")]
+    assert cmd[3:] == ["-y"]
+
+
 def test_unknown_role_lists_the_deploys():
     with pytest.raises(PrepError, match="no deploy named 'nope'") as info:
         deploy_command("nope", str(REPO / "inventories/example-difusor.yml"))
