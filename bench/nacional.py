@@ -217,8 +217,7 @@ def main() -> int:
                                                      on_lab):
                 what = (f"lab difusor, {what}: pushed {sent / 1e6:.1f} MB in {wall:.1f} s; "
                         f"activation ({new} new files)")
-                rows.append((what, secs, None,
-                             f"{secs / 5:.2f}x the 5 s aim"))
+                rows.append((what, secs, None, f"{secs / 5:.2f}x the 5 s aim"))
             figures += [("nacional activation first cut, lab difusor (s)", f"{on_lab[0][0]:.2f}"),
                         ("nacional activation next cut, lab difusor (s)", f"{on_lab[1][0]:.2f}")]
 

@@ -191,7 +191,6 @@ def _print_cuts(folders: list[Path], elapsed: float) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the verdict and findings as JSON")
 def check_cmd(path, as_json):
     """Recompute a cut's summary from its rows and report any mismatch (exit 1)."""
-
     from prep_iac.console import echo_json, out
     from prep_iac.corte import check as checker
     from prep_iac.corte import nacional_check
@@ -238,7 +237,6 @@ def _print_findings(findings) -> None:
 
 def _check_national(report, as_json: bool) -> None:
     """Print a national cut's verdict: one line per election, then every problem."""
-
     from prep_iac.console import echo_json, out
 
     if as_json:

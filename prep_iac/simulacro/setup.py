@@ -43,6 +43,8 @@ def window_lead(difusores: int, rerun_s: float | None = None) -> int:
     if rerun_s is not None:
         lead = max(lead, WINDOW_LEAD_S + round(WINDOW_LEAD_RERUN_SHARE * rerun_s))
     return lead
+
+
 # Periods the final results stay up after the PREP closes: more than the periods without a
 # cut that raise the notice, so the drill shows a closed PREP is not an interrupted one.
 AFTER_CLOSE_PERIODS = contract.MISSED_PERIODS + 2
