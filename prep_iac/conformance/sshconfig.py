@@ -4,7 +4,9 @@ hundreds of small testinfra commands of a verify ~10x faster than one ssh each."
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -19,9 +21,14 @@ CONNECT_TIMEOUT_S = 10
 
 
 def control_dir() -> Path:
-    """Sockets live in a short private path: a unix socket path is limited to 108 bytes."""
-    path = Path(tempfile.gettempdir()) / f"prep-iac-cm-{os.getuid()}"
-    path.mkdir(mode=0o700, exist_ok=True)
+    """The shared connections' sockets, of this run alone: a run that ends closes its
+    connections, so two at once (a drill's opening and closing verify, an audit or the
+    drill's own commands beside them) must not share one. A short private path: a unix
+    socket path is limited to 108 bytes. Removed when the process exits."""
+    base = Path(tempfile.gettempdir()) / f"prep-iac-cm-{os.getuid()}"
+    base.mkdir(mode=0o700, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix="", dir=base))
+    atexit.register(shutil.rmtree, path, True)
     return path
 
 

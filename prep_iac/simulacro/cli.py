@@ -83,12 +83,14 @@ def simulacro(difusores, ha, periodo, desde, hasta, faults, out_dir, keep, inven
     except ValueError:
         raise PrepError(f"--desde {desde!r} / --hasta {hasta!r} are not times HH:MM",
                         "e.g. --desde 18:00 --hasta 02:00") from None
-    quiet = conformance_periods(period)
+    quiet = conformance_periods(period, difusores)
     plan = load_plan(faults, difusores, ha, first=quiet + 1)
+    if not plan.faults:  # no fault to keep clear of: the closing run may overlap the opening's
+        quiet = max(1, min(quiet, periods - 2))
     check_schedule(plan, periods, quiet)
     claim_output(out_dir)
     opts = Options(difusores=difusores, ha=ha, period_s=period, desde=desde, hasta=hasta,
-                   plan=plan, out=out_dir.resolve(), keep=keep, actas=actas, seed=seed)
+                   plan=plan, quiet=quiet, out=out_dir.resolve(), keep=keep, actas=actas, seed=seed)
     started = time.monotonic()
 
     def log(message: str) -> None:

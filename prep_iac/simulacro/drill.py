@@ -36,9 +36,11 @@ CONFORMANCE_TIMEOUT_S, CONFORMANCE_TIMEOUT_PER_HOST_S = 600, 40
 CONFORMANCE_AT_ONCE = 8
 
 
-def conformance_periods(period_s: int) -> int:
-    """Periods kept free of faults at the opening and the close, for the conformance runs."""
-    return -(-CONFORMANCE_S // period_s) + 1
+def conformance_periods(period_s: int, difusores: int = 1) -> int:
+    """Periods kept free of faults at the opening and the close, for the conformance runs:
+    the verify and one audit per difusor go CONFORMANCE_AT_ONCE at a time, in waves."""
+    waves = -(-(difusores + 1) // CONFORMANCE_AT_ONCE)
+    return -(-CONFORMANCE_S * waves // period_s) + 1
 
 
 @dataclass
@@ -49,6 +51,7 @@ class Options:
     desde: str = "18:00"
     hasta: str = "02:00"
     plan: Plan = field(default_factory=Plan)
+    quiet: int = 9  # conformance_periods(): the closing run starts this many periods from the end
     out: Path = Path("simulacro-out")
     keep: bool = False
     actas: int = 4000

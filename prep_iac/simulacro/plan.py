@@ -175,7 +175,14 @@ def load_plan(spec: str, difusores: int, ha: bool, first: int = 8) -> Plan:
 
 
 def check_schedule(plan: Plan, periods: int, quiet: int) -> None:
-    """Faults stay clear of the opening and closing conformance runs."""
+    """The night holds its two conformance runs (the opening one at period 1, the closing
+    one `quiet` periods before the end), and faults stay clear of both."""
+    if periods < quiet + 2:
+        raise PrepError(f"the night has {periods} periods; its conformance runs need at least "
+                        f"{quiet + 2} (the closing one starts {quiet} periods before the last "
+                        "cut, after the opening one)",
+                        "lengthen the night (--hasta), or the period (--periodo: a longer "
+                        "one needs fewer quiet periods)")
     needed = plan.last_period() + quiet + 1
     if plan.faults and periods < needed:
         raise PrepError(f"the night has {periods} periods; this fault plan needs {needed} "

@@ -13,7 +13,7 @@ from pathlib import Path
 from prep_iac.errors import PrepError
 from prep_iac.inventory import load_inventory
 from prep_iac.simulacro import setup, summary, verdicts
-from prep_iac.simulacro.drill import Drill, Options, conformance_periods, night_times
+from prep_iac.simulacro.drill import Drill, Options, night_times
 from prep_iac.simulacro.plan import check_lab_only, check_targets
 
 
@@ -69,7 +69,6 @@ def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
         log("hosts reales en su etapa de simulacros: el material se firma como simulacro y "
             "el público sigue viendo la página de «aún no inicia»")
         start_at = setup.drill_stage_start(inventory)
-    quiet = conformance_periods(opts.period_s)
     runs: dict[str, Future] = {}
     pool = ThreadPoolExecutor(max_workers=2)
 
@@ -84,7 +83,7 @@ def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
     log(f"la noche: {opts.desde}–{opts.hasta}, {periods} cortes, uno cada {opts.period_s} s")
     drill.night(start_at, progress=progress, at_period={
         1: conformance("apertura", "conformidad a la apertura (sin fallas hasta que termine)"),
-        periods - quiet: conformance("cierre", "conformidad al cierre (sin fallas)")})
+        periods - opts.quiet: conformance("cierre", "conformidad al cierre (sin fallas)")})
     for tag, title in (("apertura", "conformidad a la apertura"), ("cierre", "conformidad al cierre")):
         checks.append(verdicts.conformance_check(title, runs[tag].result() if tag in runs else {}))
     pool.shutdown()

@@ -44,7 +44,7 @@ def drill(tmp_path_factory):
 
     require_root()
     tmp = tmp_path_factory.mktemp("simulacro")
-    plan = default_plan(DIFUSORES, ha=True, first=conformance_periods(PERIOD) + 1)
+    plan = default_plan(DIFUSORES, ha=True, first=conformance_periods(PERIOD, DIFUSORES) + 1)
     faults = [f.model_dump() for f in plan.faults]
     for fault in faults:
         if fault["kind"] == "corrupt_cut":

@@ -1,6 +1,7 @@
 """verify's plumbing without hosts: the ssh_config, host selection, an unreachable host."""
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,29 @@ def test_ssh_config_multiplexes_and_pins(tmp_path):
     assert "ControlPersist 120" in text and "BatchMode yes" in text
     if any(h.host_key for h in inventory.hosts().values()):
         assert "StrictHostKeyChecking yes" in text
+
+
+def test_every_run_shares_connections_of_its_own(tmp_path):
+    """Two runs at once (a drill's opening and closing verify) each close their connections
+    when they end: sharing one socket, the first to end broke the other's checks in flight
+    (`mux_client_request_alive: write packet: Broken pipe`). Gone when the process exits."""
+    script = "\n".join([
+        "import sys", f"sys.path.insert(0, {str(REPO)!r})", "from pathlib import Path",
+        "from prep_iac.conformance import sshconfig",
+        "from prep_iac.inventory import load_inventory",
+        f"inv, src = load_inventory({str(IEC)!r}), Path({str(IEC)!r})",
+        f"tmp = Path({str(tmp_path)!r})",
+        "for n in (1, 2):",
+        "    cfg = sshconfig.write_ssh_config(inv, src, tmp / f'c{n}')",
+        "    line = next(x for x in cfg.read_text().splitlines() if 'ControlPath' in x)",
+        "    d = Path(line.split()[1]).parent",
+        "    print(d, d.is_dir(), oct(d.stat().st_mode & 0o777))"])
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout.split("\n")
+    (first, *a), (second, *b) = out[0].split(), out[1].split()
+    assert first != second and a == b == ["True", "0o700"]
+    assert len(f"{first}/{'0' * 40}") < 108  # %C is 40 hex digits; a socket path's limit
+    assert not Path(first).exists() and not Path(second).exists()
 
 
 def test_select_hosts():

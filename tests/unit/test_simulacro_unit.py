@@ -14,7 +14,7 @@ from prep_iac.simulacro import summary
 from prep_iac.simulacro.drill import conformance_periods, night_times
 from prep_iac.simulacro.faults import _error_seconds
 from prep_iac.simulacro.observer import Observer
-from prep_iac.simulacro.plan import check_schedule, check_targets, default_plan, load_plan
+from prep_iac.simulacro.plan import Plan, check_schedule, check_targets, default_plan, load_plan
 
 
 def test_night_runs_past_midnight_every_ten_minutes():
@@ -35,6 +35,13 @@ def test_conformance_timeout_grows_with_the_hosts():
 def test_conformance_periods_cover_the_run():
     assert conformance_periods(10) * 10 >= 75
     assert conformance_periods(5) > conformance_periods(10)
+
+
+def test_conformance_periods_grow_with_the_waves_of_runs():
+    """8 runs at a time: the verify and 7 audits fit one wave; 25 difusores take 4."""
+    assert conformance_periods(10, difusores=7) == conformance_periods(10)
+    assert conformance_periods(10, difusores=8) == -(-75 * 2 // 10) + 1
+    assert conformance_periods(10, difusores=25) == -(-75 * 4 // 10) + 1
 
 
 def test_default_plan_has_every_fault_and_ha_only_with_ha():
@@ -83,6 +90,14 @@ def test_schedule_keeps_the_conformance_periods_free():
     early = load_plan("none", 2, False).model_validate({"faults": [{"kind": "flood", "at": 3}]})
     with pytest.raises(PrepError, match="falls in the first or last"):
         check_schedule(early, periods=49, quiet=9)
+
+
+def test_a_night_too_short_for_its_closing_conformance_run_is_refused():
+    """Without faults too: the closing run would start before the opening one, or never."""
+    check_schedule(Plan(), periods=11, quiet=9)
+    with pytest.raises(PrepError, match="the night has 10 periods; its conformance runs need "
+                                        "at least 11"):
+        check_schedule(Plan(), periods=10, quiet=9)
 
 
 def test_targets_must_exist_and_ha_needs_a_pair():
