@@ -133,6 +133,12 @@ DEFAULT_PERIOD_S = 600  # the call's 10 minutes between cuts
 MISSED_PERIODS = 3  # CONV-III.2: 3 periods without a cut -> notice, strike, suspension
 
 
+def watchdog_interval_s(period_s: int) -> int:
+    """How often the watchdog's timer runs: often enough that the notice is late by a small
+    part of a period at most (10 s on a real night, 2 s in a drill of 10 s periods)."""
+    return max(2, min(10, int(period_s) // 5))
+
+
 def stale_after_s(period_s: int) -> int:
     """How long without a cut before the notice shows and the publisher counts a strike."""
     return MISSED_PERIODS * int(period_s)

@@ -182,7 +182,7 @@ def host_files(cfg: HostConfig, facts: dict) -> dict[str, str | bytes]:
     out[f"{watchdog.UNIT_DIR}/prep-watchdog.service"] = _template(
         "watchdog", "prep-watchdog.service.j2", **watchdog.SERVICE_CONTEXT)
     out[f"{watchdog.UNIT_DIR}/prep-watchdog.timer"] = _template(
-        "watchdog", "prep-watchdog.timer.j2", interval_s=watchdog.interval_s(period),
+        "watchdog", "prep-watchdog.timer.j2", interval_s=contract.watchdog_interval_s(period),
         period_s=period)
 
     # logs

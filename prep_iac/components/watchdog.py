@@ -22,11 +22,6 @@ UNIT_DIR = "/etc/systemd/system"
 SERVICE_CONTEXT = {"prep_root": contract.PREP_ROOT, "state_dir": contract.WATCHDOG_STATE_DIR}
 
 
-def interval_s(period_s: int) -> int:
-    """Check often enough that the notice is late by a small part of a period at most."""
-    return max(2, min(10, period_s // 5))
-
-
 def watchdog_config(cfg: HostConfig) -> WatchdogConfig:
     iec = cfg.iec
     return WatchdogConfig(opens=iec.window.opens_at.isoformat(),
@@ -72,7 +67,7 @@ def timer():
     unit_timer = files.template(name="prep-watchdog.timer",
                                 src=paths.template("watchdog", "prep-watchdog.timer.j2"),
                                 dest=f"{UNIT_DIR}/prep-watchdog.timer", user="root",
-                                group="root", mode="644", interval_s=interval_s(period),
+                                group="root", mode="644", interval_s=contract.watchdog_interval_s(period),
                                 period_s=period)
     systemd.daemon_reload(name="systemd reads the watchdog units",
                           _if=any_changed(service, unit_timer))

@@ -69,6 +69,7 @@ def claim_output(out_dir: Path) -> None:
 def simulacro(difusores, ha, periodo, desde, hasta, faults, out_dir, keep, inventory, actas, seed):
     """A whole election night, accelerated: cuts, pushes, visitors, faults, checks, report."""
     from prep_iac.corte.election import check_actas
+    from prep_iac.lab import capacity
     from prep_iac.simulacro.drill import Options, conformance_periods, night_times
     from prep_iac.simulacro.plan import check_schedule, load_plan
     from prep_iac.simulacro.run import require_root
@@ -78,6 +79,8 @@ def simulacro(difusores, ha, periodo, desde, hasta, faults, out_dir, keep, inven
     if inventory is None:
         require_root()  # the lab: mounts, bridges, systemd-nspawn
     period = _seconds(periodo)
+    if inventory is None:
+        capacity.check_night(difusores, period)  # the memory's check comes when the lab boots
     try:
         periods = len(night_times(desde, hasta))
     except ValueError:

@@ -1,4 +1,7 @@
-"""The lab's capacity check: a lab the machine's memory cannot hold is refused before boot."""
+"""The lab's capacity checks, before boot: a lab the machine's memory cannot hold, and a drill
+whose night its cores cannot keep up with."""
+
+from itertools import pairwise
 
 import pytest
 
@@ -36,3 +39,34 @@ def test_no_room_at_all_says_to_free_memory():
 
 def test_the_machine_read_gives_a_positive_number():
     assert capacity.available_mib() > 0
+
+
+def test_a_night_faster_than_the_machine_is_refused_with_the_period_that_fits():
+    """25 lab difusores at 10 s periods fell behind on 2 cores (2026-12-05); at 30 s they
+    kept up, and so did 10 at 10 s."""
+    with pytest.raises(PrepError) as info:
+        capacity.check_night(25, 10, cores=2)
+    fits = capacity.shortest_period_s(25, 2)
+    assert "25 lab difusores at 10 s periods" in info.value.cause
+    assert "2 cores" in info.value.cause and "watchdog runs every 2 s" in info.value.cause
+    assert f"--periodo {fits}s or longer" in info.value.fix and 10 < fits <= 30
+    assert f"at most {capacity.most_night_difusores(10, 2)} --difusores" in info.value.fix
+    capacity.check_night(25, fits, cores=2)  # the period it names does fit
+    capacity.check_night(25, 30, cores=2)
+    capacity.check_night(10, 10, cores=2)
+    capacity.check_night(2, 6, cores=2)  # the default drill
+    capacity.check_night(25, 10, cores=8)  # more cores, more room
+
+
+def test_a_longer_period_always_costs_less():
+    costs = [capacity.night_cores(50, p) for p in range(2, 601)]
+    assert all(a >= b for a, b in pairwise(costs))
+
+
+def test_when_no_period_fits_it_names_the_difusores_that_do():
+    with pytest.raises(PrepError) as info:
+        capacity.check_night(200, 60, cores=2)
+    assert capacity.shortest_period_s(200, 2) is None
+    most = capacity.most_night_difusores(capacity.DEFAULT_PERIOD_S, 2)
+    assert f"ask for at most {most} difusores" in info.value.fix
+    capacity.check_night(most, capacity.DEFAULT_PERIOD_S, cores=2)

@@ -202,3 +202,19 @@ def test_a_drill_with_actas_the_generator_refuses_stops_before_anything(tmp_path
     assert isinstance(res.exception, PrepError), res.output
     assert says in res.exception.cause
     assert not out.exists()
+
+
+def test_a_night_this_machine_cannot_keep_up_with_stops_before_anything(tmp_path):
+    """100 lab difusores at 5 s periods would need some 21 cores for their own timers and
+    cuts: refused with the period that fits, before the lab boots or the folder is claimed."""
+    from click.testing import CliRunner
+
+    from prep_iac.cli import cli
+
+    out = tmp_path / "simulacro"
+    res = CliRunner().invoke(cli, ["simulacro", "--difusores", "100", "--periodo", "5s",
+                                   "--out", str(out)])
+    assert isinstance(res.exception, PrepError), res.output
+    assert "100 lab difusores at 5 s periods" in res.exception.cause
+    assert "--difusores" in res.exception.fix
+    assert not out.exists()

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import jinja2
 
-from prep_iac import paths
+from prep_iac import contract, paths
 from prep_iac.components import logs, nginx, watchdog
 from prep_iac.inventory import load_inventory
 from prep_iac.inventory.hostconfig import HostConfig
@@ -48,4 +48,5 @@ def test_watchdog_config_and_interval():
     conf = watchdog.watchdog_config(c)
     assert conf.opens == "2021-06-06T18:00:00-05:00"  # Monterrey, June 2021 (CDT)
     assert conf.period_s == 600
-    assert watchdog.interval_s(600) == 10 and watchdog.interval_s(10) == 2
+    assert contract.watchdog_interval_s(600) == 10
+    assert contract.watchdog_interval_s(10) == 2
