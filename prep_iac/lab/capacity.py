@@ -122,13 +122,14 @@ def check_night(difusores: int, period_s: float, cores: int | None = None) -> No
     """Refuse, before anything boots, a drill whose lab could not keep up with its cuts."""
     cores = machine_cores() if cores is None else cores
     need = night_cores(difusores, period_s)
-    if need > NIGHT_SHARE * cores:
-        raise PrepError(
-            f"{difusores} lab difusores at {period_s:g} s periods would take about {need:.1f} "
-            f"of this machine's {cores} cores for their own timers and cuts (their watchdog runs "
-            f"every {watchdog_interval_s(period_s)} s); with the publisher and the checks beside "
-            "them the night would fall behind for the lab's sake",
-            f"give --periodo {fits}s or longer, or at most "
-            f"{most_night_difusores(period_s, cores)} --difusores"
-            if (fits := shortest_period_s(difusores, cores)) else
-            f"ask for at most {most_night_difusores(DEFAULT_PERIOD_S, cores)} difusores")
+    if need <= NIGHT_SHARE * cores:
+        return
+    fits = shortest_period_s(difusores, cores)
+    raise PrepError(
+        f"{difusores} lab difusores at {period_s:g} s periods would take about {need:.1f} of "
+        f"this machine's {cores} cores for their own timers and cuts (their watchdog runs every "
+        f"{watchdog_interval_s(period_s)} s); with the observers and the checks beside them "
+        "the night would fall behind for the lab's sake",
+        f"give --periodo {fits}s or longer, or at most "
+        f"{most_night_difusores(period_s, cores)} --difusores" if fits else
+        f"ask for at most {most_night_difusores(DEFAULT_PERIOD_S, cores)} difusores")
