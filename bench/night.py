@@ -79,14 +79,16 @@ def main() -> int:
     measured = True
     for n, row in zip(args.difusores, rows):
         if row is None or not row["prop"]["n"]:
-            print(f"{n:>9} {'–':>6} {'–':>6} {'–':>6} {'–':>6} {'–':>7} {'–':>9}  no measure")
+            dashes = " ".join(f"{'–':>{w}}" for w in (6, 6, 6, 6, 7, 9))
+            print(f"{n:>9} {dashes}  no measure")
             measured = False
             continue
         p95 = row["prop"]["p95_s"]
         meets = p95 <= AIM_P95_S and not row["missed"]
         load = f"{row['load'][0]:.1f}-{row['load'][1]:.1f}"
-        print(f"{n:>9} {row['period']:>6} {p95:>6.2f} {row['prop']['max_s']:>6.2f} {len(row['missed']):>6} "
-              f"{row['seconds']:>7.0f} {load:>9}  {'meets' if meets else 'misses'}")
+        print(f"{n:>9} {row['period']:>6} {p95:>6.2f} {row['prop']['max_s']:>6.2f} "
+              f"{len(row['missed']):>6} {row['seconds']:>7.0f} {load:>9}  "
+              f"{'meets' if meets else 'misses'}")
     for n, row in zip(args.difusores, rows):
         if row is None or not row["prop"]["n"]:
             continue

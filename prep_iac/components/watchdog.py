@@ -67,8 +67,8 @@ def timer():
     unit_timer = files.template(name="prep-watchdog.timer",
                                 src=paths.template("watchdog", "prep-watchdog.timer.j2"),
                                 dest=f"{UNIT_DIR}/prep-watchdog.timer", user="root",
-                                group="root", mode="644", interval_s=contract.watchdog_interval_s(period),
-                                period_s=period)
+                                group="root", mode="644",
+                                interval_s=contract.watchdog_interval_s(period), period_s=period)
     systemd.daemon_reload(name="systemd reads the watchdog units",
                           _if=any_changed(service, unit_timer))
     systemd.service(name="prep-watchdog.timer running and enabled", service="prep-watchdog.timer",
