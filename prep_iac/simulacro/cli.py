@@ -76,10 +76,9 @@ def simulacro(difusores, ha, periodo, desde, hasta, faults, out_dir, keep, inven
     from prep_iac.simulacro.run import simulacro as run
 
     check_actas(actas)
-    if inventory is None:
-        require_root()  # the lab: mounts, bridges, systemd-nspawn
     period = _seconds(periodo)
     if inventory is None:
+        require_root()  # the lab: mounts, bridges, systemd-nspawn
         capacity.check_night(difusores, period)  # the memory's check comes when the lab boots
     try:
         periods = len(night_times(desde, hasta))

@@ -51,11 +51,16 @@ class Options:
     desde: str = "18:00"
     hasta: str = "02:00"
     plan: Plan = field(default_factory=Plan)
-    quiet: int = 9  # conformance_periods(): the closing run starts this many periods from the end
+    quiet: int | None = None  # the closing run starts this many periods from the end;
+    # None: conformance_periods() of this period and these difusores
     out: Path = Path("simulacro-out")
     keep: bool = False
     actas: int = 4000
     seed: int = 7
+
+    def __post_init__(self):
+        if self.quiet is None:
+            self.quiet = conformance_periods(self.period_s, self.difusores)
 
 
 def night_times(desde: str, hasta: str, date: dt.date = dt.date(2021, 6, 6)) -> list[dt.datetime]:

@@ -40,8 +40,8 @@ def test_conformance_periods_cover_the_run():
 def test_conformance_periods_grow_with_the_waves_of_runs():
     """8 runs at a time: the verify and 7 audits fit one wave; 25 difusores take 4."""
     assert conformance_periods(10, difusores=7) == conformance_periods(10)
-    assert conformance_periods(10, difusores=8) == -(-75 * 2 // 10) + 1
-    assert conformance_periods(10, difusores=25) == -(-75 * 4 // 10) + 1
+    assert conformance_periods(10, difusores=8) == 16  # 2 waves of 75 s: 15 periods, and 1
+    assert conformance_periods(10, difusores=25) == 31  # 4 waves: 30 periods, and 1
 
 
 def test_default_plan_has_every_fault_and_ha_only_with_ha():
