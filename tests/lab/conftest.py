@@ -15,6 +15,7 @@ tests fail; $PREP_LAB_KEEP=1 keeps it for a look afterwards.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -46,6 +47,20 @@ def lab_settings() -> dict:
     }
 
 
+# The labs some tests boot beside the session's, each on its own /24 after the session's
+# subnet (ci on 10.79.0.0/24: the drill's on 10.79.1.0/24, and so on): they may run at once.
+SIDE_LABS = {"sim": 1, "fs": 2, "guia": 3, "roto": 4}
+
+
+def side_lab(kind: str) -> tuple[str, str]:
+    """(name, subnet) of the lab of this kind beside the session's (see SIDE_LABS)."""
+    session = lab_settings()
+    net = ipaddress.ip_network(session["subnet"])
+    step = SIDE_LABS[kind] * max(net.num_addresses, 256)
+    subnet = ipaddress.ip_network((int(net.network_address) + step, max(net.prefixlen, 24)))
+    return f"{session['name'][:19 - len(kind)]}-{kind}", str(subnet)
+
+
 def assert_nothing_left(name: str) -> None:
     left = leftovers.remaining(name)
     assert not left, f"lab {name!r} left things behind: {left}"
@@ -71,6 +86,23 @@ def lab():
         if os.environ.get("PREP_LAB_KEEP") != "1":
             the_lab.destroy()
             assert_nothing_left(the_lab.name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def drill_beside(request, tmp_path_factory):
+    """test_simulacro's drill, started first thing when that module is among the tests: it
+    runs on a lab of its own while the other lab tests go on (their session's lab boots
+    beside it). None when it is not, or without root (its tests then fail on that)."""
+    drills = {item.module for item in request.session.items
+              if item.module.__name__ == "test_simulacro"}
+    if not drills or os.geteuid() != 0:
+        yield None
+        return
+    running = drills.pop().Drill(tmp_path_factory.mktemp("simulacro"))
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 def deploy(lab: Lab, deploy_file: str | Path, limit: str | None = None,

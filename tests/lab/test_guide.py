@@ -25,7 +25,7 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
-from conftest import REPO, assert_nothing_left, lab_settings, require_root
+from conftest import REPO, assert_nothing_left, lab_settings, require_root, side_lab
 
 from prep_iac.lab import Lab
 from prep_iac.lab import ca as lab_ca
@@ -71,11 +71,8 @@ def walk(tmp_path_factory):
     with which the test sends the first cut as the Institute would), and the reader's
     workstation: a home folder and the repository's venv on PATH."""
     require_root()
-    session = lab_settings()
-    net = ipaddress.ip_network(session["subnet"])
-    subnet = ipaddress.ip_network((int(net.network_address) + 3 * net.num_addresses,
-                                   net.prefixlen))
-    lab = Lab.fresh(f"{session['name'][:14]}-guia", str(subnet), session["release"])
+    name, subnet = side_lab("guia")
+    lab = Lab.fresh(name, subnet, lab_settings()["release"])
     home = tmp_path_factory.mktemp("guia-home")
     (home / ".ssh").mkdir(mode=0o700)
     try:

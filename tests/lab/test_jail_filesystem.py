@@ -11,7 +11,6 @@ one-host lab of its own whose difusor is given the controller's loop devices.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "pipeline"))
-from conftest import assert_nothing_left, lab_settings, require_root
+from conftest import assert_nothing_left, lab_settings, require_root, side_lab
 from conftest import testinfra_host as ssh_host  # not test_*: pytest would collect it
 from helpers import Jail
 
@@ -53,12 +52,9 @@ def fs_lab():
     """A lab beside the session's (a difusor, and a publisher for the registry the IEC's SFTP
     session is built from): its name with -fs, two /24s further on."""
     require_root()
-    session = lab_settings()
-    net = ipaddress.ip_network(session["subnet"])
-    subnet = ipaddress.ip_network((int(net.network_address) + 2 * net.num_addresses,
-                                   net.prefixlen))
+    name, subnet = side_lab("fs")
     before = loops_in_use()
-    the_lab = Lab.fresh(f"{session['name'][:16]}-fs", str(subnet), session["release"])
+    the_lab = Lab.fresh(name, subnet, lab_settings()["release"])
     try:
         the_lab.up(difusores=1, publishers=1, loop_devices=(HOST,))
         yield the_lab

@@ -3,10 +3,10 @@ sees the result, and neither `down` nor a failed `up` leaves anything behind."""
 
 from __future__ import annotations
 
-import ipaddress
 import os
 
 import pytest
+from conftest import side_lab
 
 from prep_iac.errors import PrepError
 from prep_iac.lab import Lab, leftovers
@@ -90,17 +90,14 @@ def test_down_leaves_nothing_and_up_again_restores(lab, nothing_left):
     assert lab.run("difusor-1", "cat /etc/prep-lab-test/greeting").stdout  # disks kept
 
 
-def _spare_subnet(lab: Lab) -> str:
-    """A /24 for the throw-away lab: $PREP_LAB_FAIL_SUBNET, else the one after the lab's."""
-    if os.environ.get("PREP_LAB_FAIL_SUBNET"):
-        return os.environ["PREP_LAB_FAIL_SUBNET"]
-    net = ipaddress.IPv4Network(lab.spec.subnet)
-    return str(ipaddress.IPv4Network((int(net.network_address) + 256, 24)))
+def _spare_subnet() -> str:
+    """A /24 for the throw-away lab: $PREP_LAB_FAIL_SUBNET, else its own beside the session's."""
+    return os.environ.get("PREP_LAB_FAIL_SUBNET") or side_lab("roto")[1]
 
 
 def test_failed_up_leaves_nothing(lab, nothing_left):
     name = f"{lab.name}x"
-    broken = Lab.fresh(name, _spare_subnet(lab), lab.spec.release)
+    broken = Lab.fresh(name, _spare_subnet(), lab.spec.release)
     try:
         with pytest.raises(PrepError, match="not ready"):
             broken.up(difusores=2, publishers=0, timeout=0.2)  # hosts booted, never ready

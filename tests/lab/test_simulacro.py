@@ -5,15 +5,16 @@ a plan that expects the wrong outcome makes the run fail — the corrupt cut's e
 flipped on purpose, so the drill must exit 1 for that fault alone.
 """
 
-import ipaddress
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import require_root, side_lab
 
 from prep_iac.simulacro.drill import conformance_periods
 from prep_iac.simulacro.plan import default_plan
@@ -24,47 +25,64 @@ PERIOD = 10
 DIFUSORES = 3  # difusor-1/2 are the HA pair, difusor-3 gets its network cut
 
 
-def drill_env() -> dict:
-    """The drill boots a lab of its own beside the session's (which later tests still use):
-    the session's name with -sim, on the next /24 (ci on 10.79.0.0/24 -> ci-sim on
-    10.79.1.0/24), whatever PREP_LAB_NAME / PREP_LAB_SUBNET this run was given."""
-    from conftest import lab_settings
+class Drill:
+    """The drill as a child process: started by conftest's `drill_beside` before the session's
+    lab boots, so its whole night (about 9 minutes, on a lab of its own: conftest.SIDE_LABS)
+    runs beside the other lab tests instead of after them."""
 
-    session = lab_settings()
-    net = ipaddress.ip_network(session["subnet"])
-    following = ipaddress.ip_network((int(net.network_address) + net.num_addresses,
-                                      net.prefixlen))
-    return dict(os.environ, PREP_LAB_NAME=f"{session['name'][:16]}-sim",
-                PREP_LAB_SUBNET=str(following))
+    def __init__(self, tmp: Path):
+        plan = default_plan(DIFUSORES, ha=True, first=conformance_periods(PERIOD, DIFUSORES) + 1)
+        faults = [f.model_dump() for f in plan.faults]
+        for fault in faults:
+            if fault["kind"] == "corrupt_cut":
+                fault["expect"] = {"refused": False}  # wrong on purpose
+        plan_file = tmp / "plan.yml"
+        plan_file.write_text(yaml.safe_dump({"faults": faults}))
+        self.out = tmp / "out"
+        self.log = tmp / "simulacro.log"
+        name, subnet = side_lab("sim")
+        prep = Path(sys.executable).with_name("prep-iac")
+        with self.log.open("w") as log:
+            # Same process group as pytest: a Ctrl-C reaches the drill too, which then takes
+            # its lab down itself.
+            self.proc = subprocess.Popen(
+                [str(prep), "simulacro", "--difusores", str(DIFUSORES), "--ha",
+                 "--periodo", f"{PERIOD}s", "--hasta", "00:20", "--faults", str(plan_file),
+                 "--actas", "300", "--out", str(self.out)],
+                stdout=log, stderr=subprocess.STDOUT, text=True,
+                env=dict(os.environ, PREP_LAB_NAME=name, PREP_LAB_SUBNET=subnet))
+
+    def result(self, timeout: float = 1800):
+        """(exit code, simulacro.json, out dir) once the drill has ended."""
+        returncode = self.proc.wait(timeout=timeout)
+        results_file = self.out / "simulacro.json"
+        assert results_file.exists(), self.log.read_text()[-6000:]
+        return returncode, json.loads(results_file.read_text()), self.out
+
+    def stop(self) -> None:
+        """The session ends: a drill still running (its tests failed early or were not
+        reached) is interrupted, and it takes its lab down (simulacro's own finally)."""
+        if self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            pytest.fail(f"the drill did not stop on SIGINT; its lab may be left: prep-iac lab "
+                        f"destroy --name {side_lab('sim')[0]}", pytrace=False)
 
 
 @pytest.fixture(scope="module")
-def drill(tmp_path_factory):
-    from conftest import require_root
-
+def drill(drill_beside):
     require_root()
-    tmp = tmp_path_factory.mktemp("simulacro")
-    plan = default_plan(DIFUSORES, ha=True, first=conformance_periods(PERIOD, DIFUSORES) + 1)
-    faults = [f.model_dump() for f in plan.faults]
-    for fault in faults:
-        if fault["kind"] == "corrupt_cut":
-            fault["expect"] = {"refused": False}  # wrong on purpose
-    plan_file = tmp / "plan.yml"
-    plan_file.write_text(yaml.safe_dump({"faults": faults}))
-    out = tmp / "out"
-    prep = Path(sys.executable).with_name("prep-iac")
-    proc = subprocess.run(
-        [str(prep), "simulacro", "--difusores", str(DIFUSORES), "--ha", "--periodo", f"{PERIOD}s",
-         "--hasta", "00:20", "--faults", str(plan_file), "--actas", "300", "--out", str(out)],
-        capture_output=True, text=True, timeout=1800, check=False, env=drill_env())
-    results_file = out / "simulacro.json"
-    assert results_file.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc, json.loads(results_file.read_text()), out
+    return drill_beside.result()
 
 
 def test_the_wrong_expectation_fails_the_run(drill):
-    proc, results, _ = drill
-    assert proc.returncode == 1 and results["ok"] is False
+    returncode, results, _ = drill
+    assert returncode == 1 and results["ok"] is False
     failed = [f["kind"] for f in results["faults"] if not f["ok"]]
     assert failed == ["corrupt_cut"], results["faults"]
 
