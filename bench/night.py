@@ -7,8 +7,9 @@ cut some difusor was never seen serving). Runs a real drill without faults per s
 after the other (each boots and tears down its own lab):
     python bench/night.py [--difusores 10 25 50] [--hasta 20:00] [--periodo 10s [30s 60s]]
 One --periodo for every size, or one per size: the lab compresses a 10-minute period into
-it, so every lab difusor's own timers (the watchdog every period/5) cost this machine more
-the shorter it is (docs/simulacro.md, "Size").
+it, so every lab difusor's own work (a cut, the activator's sweep, the watchdog's passes)
+costs this machine more the shorter it is (docs/simulacro.md, "Size"). Each size also
+prints where the night's CPU went (the drill's `cpu`: difusores, publisher, the rest).
 How many difusores the machine holds is checked by the drill before anything boots.
 """
 
@@ -49,13 +50,19 @@ def one_size(n: int, periodo: str, args) -> dict | None:
     failed = [c["name"] for c in results["checks"] if not c["ok"]]
     row = {"n": n, "period": periodo, "cuts": len(results["cuts"]), "prop": prop, "missed": missed,
            "within_period": check.get("ok"), "failed_checks": failed, "seconds": seconds,
-           "load": (load_before, os.getloadavg()[0]), "out": str(out)}
+           "load": (load_before, os.getloadavg()[0]), "cpu": results.get("cpu") or {},
+           "out": str(out)}
     print(f"{n} difusores: {row['cuts']} cuts every {periodo}, {prop['n']} deliveries "
           f"measured, drill {seconds:.0f} s, load {load_before:.1f} -> {row['load'][1]:.1f}")
     if prop["n"]:
         print(f"  propagation: median {prop['median_s']} s, p95 {prop['p95_s']} s, "
               f"max {prop['max_s']} s")
     print(f"  missed cuts: {len(missed)}" + (f" ({', '.join(missed[:5])})" if missed else ""))
+    c = row["cpu"]
+    if c:
+        print(f"  night's CPU (cores): machine {c['machine_cores']}, difusores "
+              f"{c['difusores_cores']} ({c['per_difusor_cores']} each), publisher "
+              f"{c['publisher_cores']}, the rest {c['rest_cores']}")
     print(f"  drill checks failed: {', '.join(failed) or 'none'}  (results: {out})",
           flush=True)
     return row
@@ -97,6 +104,9 @@ def main() -> int:
         print(f"FIGURE night p95 / 15 s aim {size}: {row['prop']['p95_s'] / AIM_P95_S:.2f}")
         print(f"FIGURE night missed cuts {size}: {len(row['missed'])}")
         print(f"FIGURE night drill {size} (s): {row['seconds']:.0f}")
+        for part in ("difusores", "publisher", "rest"):
+            if row["cpu"].get(f"{part}_cores") is not None:
+                print(f"FIGURE night CPU {part} {size} (cores): {row['cpu'][f'{part}_cores']}")
     return 0 if measured else 1  # an aim missed shows in the table, not as a failure
 
 

@@ -34,13 +34,13 @@ if has_role("difusor"):
     firewall.nftables()     # CONV-II.d.1 default drop, SSH from admins/IEC, DoS limits
     sftp_jail.jail()        # CONV-II.a.1 chrooted SFTP-only account for the IEC
     reader.account()        # CONV-IV     the IEC's read-only account for its own verify
-    onhost.programs()       # CONV-I.3/I.9 the activator's and watchdog's code, one contract
+    code = onhost.programs()  # CONV-I.3/I.9 the activator's and watchdog's code, one contract
     activator.installed()   # CONV-I.3/I.9 verify signed cuts, switch `current` atomically
     tls.certificates()      # TLS for the public site
     nginx.site()            # CONV-I.1/I.2/I.6/I.10 the PREP, the portal page, the cut time
     waf.filters()           # CONV-II.d.2 cheap request filtering in nginx
     ids.fail2ban()          # CONV-II.d.2 bans in nftables from sshd and nginx logs
-    watchdog.timer()        # CONV-III.2  notice page after 3 periods without a cut
+    watchdog.resident(code)  # CONV-III.2  notice page after 3 periods without a cut
     logs.rotation()         # CONV-VI     access logs kept for the memoria
     ups.nut()               # CONV-II.e   UPS monitoring and clean shutdown
     ha.keepalived()         # CONV-II.a.2 floating address for an HA pair

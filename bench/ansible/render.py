@@ -180,10 +180,8 @@ def host_files(cfg: HostConfig, facts: dict) -> dict[str, str | bytes]:
     out[contract.WATCHDOG_CONFIG] = settings_json(settings)
     out[settings.notice_template] = _template("watchdog", "aviso.html.j2", **nginx.context(cfg))
     out[f"{watchdog.UNIT_DIR}/prep-watchdog.service"] = _template(
-        "watchdog", "prep-watchdog.service.j2", **watchdog.SERVICE_CONTEXT)
-    out[f"{watchdog.UNIT_DIR}/prep-watchdog.timer"] = _template(
-        "watchdog", "prep-watchdog.timer.j2", interval_s=contract.watchdog_interval_s(period),
-        period_s=period)
+        "watchdog", "prep-watchdog.service.j2", interval_s=contract.watchdog_interval_s(period),
+        period_s=period, **watchdog.SERVICE_CONTEXT)
 
     # logs
     lctx = logs.context(cfg)

@@ -37,6 +37,7 @@ def unit_context(iec) -> dict:
     """What the activator's unit templates name: its paths, from the contract."""
     return {"config": contract.ACTIVATOR_CONFIG, "prep_root": contract.PREP_ROOT,
             "jail": contract.JAIL_ROOT, "state_dir": contract.ACTIVATOR_STATE_DIR,
+            "watchdog_state_dir": contract.WATCHDOG_STATE_DIR,
             "incoming": f"{contract.JAIL_ROOT}/{contract.INCOMING}",
             "marker_suffix": contract.MARKER_SUFFIX, "period_s": iec.period_s,
             "program": f"{contract.ONHOST_LIB}/prep_iac/onhost/activator.py"}

@@ -44,20 +44,24 @@ def launcher(module: str) -> str:
 
 @deploy("host programs: the contract and prep_iac/onhost")
 def programs():
+    """Returns the operations that write the library and launchers: a resident program
+    (the watchdog) restarts when one changed."""
     apt.packages(name="python3 and ssh-keygen", packages=["python3", "openssh-client"],
                  update=True, cache_time=3600)
     lib = f"{contract.ONHOST_LIB}/prep_iac"
     for path in (contract.ONHOST_LIB, lib, f"{lib}/onhost"):
         files.directory(name=f"directory {path}", path=path, user="root", group="root",
                         mode="755")
+    written = []
     for rel in library_files():
-        files.put(name=f"prep_iac/{rel}", src=str(PACKAGE_DIR / rel), dest=f"{lib}/{rel}",
-                  user="root", group="root", mode="644")
+        written.append(files.put(name=f"prep_iac/{rel}", src=str(PACKAGE_DIR / rel),
+                                 dest=f"{lib}/{rel}", user="root", group="root", mode="644"))
     files.file(name="the activator of older releases is gone", path=OLD_ACTIVATOR,
                present=False)
     for name, module in PROGRAMS.items():
         path = f"{SBIN}/{name}"
         if host.get_fact(Link, path=path):  # an older release's link to its single file
             files.link(name=f"old link {path} removed", path=path, present=False)
-        files.put(name=f"launcher {path}", src=StringIO(launcher(module)), dest=path,
-                  user="root", group="root", mode="755")
+        written.append(files.put(name=f"launcher {path}", src=StringIO(launcher(module)),
+                                 dest=path, user="root", group="root", mode="755"))
+    return written

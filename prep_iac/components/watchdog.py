@@ -1,13 +1,15 @@
 """The watchdog (CONV-I.1, CONV-III.2): window, "updates interrupted" notice, estado.json.
 
-A systemd timer runs prep_iac/onhost/watchdog.py (installed by the onhost component) every
-few seconds; the activator also starts it right after each cut. See that program for what
-it decides.
+prep-watchdog.service keeps prep_iac/onhost/watchdog.py (installed by the onhost component)
+resident, a pass every few seconds; the activator makes one itself right after each cut.
+See that program for what it decides.
 """
 
 from io import StringIO
 
+from pyinfra import host
 from pyinfra.api import deploy
+from pyinfra.facts.files import File
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
@@ -47,38 +49,42 @@ def configured():
     return conf, notice
 
 
-def run_now_if_changed(*ops) -> None:
-    """A changed rule or page takes effect now, not at the next tick. (A new program arrives
-    with the onhost component; the timer runs it within seconds.)"""
-    systemd.service(name="run the watchdog once with the new config",
-                    service="prep-watchdog.service", running=True, _if=any_changed(*ops))
+def restart_if_changed(*ops) -> None:
+    """A changed rule, page or program takes effect now, not at the next pass."""
+    systemd.service(name="restart the watchdog for its new config or program",
+                    service=contract.WATCHDOG_UNIT, running=True, restarted=True,
+                    _if=any_changed(*ops))
 
 
-@deploy("watchdog: timer")
-def timer():
+# Releases before 2026-12 ran the watchdog from a timer, a fresh unit every few seconds.
+OLD_TIMER = "prep-watchdog.timer"
+
+
+@deploy("watchdog: resident service")
+def resident(program=()):
+    """program: the onhost component's operations (a new watchdog restarts it)."""
     period = config().iec.period_s
     files.directory(name="watchdog state (flags nginx tests)", path=contract.WATCHDOG_STATE_DIR,
                     user="root", group="root", mode="755")
     settings = configured()
-    service = files.template(name="prep-watchdog.service",
-                             src=paths.template("watchdog", "prep-watchdog.service.j2"),
-                             dest=f"{UNIT_DIR}/prep-watchdog.service", user="root",
-                             group="root", mode="644", **SERVICE_CONTEXT)
-    unit_timer = files.template(name="prep-watchdog.timer",
-                                src=paths.template("watchdog", "prep-watchdog.timer.j2"),
-                                dest=f"{UNIT_DIR}/prep-watchdog.timer", user="root",
-                                group="root", mode="644",
-                                interval_s=contract.watchdog_interval_s(period), period_s=period)
-    systemd.daemon_reload(name="systemd reads the watchdog units",
-                          _if=any_changed(service, unit_timer))
-    systemd.service(name="prep-watchdog.timer running and enabled", service="prep-watchdog.timer",
+    retired = []
+    if host.get_fact(File, path=f"{UNIT_DIR}/{OLD_TIMER}"):
+        systemd.service(name=f"{OLD_TIMER} stopped and disabled", service=OLD_TIMER,
+                        running=False, enabled=False)
+        retired.append(files.file(name=f"{OLD_TIMER} removed", path=f"{UNIT_DIR}/{OLD_TIMER}",
+                                  present=False))
+    unit = files.template(name=contract.WATCHDOG_UNIT,
+                          src=paths.template("watchdog", "prep-watchdog.service.j2"),
+                          dest=f"{UNIT_DIR}/{contract.WATCHDOG_UNIT}", user="root", group="root",
+                          mode="644", interval_s=contract.watchdog_interval_s(period),
+                          period_s=period, **SERVICE_CONTEXT)
+    systemd.daemon_reload(name="systemd reads the watchdog unit", _if=any_changed(unit, *retired))
+    systemd.service(name="prep-watchdog running and enabled", service=contract.WATCHDOG_UNIT,
                     running=True, enabled=True)
-    run_now_if_changed(*settings)
-    systemd.service(name="restart the timer for a new interval", service="prep-watchdog.timer",
-                    restarted=True, _if=any_changed(unit_timer))
+    restart_if_changed(unit, *settings, *program)
 
 
 @deploy("watchdog: the calendar")
 def recalendared():
     """deploys/calendar.py: the new window, in effect at once."""
-    run_now_if_changed(*configured())
+    restart_if_changed(*configured())

@@ -8,7 +8,8 @@ controller keeps room for its own part of a drill (the generator, the observers,
 visitors, pyinfra). Measured again with 50 deployed difusores and a publisher (2026-12-04,
 every 15 s through the deploys): a difusor's working set 127 MiB on average, 138 MiB at
 most, and up to 182 MiB while dpkg runs in the first deploy; the publisher 100-127 MiB;
-MemAvailable fell by about 3.9 GiB for the 51 hosts.
+MemAvailable fell by about 3.9 GiB for the 51 hosts. The resident watchdog (2026-12-05) adds
+about 18 MiB a difusor, inside the margin.
 
 A drill's night also has a CPU cap, set by its period (night_cores below): deploys on many
 hosts only go slower, but a night whose cuts come faster than the machine can serve them
@@ -82,30 +83,34 @@ def check(difusores: int, publishers: int, available: int | None = None) -> None
 
 # --- CPU of a compressed night -----------------------------------------------------------------
 # A drill compresses the IEC's 10-minute period into seconds, and every lab difusor's own
-# timers with it: the watchdog runs every period/5 (2 s at least), the activator's sweep every
-# period, and each cut starts the activator and the watchdog once more. On a real night that is
-# about 0.01 core a difusor; in the lab it all lands on this machine's cores. Measured on
-# 2026-12-05 (bench/night.py; the containers' systemd and their children, 30 s samples):
-# - a start of those sandboxed units costs about 0.1 CPU s (systemd's namespaces and seccomp
-#   filter, then Python): 0.38 core for 25 idle difusores starting 4.4 units a second;
+# work with it: each cut starts the activator, its sweep runs every period, and the resident
+# watchdog makes a pass every period/5 (2 s at least). On a real night that is about 0.01
+# core a difusor; in the lab it all lands on this machine's cores. Measured on 2026-12-05
+# (bench/night.py; the hosts' cgroups, docs/simulacro.md "Size"):
+# - a start of the activator's sandboxed units costs about 0.1 CPU s (systemd's namespaces
+#   and seccomp filter, then Python): 0.38 core for 25 idle difusores starting 4.4 units a
+#   second, when the watchdog was such a unit too (it ran from a timer until 2026-12-05);
+# - a pass of the resident watchdog about 0.004 CPU s (0.28 s in 72 passes);
 # - a cut costs the publisher about 0.6 CPU s a difusor (its SSH session and SFTP, in Python);
 # - 10 difusores at 10 s periods kept up (p95 6.1 s on 2026-11-29), 25 at 30 s did too (no
-#   cut missed, p95 17 s), 25 at 10 s did not: their units alone took 1.1-1.3 of the 2
-#   cores, and most cuts were overtaken before any difusor served them (p95 25.6 s).
+#   cut missed, p95 17 s), 25 at 10 s did not (with the watchdog's timer): the units alone
+#   took 1.1-1.3 of the 2 cores, and most cuts were overtaken before any difusor served them.
 START_CPU_S = 0.1
+PASS_CPU_S = 0.004
 CUT_CPU_S = 0.6
 NIGHT_SHARE = 0.65  # of the cores; the rest is the controller's: observers, visitors, checks
 
 
 def night_cores(difusores: int, period_s: float) -> float:
     """Cores the lab's difusores take through a night of this period."""
-    starts_per_s = 1 / (watchdog_interval_s(period_s) + 1) + 3 / period_s
-    return difusores * (START_CPU_S * starts_per_s + CUT_CPU_S / period_s)
+    starts_per_s = 2 / period_s  # the activator for each cut, its sweep every period
+    return difusores * (START_CPU_S * starts_per_s + PASS_CPU_S / watchdog_interval_s(period_s)
+                        + CUT_CPU_S / period_s)
 
 
 def shortest_period_s(difusores: int, cores: int) -> int | None:
     """The shortest whole-second period, up to the real 10 minutes, whose night fits this
-    machine; None when none does (the watchdog's 10 s timer alone is then too much)."""
+    machine; None when none does (their own units alone are then too much)."""
     return next((p for p in range(1, DEFAULT_PERIOD_S + 1)
                  if night_cores(difusores, p) <= NIGHT_SHARE * cores), None)
 
@@ -127,8 +132,8 @@ def check_night(difusores: int, period_s: float, cores: int | None = None) -> No
     fits = shortest_period_s(difusores, cores)
     raise PrepError(
         f"{difusores} lab difusores at {period_s:g} s periods would take about {need:.1f} of "
-        f"this machine's {cores} cores for their own timers and cuts (their watchdog runs every "
-        f"{watchdog_interval_s(period_s)} s); with the observers and the checks beside them "
+        f"this machine's {cores} cores for their cuts and their own units; with the "
+        "observers and the checks beside them "
         "the night would fall behind for the lab's sake",
         f"give --periodo {fits}s or longer, or at most "
         f"{most_night_difusores(period_s, cores)} --difusores" if fits else

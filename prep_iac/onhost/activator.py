@@ -16,7 +16,8 @@ One cut, in order; anything wrong refuses the cut and leaves what is served unto
      cut, new ones are *copied* out of the jail while hashing the copy (the IEC account
      cannot change a file after it was checked), opened without following any symlink;
   5. rename into cortes/<id>, then `current` switched by symlink + rename (atomic);
-  6. estado.json under its lock, the result copied to the jail's estado/, old cuts pruned.
+  6. estado.json under its lock, the watchdog's pass (the notice goes before the answer),
+     the result copied to the jail's estado/, old cuts pruned.
 A crash anywhere leaves `current` on the old or the new cut; the next run removes leftovers.
 
 A signed heartbeat (or the served cut's manifest signed again) names the served content
@@ -40,6 +41,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from prep_iac import contract
+from prep_iac.onhost import watchdog
 from prep_iac.onhost.common import (
     estado_lock,
     estado_path,
@@ -69,7 +71,7 @@ class ActivatorConfig:
     period_s: int = contract.DEFAULT_PERIOD_S
     reserve_bytes: int = 64 * 1024 * 1024  # free space a cut must leave
     stale_s: int = 1800  # an upload without its marker this old is abandoned
-    watchdog_unit: str = contract.WATCHDOG_UNIT
+    watchdog_config: str = contract.WATCHDOG_CONFIG  # "" or absent: no watchdog on this host
     # The electoral process this difusor publishes, and when the PREP opens (ISO-8601 with
     # offset): drill material is accepted only before then (issue 16).
     process: str = ""
@@ -470,15 +472,16 @@ def prune(cfg, served, keep_id, keep=None):
             pass
 
 
-def start_watchdog(cfg, wait=False):
-    """Run the watchdog now; wait=True returns once it has run (its notice is off)."""
-    unit = cfg.watchdog_unit
-    if not unit or not shutil.which("systemctl"):
-        return
-    probe = subprocess.run(["systemctl", "cat", unit], capture_output=True, check=False)
-    if probe.returncode == 0:
-        subprocess.run(["systemctl", "start", *([] if wait else ["--no-block"]), unit],
-                       capture_output=True, check=False, timeout=60)
+def run_watchdog(cfg):
+    """The watchdog's pass, here and now (a resident watchdog would come to it within its
+    interval): the new estado is refined (a drill cut once the window is open) and a notice
+    or not-open page goes. An unusable watchdog config is the watchdog's to report; the cut
+    is served either way."""
+    try:
+        watchdog.refresh(cfg.watchdog_config)
+    except (OSError, ValueError, TypeError) as exc:
+        log(f"watchdog pass skipped ({cfg.watchdog_config}: {exc}); prep-watchdog.service "
+            "makes its own")
 
 
 def cleanup_leftovers(served):
@@ -616,7 +619,6 @@ def handle(cfg, cut_id, request):
         return False
     activated = now_iso()
     served = Served(cfg)
-    was = read_json(estado_path(cfg.root)).get("estado")
     estado = write_estado(cfg, activation, activated)
     lap("estado")
     files = len(activation.manifest["archivos"])
@@ -624,11 +626,10 @@ def handle(cfg, cut_id, request):
     publish_to_jail(cfg, {contract.JAIL_ESTADO_FILE: estado,
                           contract.JAIL_SERVED_MANIFEST: activation.manifest})
     lap("jail")
-    if was != estado["estado"]:
-        # A notice or not-open page is up: it goes before the IEC hears "activated", so the
-        # answer means what it says (the cut is what visitors get), not a moment later.
-        start_watchdog(cfg, wait=True)
-        lap("watchdog")
+    # Before the IEC hears "activated": a notice or not-open page is off by then, so the
+    # answer means what it says (the cut is what visitors get), not a moment later.
+    run_watchdog(cfg)
+    lap("watchdog")
     activation.phases = dict(LAPS)
     result.update(resultado=contract.ACTIVATED, motivo=None, hora=activated, archivos=files,
                   nuevos=activation.new_files, segundos=round(elapsed, 3),
@@ -640,8 +641,6 @@ def handle(cfg, cut_id, request):
     else:
         log(contract.activated_message(cut_id, files, activation.new_files, elapsed))
     publish_to_jail(cfg, {contract.JAIL_LAST_RESULT: result})  # last: the publisher waits for it
-    if was == estado["estado"]:
-        start_watchdog(cfg)  # nothing to switch off: it re-reads the new estado in its time
     remove_upload(cfg, cut_id)
     # The first production cut starts a fresh history: no drill tree stays on disk.
     prune(cfg, served, served.current_dir(), keep=1 if activation.fresh_history else None)

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """prep-watchdog: decides what the difusor shows (CONV-I.1, CONV-III.2). Managed by prep-iac.
 
-Run by prep-watchdog.timer every few seconds, and by the activator right after a cut.
+Resident: `prep-watchdog --every N` makes a pass every N seconds (prep-watchdog.service);
+the activator makes one itself right after each cut (`refresh`). Plain `prep-watchdog`
+makes one pass and exits.
 - before the window opens: `por-abrir` (the "not open yet" page), whatever cut is held
 - after it closes: `cerrado` (the last cut stays up)
 - a drill cut is no cut once the window is open: `por-abrir`, then `aviso`
@@ -16,17 +18,26 @@ switch to the journal (SYSLOG_IDENTIFIER=prep-watchdog) with its reason.
 Standard library only.
 """
 
+import argparse
 import datetime as dt
 import json
 import os
 import re
 import string
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from prep_iac import contract
-from prep_iac.onhost.common import estado_lock, estado_path, read_json, settings_from, write_atomic
+from prep_iac.onhost.common import (
+    estado_lock,
+    estado_path,
+    journal,
+    read_json,
+    settings_from,
+    write_atomic,
+)
 
 
 @dataclass(frozen=True)
@@ -166,16 +177,43 @@ def run(cfg, now=None, log=print):
     return state
 
 
+def load(path=None) -> WatchdogConfig:
+    """The config the watchdog component wrote (OSError, ValueError or TypeError if unusable)."""
+    path = path or os.environ.get("PREP_WATCHDOG_CONFIG", contract.WATCHDOG_CONFIG)
+    return settings_from(WatchdogConfig, json.loads(Path(path).read_text()))
+
+
+def refresh(path) -> str | None:
+    """A pass right now, for the activator after a cut: a notice goes off before the IEC
+    hears "activated". Its lines go to the journal as the watchdog's. None (and nothing
+    done) when this host has no watchdog config: the watchdog is not deployed here."""
+    if not path or not os.path.exists(path):
+        return None
+    return run(load(path), log=lambda line: journal(contract.JOURNAL_WATCHDOG, line))
+
+
 def main(argv):
+    parser = argparse.ArgumentParser(prog="prep-watchdog", description=__doc__.splitlines()[0])
+    parser.add_argument("--every", type=float, default=None, metavar="SECONDS",
+                        help="stay resident: a pass every SECONDS, on the clock's multiples "
+                             "(prep-watchdog.service)")
+    args = parser.parse_args(argv)
     config = os.environ.get("PREP_WATCHDOG_CONFIG", contract.WATCHDOG_CONFIG)
-    try:
-        cfg = settings_from(WatchdogConfig, json.loads(Path(config).read_text()))
-    except (OSError, ValueError, TypeError) as exc:
-        print(f"prep-watchdog: cannot use {config}: {exc}; the watchdog component writes it "
-              "(prep-iac deploy difusor)", file=sys.stderr)
-        return 2
-    run(cfg, log=lambda line: print(line, flush=True))
-    return 0
+    while True:
+        # Read at each pass: a deploy's new window counts from the next one (the deploy also
+        # restarts the service, so that is now).
+        try:
+            cfg = load(config)
+        except (OSError, ValueError, TypeError) as exc:
+            print(f"prep-watchdog: cannot use {config}: {exc}; the watchdog component writes "
+                  "it (prep-iac deploy difusor)", file=sys.stderr)
+            return 2
+        if not args.every:  # by hand or from a script: the switch is in the journal all the same
+            run(cfg, log=lambda line: (print(line, flush=True),
+                                       journal(contract.JOURNAL_WATCHDOG, line)))
+            return 0
+        run(cfg, log=lambda line: print(line, flush=True))  # the service's stdout is the journal
+        time.sleep(args.every - time.time() % args.every)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from prep_iac.simulacro.plan import Plan
 from prep_iac.simulacro.visitors import Visitors
 
 NIGHT_STEP = dt.timedelta(seconds=DEFAULT_PERIOD_S)  # the IEC's period; the drill compresses it
+CONFORMANCE_NICE = 10  # the checks yield the controller's CPU to the night they check
 CONFORMANCE_S = 75  # what a verify and the audits take here, run while cuts keep flowing
 # The verify of 50 lab difusores and a publisher, beside their 50 audits and the night, did
 # not end in 1,020 s (20 s a host) at load 150; the closing one was at its 27th host at 16 min.
@@ -278,8 +279,10 @@ class Drill:
         return any(inj.excuses(difusor, period) for inj in self.injectors)
 
     def conformance(self, waivers: Path | None, tag: str) -> dict:
-        """`prep-iac verify` of every host and `prep-iac audit` of every difusor, at once."""
-        prep = [sys.executable, "-m", "prep_iac.cli"]
+        """`prep-iac verify` of every host and `prep-iac audit` of every difusor, at once.
+        At a lower priority than the night (`nice`): on a controller that also runs the lab,
+        the checks wait for the cuts, not the other way round."""
+        prep = ["nice", "-n", str(CONFORMANCE_NICE), sys.executable, "-m", "prep_iac.cli"]
         verify_out = self.out / f"verify-{tag}"
         commands = {"verify": ([*prep, "verify", "-i", str(self.inventory_path), "--out",
                                 str(verify_out)]

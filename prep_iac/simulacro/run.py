@@ -12,6 +12,7 @@ from pathlib import Path
 
 from prep_iac.errors import PrepError
 from prep_iac.inventory import load_inventory
+from prep_iac.lab import cpu
 from prep_iac.simulacro import setup, summary, verdicts
 from prep_iac.simulacro.drill import Drill, Options, night_times
 from prep_iac.simulacro.plan import check_lab_only, check_targets
@@ -81,9 +82,12 @@ def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
         return start
 
     log(f"la noche: {opts.desde}–{opts.hasta}, {periods} cortes, uno cada {opts.period_s} s")
+    cpu_before = cpu.snapshot(lab.name, lab.hosts) if lab is not None else None
     drill.night(start_at, progress=progress, at_period={
         1: conformance("apertura", "conformidad a la apertura (sin fallas hasta que termine)"),
         periods - opts.quiet: conformance("cierre", "conformidad al cierre (sin fallas)")})
+    # Where the lab's CPU went through the night (prep_iac/lab/cpu.py): what sizes a drill.
+    night_cpu = cpu.split(cpu_before, cpu.snapshot(lab.name, lab.hosts)) if lab else None
     for tag, title in (("apertura", "conformidad a la apertura"), ("cierre", "conformidad al cierre")):
         checks.append(verdicts.conformance_check(title, runs[tag].result() if tag in runs else {}))
     pool.shutdown()
@@ -105,7 +109,7 @@ def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
                    "faults": [f.model_dump() for f in opts.plan.faults]},
         "checks": checks, "faults": faults, "cuts": drill.cuts,
         "conformance": {f"{k} (cierre)": v for k, v in after.items()},
-        "memoria": memoria, "visitors": drill.visitors.summary(),
+        "memoria": memoria, "visitors": drill.visitors.summary(), "cpu": night_cpu,
         "timeline": drill.observer.as_dicts(),
     }
     results["ok"] = verdicts.night_ok(checks, faults)

@@ -158,12 +158,12 @@ def test_link_cut_without_the_watchdog_is_not_met(pair):
     but no notice was shown, so the row says "no cumple" and why."""
     node = pair.nodes[1]
     published(pair.lab, node)
-    pair.lab.run(node, "sudo systemctl stop prep-watchdog.timer")
+    pair.lab.run(node, "sudo systemctl stop prep-watchdog.service")
     try:
         ev = linkcut.link_cut(pair.inventory, node, pair.source, None, cut_in_lab=node,
                               lab_name=pair.lab.name)
     finally:
-        pair.lab.run(node, "sudo systemctl start prep-watchdog.timer")
+        pair.lab.run(node, "sudo systemctl start prep-watchdog.service")
     report(pair, ev, "enlace-sin-watchdog")
     fila, o = ev["fila"], linkcut.observations(ev)
     assert fila["status"] == NO_CUMPLE, fila["detail"]

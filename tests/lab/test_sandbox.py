@@ -5,9 +5,9 @@
 
 Deploys the difusor and the publisher, reads `systemd-analyze security` for every prep
 unit (at most the exposure docs/security.md reports), and checks the fenced units still do
-their work: the watchdog writes estado.json, the sweep runs, and a cut dropped on the
-publisher is pushed, activated, and the activator starts the watchdog through systemctl
-from inside its sandbox.
+their work: the resident watchdog writes its state, the sweep runs, and a cut dropped on
+the publisher is pushed, activated, and the activator makes the watchdog's pass from inside
+its sandbox (the notice off, the line in the journal as the watchdog's).
 """
 
 from __future__ import annotations
@@ -69,11 +69,21 @@ def test_acme_unit_exposure_offline(deployed):
 
 
 def test_watchdog_and_sweep_still_work(deployed):
-    for unit in ("prep-watchdog.service", "prep-activator-sweep.service"):
-        proc = deployed.run("difusor-1", f"sudo systemctl start {unit}")
-        assert proc.returncode == 0, proc.stderr
-        assert sh(deployed, "difusor-1",
-                  f"systemctl show -p Result --value {unit}").strip() == "success"
+    record = f"{contract.WATCHDOG_STATE_DIR}/estado"
+    sh(deployed, "difusor-1", f"sudo rm -f {record} && sudo systemctl restart "
+                              f"{contract.WATCHDOG_UNIT}")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and deployed.run("difusor-1", f"test -f {record}").returncode:
+        time.sleep(0.5)
+    state = sh(deployed, "difusor-1", f"cat {record}").strip()
+    assert state in contract.STATES, "the resident watchdog wrote no state from its sandbox"
+    time.sleep(contract.watchdog_interval_s(10) + 1)  # a few passes later it is still up
+    assert sh(deployed, "difusor-1", f"systemctl show -p ActiveState,NRestarts --value "
+                                     f"{contract.WATCHDOG_UNIT}").split() == ["active", "0"]
+    proc = deployed.run("difusor-1", "sudo systemctl start prep-activator-sweep.service")
+    assert proc.returncode == 0, proc.stderr
+    assert sh(deployed, "difusor-1", "systemctl show -p Result --value "
+                                     "prep-activator-sweep.service").strip() == "success"
     estado = json.loads(sh(deployed, "difusor-1", f"sudo cat {contract.ESTADO_FILE}"))
     assert estado["estado"] in contract.STATES
 
@@ -89,14 +99,18 @@ def newer_than_served(lab, host):
     return (served + dt.timedelta(minutes=10)).strftime("%Y%m%d_%H%M") + "_PREP_AYUN_COAH"
 
 
-def test_cut_is_pushed_activated_and_watchdog_started(deployed, tmp_path):
+def test_cut_is_pushed_activated_and_the_notice_goes_with_it(deployed, tmp_path):
+    """The notice is up (the watchdog's flag and record, as after three periods without a
+    cut) and the resident watchdog is stopped: only the activator's own pass can take the
+    notice down and say so in the journal."""
     lab, cut = deployed, newer_than_served(deployed, "difusor-1")
     folder = make_cut(tmp_path, cut, site(seed=b"9"))
-    # Only the activator may start the watchdog during this test: its timer is stopped.
-    sh(lab, "difusor-1", "sudo systemctl stop prep-watchdog.timer")
+    state = contract.WATCHDOG_STATE_DIR
+    sh(lab, "difusor-1", f"sudo systemctl stop {contract.WATCHDOG_UNIT} && "
+                         f"echo {contract.NOTICE} | sudo tee {state}/estado >/dev/null && "
+                         f"sudo touch {state}/{contract.NOTICE}")
+    since = int(time.time())
     try:
-        before = sh(lab, "difusor-1",
-                    "systemctl show -p InvocationID --value prep-watchdog.service").strip()
         subprocess.run(["scp", "-q", "-r", "-F", str(lab.ssh_config_path), str(folder),
                         "publisher-1:/tmp/"], check=True, timeout=120)
         drop = contract.PUBLISHER_DROP_DIR
@@ -108,14 +122,15 @@ def test_cut_is_pushed_activated_and_watchdog_started(deployed, tmp_path):
             time.sleep(1)
         assert current(lab, "difusor-1") == f"cortes/{cut}"
         assert served_digests(lab, "difusor-1") == local_digests(folder)
-        deadline = time.monotonic() + 30
-        after = before
-        while time.monotonic() < deadline and after == before:
-            time.sleep(1)
-            after = sh(lab, "difusor-1",
-                       "systemctl show -p InvocationID --value prep-watchdog.service").strip()
-        assert after != before, "the activator did not start the watchdog (systemctl fenced?)"
+        flag_up = f"test -e {state}/{contract.NOTICE}"
+        deadline = time.monotonic() + 10  # `current` switches a moment before the pass
+        while time.monotonic() < deadline and lab.run("difusor-1", flag_up).returncode == 0:
+            time.sleep(0.5)
+        assert lab.run("difusor-1", flag_up).returncode == 1, "the notice is still up"
+        lines = sh(lab, "difusor-1", f"sudo journalctl -t {contract.JOURNAL_WATCHDOG} "
+                                     f"--since @{since} -o cat")
+        assert "aviso OFF" in lines, lines
         estado = json.loads(sh(lab, "difusor-1", f"sudo cat {contract.ESTADO_FILE}"))
-        assert estado["corte"] == cut and estado["estado"] in contract.STATES
+        assert estado["corte"] == cut and estado["estado"] != contract.NOTICE
     finally:
-        sh(lab, "difusor-1", "sudo systemctl start prep-watchdog.timer")
+        sh(lab, "difusor-1", f"sudo systemctl start {contract.WATCHDOG_UNIT}")

@@ -222,7 +222,7 @@ def test_not_open_page_before_window(web, cut):
     early = {**saved, "opens": later.isoformat(timespec="seconds")}
     try:
         sudo(lab, node, f"echo {base64.b64encode(json.dumps(early).encode()).decode()} | "
-                        f"base64 -d > {conf} && systemctl start prep-watchdog.service")
+                        f"base64 -d > {conf} && /usr/local/sbin/prep-watchdog")
         resp, body = get(web, node, "/")
         assert resp.status == 503 and "aún no inicia".encode() in body
         assert json.loads(get(web, node, "/estado.json")[1])["estado"] == "por-abrir"
@@ -230,9 +230,29 @@ def test_not_open_page_before_window(web, cut):
         assert web["inventory"].iec.window.opens_at.strftime("%H:%M").encode() in body
     finally:
         sudo(lab, node, f"echo {base64.b64encode(json.dumps(saved, indent=2).encode()).decode()}"
-                        f" | base64 -d > {conf} && systemctl start prep-watchdog.service")
+                        f" | base64 -d > {conf} && /usr/local/sbin/prep-watchdog")
     resp, body = get(web, node, "/")
     assert resp.status == 200, body[:300]  # a notice page here says which flag is up
+
+
+@pytest.mark.conv("CONV-III.2")
+def test_an_older_release_watchdog_timer_is_retired(web, cut):
+    """Difusores deployed before the watchdog became resident ran it from a timer, a unit
+    start every few seconds: the next deploy stops and removes it, the resident service
+    goes on, and the deploy after that changes nothing."""
+    lab, node = web["lab"], "difusor-1"
+    timer = "/etc/systemd/system/prep-watchdog.timer"
+    old = "[Timer]\nOnUnitActiveSec=2s\n\n[Install]\nWantedBy=timers.target\n"
+    sudo(lab, node, f"printf '{old}' > {timer} && systemctl daemon-reload && "
+                    "systemctl enable --now prep-watchdog.timer")
+    assert sudo(lab, node, "systemctl is-active prep-watchdog.timer").strip() == "active"
+    first = deploy(lab, DEPLOY, limit=node, extra_env=web["env"])
+    assert first.ok, failure(first.output)
+    assert lab.run(node, f"test -e {timer}").returncode == 1
+    assert lab.run(node, "systemctl is-active prep-watchdog.timer").stdout.strip() == "inactive"
+    assert sudo(lab, node, "systemctl is-active prep-watchdog.service").strip() == "active"
+    again = deploy(lab, DEPLOY, limit=node, extra_env=web["env"])
+    assert again.ok and again.changed == 0, failure(again.output)
 
 
 @pytest.mark.conv("CONV-I.2")

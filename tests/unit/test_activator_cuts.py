@@ -3,11 +3,16 @@
 import hashlib
 import json
 import os
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from test_activator_env import Env
 
+from prep_iac import contract
 from prep_iac.onhost import activator as act
+from prep_iac.onhost import common, watchdog
+from prep_iac.onhost.common import settings_json
+from prep_iac.onhost.watchdog import WatchdogConfig
 
 FIRST = {"index.html": b"<h1>corte 1</h1>", "datos/resultados.csv": b"a,b\n1,2\n",
          "actas/0001.jpg": b"\xff\xd8" + b"x" * 5000}
@@ -251,32 +256,64 @@ def test_prune_keeps_k(env):
     assert env.served_files()["i"] == b"5"
 
 
-@pytest.mark.parametrize("before,waits", [("aviso", True), ("por-abrir", True),
-                                          ("publicando", False)])
-def test_a_notice_is_off_before_the_iec_hears_activated(env, tmp_path, monkeypatch, before,
-                                                        waits):
-    """With the notice up, the activator runs the watchdog and waits for it before writing
-    ultimo.json: "activated" then means visitors get the cut, not the notice."""
+def watchdog_here(env, tmp_path, monkeypatch, state):
+    """The watchdog's config, state folder and journal on the fake difusor, its record and
+    flag showing `state` (as the resident watchdog left them); the window open now."""
+    state_dir = tmp_path / "watchdog"
+    state_dir.mkdir()
+    (state_dir / "estado").write_text(state + "\n")
+    if state in contract.NOTICE_FLAGS:
+        (state_dir / state).touch()
+    notice = tmp_path / "aviso.html"
+    notice.write_text("aviso $corte")
+    now = datetime.now(UTC)
+    cfg = WatchdogConfig(opens=(now - timedelta(hours=1)).isoformat(),
+                         closes=(now + timedelta(hours=1)).isoformat(),
+                         official_url="https://prep.example/", period_s=600,
+                         prep_root=str(env.root), state_dir=str(state_dir),
+                         notice_template=str(notice))
+    path = tmp_path / "watchdog.json"
+    path.write_text(settings_json(cfg))
+    env.set(watchdog_config=str(path))
+    monkeypatch.setattr(common, "JOURNAL_SOCKET", str(tmp_path / "no-journal"))
+    return state_dir
+
+
+@pytest.mark.parametrize("before", [contract.NOTICE, contract.NOT_OPEN, contract.PUBLISHING])
+def test_the_watchdog_pass_is_made_before_the_iec_hears_activated(env, tmp_path, monkeypatch,
+                                                                  capsys, before):
+    """The activator makes the watchdog's pass itself, before it writes ultimo.json: a
+    notice or not-open page is off when the IEC hears "activated", so the answer means what
+    it says. The switch is logged as the watchdog's."""
     activate_first(env)
-    estado_file = env.root / "estado.json"
-    estado = json.loads(estado_file.read_text())
-    estado_file.write_text(json.dumps({**estado, "estado": before}))
-    calls = tmp_path / "calls"
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    # A systemctl that records its arguments and whether this cut's result was out yet.
-    (fake / "systemctl").write_text(
-        "#!/bin/sh\n"
-        f'if grep -q 20210606_2010_PREP "{env.jail}/estado/ultimo.json"; then s=after; '
-        "else s=before; fi\n"
-        f'echo "$* $s" >> "{calls}"\n')
-    (fake / "systemctl").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
-    env.set(watchdog_unit="prep-watchdog.service")
+    state_dir = watchdog_here(env, tmp_path, monkeypatch, before)
+    seen = []
+    real = watchdog.refresh
+
+    def refresh(path):
+        ultimo = env.jail / "estado" / "ultimo.json"
+        seen.append("20210606_2010_PREP" in ultimo.read_text())
+        return real(path)
+
+    monkeypatch.setattr(watchdog, "refresh", refresh)
     env.upload(env.make_cut("20210606_2010_PREP", SECOND))
     assert env.run()
-    started = [c for c in calls.read_text().splitlines() if c.startswith("start ")]
-    if waits:
-        assert started == ["start prep-watchdog.service before"]
-    else:
-        assert started == ["start --no-block prep-watchdog.service after"]
+    assert seen == [False]  # once, and before the result was out
+    assert not any((state_dir / flag).exists() for flag in contract.NOTICE_FLAGS)
+    assert (state_dir / "estado").read_text().strip() == contract.PUBLISHING
+    lines = [line for line in capsys.readouterr().out.splitlines()
+             if line.startswith(f"{contract.JOURNAL_WATCHDOG}: ")]
+    switched = before != contract.PUBLISHING
+    assert len(lines) == switched
+    if before == contract.NOTICE:
+        assert lines[0].startswith("prep-watchdog: aviso OFF: cut 20210606_2010_PREP fresh")
+
+
+def test_without_a_watchdog_config_the_cut_is_served_all_the_same(env, tmp_path):
+    env.set(watchdog_config=str(tmp_path / "absent.json"))
+    activate_first(env)
+    (tmp_path / "broken.json").write_text("{")
+    env.set(watchdog_config=str(tmp_path / "broken.json"))
+    env.upload(env.make_cut("20210606_2010_PREP", SECOND))
+    assert env.run() and env.current() == "cortes/20210606_2010_PREP"
+    assert env.ultimo()["resultado"] == contract.ACTIVATED

@@ -35,7 +35,7 @@ class Env:
         self.cfg = act.ActivatorConfig(jail=str(self.jail), root=str(self.root),
                                        state_dir=str(tmp / "state"),
                                        allowed_signers=str(signers), keep=keep,
-                                       reserve_bytes=0, watchdog_unit="", stale_s=60,
+                                       reserve_bytes=0, watchdog_config="", stale_s=60,
                                        process=self.PROCESS,
                                        prep_opens="2021-06-06T18:00:00-05:00")
         self.sequence = 0

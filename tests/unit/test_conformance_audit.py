@@ -196,6 +196,18 @@ def test_cut_header_missing_or_inconsistent(site):
     assert one(web.cabecera_corte(target(site))).status == CUMPLE
 
 
+def test_cut_header_is_compared_with_an_estado_json_of_the_same_moment(site):
+    """On a live night the responses other checks cached may be a period old: the header is
+    compared with an estado.json fetched beside it, not with a cut already replaced."""
+    t = target(site)
+    t.page(), t.estado()  # earlier checks read both at 20:00
+    later = "20210606_2010_PREP_AYUN_COAH"
+    estado(site.root, cut=later, corte_fecha_hora="2021-06-06T20:10:00-05:00")
+    site.headers["X-PREP-Corte"] = later
+    r = one(web.cabecera_corte(t))
+    assert r.status == CUMPLE and later in r.detail
+
+
 def test_security_headers(site):
     site.headers.pop("X-Content-Type-Options")
     site.headers["Server"] = "nginx/1.22.1"

@@ -109,12 +109,13 @@ def test_the_difusor_copy_runs_alone(tmp_path):
         launcher.write_text(script)
         proc = subprocess.run(["/usr/bin/python3", "-IB", str(launcher), "--help"],
                               capture_output=True, text=True, timeout=60, check=False)
-        if module.endswith("watchdog"):  # no --help: it reads its config and says why not
-            assert proc.returncode == 2, proc.stderr
-            assert "No such file" in proc.stderr and contract.WATCHDOG_CONFIG in proc.stderr
-        else:
-            assert proc.returncode == 0, proc.stderr
-            assert name in proc.stdout
+        assert proc.returncode == 0, proc.stderr
+        assert name in proc.stdout
+    # Run for real, the watchdog reads its config first and says why it cannot go on.
+    proc = subprocess.run(["/usr/bin/python3", "-IB", str(tmp_path / "prep-watchdog")],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "No such file" in proc.stderr and contract.WATCHDOG_CONFIG in proc.stderr
 
 
 @pytest.mark.parametrize("text", ["20210606_2000_PREP_AYUN_COAH\n", "../x", "a/b", "", ".x",

@@ -33,7 +33,7 @@ def units() -> dict[str, str]:
         "prep-activator-sweep.service": render("activator", "prep-activator-sweep.service.j2",
                                                **act),
         "prep-watchdog.service": render("watchdog", "prep-watchdog.service.j2",
-                                        **watchdog.SERVICE_CONTEXT),
+                                        interval_s=2, period_s=10, **watchdog.SERVICE_CONTEXT),
         "prep-publisher.service": render("publisher", "prep-publisher.service.j2",
                                          **PUBLISHER_CTX),
         "prep-acme-issue.service": render("tls", "prep-acme-issue.service.j2",
@@ -119,7 +119,8 @@ def test_sweep_has_exactly_the_activators_sandbox():
 def test_writable_paths_are_the_contracts():
     d = {u: directives(t) for u, t in units().items()}
     assert d["prep-activator.service"]["ReadWritePaths"] == [
-        f"{contract.PREP_ROOT} {contract.JAIL_ROOT} {contract.ACTIVATOR_STATE_DIR}"]
+        (f"{contract.PREP_ROOT} {contract.JAIL_ROOT} {contract.ACTIVATOR_STATE_DIR} "
+        f"-{contract.WATCHDOG_STATE_DIR}")]  # its own pass of the watchdog after a cut
     assert d["prep-watchdog.service"]["ReadWritePaths"] == [
         f"{contract.PREP_ROOT} {contract.WATCHDOG_STATE_DIR}"]
     assert d["prep-publisher.service"]["ReadWritePaths"] == [contract.PUBLISHER_STATE_DIR]

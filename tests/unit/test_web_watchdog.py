@@ -8,6 +8,7 @@ import pytest
 
 from prep_iac.contract import watchdog_message
 from prep_iac.onhost import watchdog as wd
+from prep_iac.onhost.common import settings_json
 
 TZ = dt.timezone(dt.timedelta(hours=-5))
 CFG = wd.WatchdogConfig(opens="2021-06-06T18:00:00-05:00", closes="2021-06-15T23:59:00-05:00",
@@ -180,3 +181,40 @@ def test_run_creates_estado_when_missing(disk):
                      "periodo_s": 600, "estado": "por-abrir"}
     assert (state / "por-abrir").exists()
     assert oct((root / "estado.json").stat().st_mode & 0o777) == "0o644"
+
+
+def test_resident_reads_its_config_at_every_pass(disk, tmp_path, monkeypatch, capsys):
+    """prep-watchdog --every N: a pass, a sleep to the clock's next multiple of N, a pass...
+    with the config read each time, so a config broken between passes stops it with the
+    watchdog's message (systemd restarts it, Restart=always)."""
+    _, state, cfg = disk
+    path = tmp_path / "config.json"
+    path.write_text(settings_json(cfg))
+    monkeypatch.setenv("PREP_WATCHDOG_CONFIG", str(path))
+    naps = []
+
+    def sleep(seconds):
+        naps.append(seconds)
+        if len(naps) == 2:
+            path.write_text("{")
+
+    monkeypatch.setattr(wd.time, "sleep", sleep)
+    assert wd.main(["--every", "5"]) == 2
+    assert len(naps) == 2 and all(0 < n <= 5 for n in naps)
+    assert (state / "estado").read_text().strip() == "cerrado"  # CFG's window closed in 2021
+    out = capsys.readouterr()
+    assert out.out.count("estado ninguno -> cerrado") == 1  # a line per switch, not per pass
+    assert f"prep-watchdog: cannot use {path}" in out.err
+
+
+def test_one_pass_by_hand_is_in_the_journal_too(disk, tmp_path, monkeypatch):
+    """Plain prep-watchdog (an admin, a script) makes one pass: its switch is on the screen
+    and in the journal as the watchdog's, as the memoria reads it."""
+    _, _state, cfg = disk
+    path = tmp_path / "config.json"
+    path.write_text(settings_json(cfg))
+    monkeypatch.setenv("PREP_WATCHDOG_CONFIG", str(path))
+    sent = []
+    monkeypatch.setattr(wd, "journal", lambda ident, line: sent.append((ident, line)))
+    assert wd.main([]) == 0
+    assert sent == [("prep-watchdog", sent[0][1])] and sent[0][1].startswith("estado ninguno")

@@ -10,7 +10,7 @@ import re
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
-from prep_iac.conformance.audit.common import CUT_HEADER, Target, http_evidence, result
+from prep_iac.conformance.audit.common import CUT_HEADER, ESTADO, Target, http_evidence, result
 from prep_iac.conformance.model import CUMPLE, NO_APLICA, NO_CUMPLE, Command
 from prep_iac.contract import (
     CLOSED,
@@ -108,8 +108,22 @@ def acceso_libre(t: Target):
                    evidence)]
 
 
+def page_and_estado(t: Target, tries: int = 3):
+    """The page and estado.json, fetched back to back (not the responses other checks
+    cached, which may be a period apart on a live night). A cut switched between the two
+    requests shows two cuts for a moment (the activator switches the tree, then writes
+    estado.json): a pair that differs is fetched again, up to `tries` times."""
+    for _ in range(tries):
+        page, estado_resp = t.client.get(t.url), t.client.get(t.url + ESTADO)
+        data, _ = parse_estado(estado_resp)
+        header = page.header(CUT_HEADER)
+        if not (data and header) or _same_cut(header, data):
+            break
+    return page, estado_resp
+
+
 def cabecera_corte(t: Target):
-    page, estado_resp = t.page(), t.estado()
+    page, estado_resp = page_and_estado(t)
     data, why = parse_estado(estado_resp)
     header = page.header(CUT_HEADER)
     evidence = [http_evidence(page), http_evidence(estado_resp, body=True)]

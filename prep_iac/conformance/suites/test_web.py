@@ -18,6 +18,7 @@ from prep_iac.contract import (
     ESTADO_FILE,
     STATES,
     WATCHDOG_CONFIG,
+    WATCHDOG_UNIT,
     WEB_ROOT,
     sanitize_remote_text,
 )
@@ -135,8 +136,10 @@ def test_rate_limits_from_inventory(nginx_t, difusor):
 
 @pytest.mark.conv("CONV-III.2", "CONV-I.1", id="web::watchdog")
 def test_watchdog(host, difusor):
-    timer = host.service("prep-watchdog.timer")
-    assert timer.is_running and timer.is_enabled
+    service = host.service(WATCHDOG_UNIT)
+    assert service.is_running and service.is_enabled, f"{WATCHDOG_UNIT} no está activo"
+    assert not host.file(f"{watchdog.UNIT_DIR}/{watchdog.OLD_TIMER}").exists, \
+        f"queda {watchdog.OLD_TIMER} de una versión anterior (prep-iac deploy difusor lo quita)"
     cfg = settings_from(WatchdogConfig, json.loads(host.file(WATCHDOG_CONFIG).content_string))
     assert cfg == watchdog.watchdog_config(difusor), "config.json del watchdog difiere del inventario"
     estado = json.loads(host.file(ESTADO_FILE).content_string)

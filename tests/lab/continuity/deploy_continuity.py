@@ -9,11 +9,11 @@ from prep_iac.components.common import config
 role = config().role
 if role == "difusor":
     sftp_jail.jail()
-    onhost.programs()
+    code = onhost.programs()
     activator.installed()
     tls.certificates()
     nginx.site()
-    watchdog.timer()
+    watchdog.resident(code)
     ha.keepalived()
 elif role == "publisher":
     publisher.service()

@@ -33,7 +33,7 @@ def make_cut(lab: Lab, names: list[str], cut_id: str, files: dict[str, str],
               f"echo {b64(estado)} | base64 -d > /srv/prep/.estado.json.tmp",
               "chmod 644 /srv/prep/.estado.json.tmp",
               "flock /srv/prep/.estado.lock mv /srv/prep/.estado.json.tmp /srv/prep/estado.json",
-              "systemctl start prep-watchdog.service"]
+              "/usr/local/sbin/prep-watchdog"]  # one pass now, as after a real cut
     script = "\n".join(lines)
     for name in names:
         # On stdin: a cut's files can be larger than a command line.

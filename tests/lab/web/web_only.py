@@ -4,10 +4,10 @@ from prep_iac.components import ha, logs, nginx, onhost, tls, watchdog
 from prep_iac.components.common import has_role
 
 if has_role("difusor"):
-    onhost.programs()
+    code = onhost.programs()
     tls.certificates()
     nginx.site()
-    watchdog.timer()
+    watchdog.resident(code)
     logs.rotation()
     ha.keepalived()
     tls.acme_request()
