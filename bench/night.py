@@ -16,6 +16,7 @@ How many difusores the machine holds is checked by the drill before anything boo
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,6 +59,13 @@ def one_size(n: int, periodo: str, args) -> dict | None:
         print(f"  propagation: median {prop['median_s']} s, p95 {prop['p95_s']} s, "
               f"max {prop['max_s']} s")
     print(f"  missed cuts: {len(missed)}" + (f" ({', '.join(missed[:5])})" if missed else ""))
+    staged = [cut.get("stages") or {} for cut in results["cuts"]]
+    medians = {key: statistics.median(values) for key in ("handed_over_s", "first_push_s",
+                                                          "push_median_s", "push_max_s")
+               if (values := [st[key] for st in staged if st.get(key) is not None])}
+    if medians:
+        print("  where a cut's time went (median over the cuts, s): "
+              + ", ".join(f"{k[:-2].replace('_', ' ')} {v:.2f}" for k, v in medians.items()))
     c = row["cpu"]
     if c:
         print(f"  night's CPU (cores): machine {c['machine_cores']}, difusores "

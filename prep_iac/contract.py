@@ -182,6 +182,10 @@ def pushed_message(cut_id: str, difusor: str, result: str, reason: str | None,
             + f" [{sent_bytes} bytes, {seconds:.1f} s]")
 
 
+PUSHED_RE = (r"pushed (?P<corte>\S+) to (?P<difusor>\S+): (?P<result>\w+)(?: \(.*\))? "
+             r"\[(?P<bytes>\d+) bytes, (?P<seconds>\d+(?:\.\d+)?) s\]$")
+
+
 def suspended_message(difusor: str) -> str:
     return f"suspended {difusor}"
 

@@ -16,11 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prep_iac.contract import DEFAULT_PERIOD_S, MISSED_PERIODS
+from prep_iac.contract import DEFAULT_PERIOD_S, JOURNAL_PUBLISHER, MISSED_PERIODS
 from prep_iac.errors import PrepError
 from prep_iac.inventory import load_inventory
+from prep_iac.pentest.continuity import journal_command, journal_entries
 from prep_iac.simulacro import faults as F
-from prep_iac.simulacro import handover
+from prep_iac.simulacro import handover, stages
 from prep_iac.simulacro.http import Target
 from prep_iac.simulacro.observer import Observer
 from prep_iac.simulacro.plan import Plan
@@ -202,6 +203,7 @@ class Drill:
                        "corrupt": faulty_cut(self.injectors, period), "delays": {}}
                 self.cuts.append(cut)
                 hand_over(self.injectors, period, folder, self.drop)
+                cut["handed_over_s"] = round(time.time() - produced, 2)
                 if period == 1:
                     self.visitors.start()  # once there is a cut to visit
                 if at_period and period in at_period:
@@ -273,6 +275,12 @@ class Drill:
             for name in self.difusor_names:
                 seen = self.observer.first_seen(name, cut["id"], after=cut["produced_at"] - 1)
                 cut["delays"][name] = None if seen is None else round(seen - cut["produced_at"], 2)
+        if self.cuts:
+            proc = self.run(self.publisher, journal_command(JOURNAL_PUBLISHER,
+                                                            self.cuts[0]["produced_at"]))
+            pushed = stages.pushes(journal_entries(proc.stdout))
+            for cut in self.cuts:
+                cut["stages"] = stages.stages(cut, pushed.get(cut["id"], []))
 
     # ---- what the verdicts ask -------------------------------------------------------
     def excused(self, difusor: str, period: int) -> bool:

@@ -78,8 +78,10 @@ def test_watchdog_and_sweep_still_work(deployed):
     state = sh(deployed, "difusor-1", f"cat {record}").strip()
     assert state in contract.STATES, "the resident watchdog wrote no state from its sandbox"
     time.sleep(contract.watchdog_interval_s(10) + 1)  # a few passes later it is still up
-    assert sh(deployed, "difusor-1", f"systemctl show -p ActiveState,NRestarts --value "
-                                     f"{contract.WATCHDOG_UNIT}").split() == ["active", "0"]
+    shown = sh(deployed, "difusor-1", f"systemctl show -p ActiveState -p NRestarts "
+                                      f"{contract.WATCHDOG_UNIT}")
+    assert dict(line.split("=", 1) for line in shown.split()) == {"ActiveState": "active",
+                                                                  "NRestarts": "0"}
     proc = deployed.run("difusor-1", "sudo systemctl start prep-activator-sweep.service")
     assert proc.returncode == 0, proc.stderr
     assert sh(deployed, "difusor-1", "systemctl show -p Result --value "
