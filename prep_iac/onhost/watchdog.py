@@ -177,9 +177,8 @@ def run(cfg, now=None, log=print):
     return state
 
 
-def load(path=None) -> WatchdogConfig:
+def load(path) -> WatchdogConfig:
     """The config the watchdog component wrote (OSError, ValueError or TypeError if unusable)."""
-    path = path or os.environ.get("PREP_WATCHDOG_CONFIG", contract.WATCHDOG_CONFIG)
     return settings_from(WatchdogConfig, json.loads(Path(path).read_text()))
 
 

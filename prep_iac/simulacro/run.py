@@ -87,7 +87,8 @@ def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
         1: conformance("apertura", "conformidad a la apertura (sin fallas hasta que termine)"),
         periods - opts.quiet: conformance("cierre", "conformidad al cierre (sin fallas)")})
     # Where the lab's CPU went through the night (prep_iac/lab/cpu.py): what sizes a drill.
-    night_cpu = cpu.split(cpu_before, cpu.snapshot(lab.name, lab.hosts)) if lab else None
+    night_cpu = (cpu.split(cpu_before, cpu.snapshot(lab.name, lab.hosts)) if lab is not None
+                 else None)
     for tag, title in (("apertura", "conformidad a la apertura"), ("cierre", "conformidad al cierre")):
         checks.append(verdicts.conformance_check(title, runs[tag].result() if tag in runs else {}))
     pool.shutdown()
