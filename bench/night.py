@@ -9,7 +9,10 @@ after the other (each boots and tears down its own lab):
 One --periodo for every size, or one per size: the lab compresses a 10-minute period into
 it, so every lab difusor's own work (a cut, the activator's sweep, the watchdog's passes)
 costs this machine more the shorter it is (docs/simulacro.md, "Size"). Each size also
-prints where the night's CPU went (the drill's `cpu`: difusores, publisher, the rest).
+prints where the night's CPU went (the drill's `cpu`: difusores, publisher, the rest) and
+the p95 of the cuts with and without a conformance run working on the difusores meanwhile:
+in the lab both share this machine's cores. A night longer than the two runs (at 50
+difusores every 60 s, --hasta 22:00) leaves periods between the opening and the closing run.
 How many difusores the machine holds is checked by the drill before anything boots.
 """
 
@@ -58,6 +61,12 @@ def one_size(n: int, periodo: str, args) -> dict | None:
     if prop["n"]:
         print(f"  propagation: median {prop['median_s']} s, p95 {prop['p95_s']} s, "
               f"max {prop['max_s']} s")
+    for key, label in (("without_checks", "cuts with no conformance run working"),
+                       ("during_checks", "cuts while a conformance run worked")):
+        part = prop.get(key) or {}
+        if part.get("n"):
+            print(f"    {label}: median {part['median_s']} s, p95 {part['p95_s']} s, "
+                  f"max {part['max_s']} s ({part['n']} deliveries)")
     print(f"  missed cuts: {len(missed)}" + (f" ({', '.join(missed[:5])})" if missed else ""))
     staged = [cut.get("stages") or {} for cut in results["cuts"]]
     medians = {key: statistics.median(values) for key in ("handed_over_s", "first_push_s",
@@ -110,6 +119,11 @@ def main() -> int:
         size = f"{n} difusores, {row['period']} periods"
         print(f"FIGURE night p95 propagation {size} (s): {row['prop']['p95_s']}")
         print(f"FIGURE night p95 / 15 s aim {size}: {row['prop']['p95_s'] / AIM_P95_S:.2f}")
+        for key, label in (("without_checks", "with no conformance run"),
+                           ("during_checks", "during the conformance runs")):
+            if (row["prop"].get(key) or {}).get("n"):
+                print(f"FIGURE night p95 propagation {size}, cuts {label} (s): "
+                      f"{row['prop'][key]['p95_s']} ({row['prop'][key]['n']} deliveries)")
         print(f"FIGURE night missed cuts {size}: {len(row['missed'])}")
         print(f"FIGURE night drill {size} (s): {row['seconds']:.0f}")
         for part in ("difusores", "publisher", "rest"):

@@ -71,6 +71,7 @@ def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
             "el público sigue viendo la página de «aún no inicia»")
         start_at = setup.drill_stage_start(inventory)
     runs: dict[str, Future] = {}
+    windows: dict[str, list[float]] = {}  # each run's wall-clock [start, end]
     pool = ThreadPoolExecutor(max_workers=2)
 
     def conformance(tag: str, title: str):
@@ -78,7 +79,14 @@ def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
             log(title)
             # The lab's waivers, signed with its IEC key; real hosts bring the Institute's.
             waivers = lab.waivers_path if lab is not None else None
-            runs[tag] = pool.submit(drill.conformance, waivers, tag)
+            windows[tag] = [time.time(), time.time()]
+
+            def timed() -> dict:
+                try:
+                    return drill.conformance(waivers, tag)
+                finally:
+                    windows[tag][1] = time.time()
+            runs[tag] = pool.submit(timed)
         return start
 
     log(f"la noche: {opts.desde}–{opts.hasta}, {periods} cortes, uno cada {opts.period_s} s")
@@ -92,6 +100,7 @@ def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
     for tag, title in (("apertura", "conformidad a la apertura"), ("cierre", "conformidad al cierre")):
         checks.append(verdicts.conformance_check(title, runs[tag].result() if tag in runs else {}))
     pool.shutdown()
+    summary.mark_checks_running(drill.cuts, [tuple(w) for w in windows.values()], opts.period_s)
     after = runs["cierre"].result() if "cierre" in runs else {}
     checks.append(verdicts.propagation_check(drill.cuts, drill.difusor_names, drill.period_s,
                                              drill.observer, drill.excused))
@@ -110,6 +119,7 @@ def _drill(lab, inventory: Path, opts: Options, started, log, progress) -> dict:
                    "faults": [f.model_dump() for f in opts.plan.faults]},
         "checks": checks, "faults": faults, "cuts": drill.cuts,
         "conformance": {f"{k} (cierre)": v for k, v in after.items()},
+        "conformance_windows": windows,
         "memoria": memoria, "visitors": drill.visitors.summary(), "cpu": night_cpu,
         "timeline": drill.observer.as_dicts(),
     }

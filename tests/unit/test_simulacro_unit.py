@@ -218,3 +218,36 @@ def test_a_night_this_machine_cannot_keep_up_with_stops_before_anything(tmp_path
     assert "100 lab difusores at 5 s periods" in res.exception.cause
     assert "--difusores" in res.exception.fix
     assert not out.exists()
+
+
+def test_cuts_are_marked_by_whether_a_conformance_run_overlapped_their_way():
+    """A cut counts as 'during the checks' when any moment from its production to its last
+    delivery fell inside a run; without deliveries, one period is its way."""
+    cuts = [{"produced_at": 100.0, "delays": {"d1": 2.0, "d2": 5.0}},   # 100–105
+            {"produced_at": 110.0, "delays": {"d1": 1.0, "d2": None}},  # 110–111
+            {"produced_at": 120.0, "delays": {"d1": None}},             # 120–126 (period)
+            {"produced_at": 140.0, "delays": {"d1": 3.0}}]              # 140–143
+    summary.mark_checks_running(cuts, [(104.0, 109.0), (125.0, 130.0)], 6)
+    assert [c["checks_running"] for c in cuts] == [True, False, True, False]
+
+
+def test_propagation_is_split_by_the_checks_only_when_the_cuts_are_marked(tmp_path):
+    cuts = [{"delays": {"d1": 1.0, "d2": 2.0}, "checks_running": False},
+            {"delays": {"d1": 30.0, "d2": 40.0}, "checks_running": True}]
+    stats = summary.propagation(cuts)
+    assert stats["without_checks"] == {"n": 2, "median_s": 1.5, "p95_s": 2.0, "max_s": 2.0}
+    assert stats["during_checks"] == {"n": 2, "median_s": 35.0, "p95_s": 40.0, "max_s": 40.0}
+    assert stats["n"] == 4 and stats["max_s"] == 40.0
+    unmarked = [{k: v for k, v in c.items() if k != "checks_running"} for c in cuts]
+    assert "without_checks" not in summary.propagation(unmarked)
+    results = {"started": "x", "finished": "y", "ok": True,
+               "config": {"difusores": 2, "ha": False, "periodo_s": 6, "desde": "18:00",
+                          "hasta": "18:10", "difusor_names": ["d1", "d2"], "faults": []},
+               "checks": [], "faults": [],
+               "cuts": [dict(c, period=i, id=f"c{i}", corrupt=False) for i, c in enumerate(cuts)],
+               "conformance": {}, "memoria": None,
+               "visitors": {"requests": 0, "errors": 0, "statuses": {}}}
+    _json, html = summary.write(results, tmp_path)
+    text = html.read_text()
+    assert "sin comprobaciones de conformidad en curso: mediana 1.5 s, p95 2.0 s" in text
+    assert "mientras corrían las comprobaciones de conformidad: mediana 35.0 s" in text
