@@ -146,7 +146,7 @@ def report(logs, baseline_logs, baseline_days, desde, hasta, tz, inventory, rate
     if not no_pdf:
         from prep_iac.memoria import pdf
 
-        pdf.require()
+        pdf.preload()
     phase("imports")
     inv = _inventory(inventory)
     limits = {}

@@ -54,7 +54,8 @@ def summary_rows(data: dict) -> list[list]:
          else "no disponible (bitácora sin rt=)"],
         ["Líneas leídas / omitidas por formato",
          f"{n(inp['lines'])} / {n(inp['malformed'])}"],
-    ]
+    ] + [["Archivo dañado, leído sólo hasta el daño", damage]
+         for damage in inp.get("damaged", [])]
 
 
 def _env() -> jinja2.Environment:

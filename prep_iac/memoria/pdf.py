@@ -9,11 +9,14 @@ libpangoft2-1.0-0, and a font such as fonts-dejavu-core).
 
 from __future__ import annotations
 
+import importlib.util
+import threading
 from pathlib import Path
 
 from prep_iac.errors import PrepError
 
 DEBIAN_PACKAGES = "libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core"
+PRELOAD_THREAD = "weasyprint-import"
 
 
 def require(what: str = "report.pdf"):
@@ -33,6 +36,25 @@ def require(what: str = "report.pdf"):
                         f"apt-get install {DEBIAN_PACKAGES} (with pip install "
                         "'prep-iac[report]'), or use --no-pdf") from None
     return weasyprint
+
+
+def preload(what: str = "report.pdf") -> None:
+    """Start importing WeasyPrint (~0.3 s, most of it Pango's bindings) on a thread, so that
+    it overlaps the parse; render() then finds it imported. A WeasyPrint that is not
+    installed is said at once; one that fails to load (Pango missing) when render() imports
+    it, with require()'s message."""
+    if importlib.util.find_spec("weasyprint") is None:
+        require(what)  # raises its PrepError
+    if not any(t.name == PRELOAD_THREAD for t in threading.enumerate()):
+        # Not a daemon: the interpreter never exits halfway through loading a C library.
+        threading.Thread(target=_import_quietly, name=PRELOAD_THREAD).start()
+
+
+def _import_quietly() -> None:
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError):
+        pass  # render()'s own import raises it again, as require() words it
 
 
 def render(html: str, path: Path) -> None:

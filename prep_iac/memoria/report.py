@@ -78,7 +78,7 @@ def _local_midnight(t: int, tz: ZoneInfo) -> int:
 def _input_summary(p: parse.Parsed) -> dict:
     return {"files": p.files, "lines": p.lines, "parsed": p.parsed, "malformed": p.malformed,
             "blank": p.blank, "malformed_examples": p.malformed_examples,
-            "response_times_available": p.rt_lines > 0}
+            "damaged": p.damaged, "response_times_available": p.rt_lines > 0}
 
 
 def build(opts: Options, progress: Callable[[str, int, int], None] | None = None,
@@ -91,7 +91,7 @@ def build(opts: Options, progress: Callable[[str, int, int], None] | None = None
     if opts.pdf:
         from prep_iac.memoria import pdf
 
-        pdf.require()  # before the long parse: a missing WeasyPrint is said at once
+        pdf.preload()  # imported beside the parse; a missing WeasyPrint is said at once
     opts.out.mkdir(parents=True, exist_ok=True)
     problems: list[PrepError] = []
     now = datetime.now(tz)
@@ -109,6 +109,11 @@ def build(opts: Options, progress: Callable[[str, int, int], None] | None = None
     logs = _parse(files, progress, "bitácoras")
     phase("parse")
     data["input"] = _input_summary(logs)
+    if logs.damaged:  # the report is still written, from every line that could be read
+        problems.append(PrepError(
+            "damaged log files, counted only up to the damage: " + "; ".join(logs.damaged),
+            "fetch them again (prep-iac memoria collect) or restore them from the difusor's "
+            "copy, then write the report again"))
     if logs.lines and not logs.parsed:
         _write_json(opts.out, data)
         raise PrepError(

@@ -186,3 +186,46 @@ def test_gzip_of_several_members_read_whole(tmp_path):
     gz.write_bytes(gzip.compress(b"".join(lines[:7])) + gzip.compress(b"".join(lines[7:])))
     p, s = _summary([gz])
     assert (p.lines, p.malformed, p.blank, s["totals"]["hits"]) == (15, 1, 1, 13)
+
+
+def _night(lines: int) -> bytes:
+    """`lines` distinct, well-formed lines of the known log's first valid line."""
+    first = next(x for x in (DATA / "access-known.log").read_bytes().splitlines(keepends=True)
+                 if b'"GET ' in x)
+    return b"".join(first.replace(b"GET /", b"GET /%d/" % i, 1) for i in range(lines))
+
+
+@pytest.mark.parametrize("chunk", [32 << 20, 20_000])
+def test_a_gzip_cut_short_counts_its_lines_up_to_the_damage(tmp_path, monkeypatch, chunk):
+    """A rotation cut short: every whole line before the damage but the last 64 KiB read
+    counts, the file is named as damaged, and the other files count whole."""
+    import zlib
+
+    from prep_iac.memoria import parse
+
+    monkeypatch.setattr(parse, "CHUNK_BYTES", chunk)  # the damage in the first chunk, a later one
+    body = _night(20_000)
+    packed = gzip.compress(body)
+    cut = tmp_path / "prep.access.log.1.gz"
+    cut.write_bytes(packed[:len(packed) // 2])
+    whole = tmp_path / "prep.access.log"
+    whole.write_bytes(body[:50_000].rsplit(b"\n", 1)[0] + b"\n")
+    readable = zlib.decompressobj(31).decompress(cut.read_bytes())
+    before_damage = readable.count(b"\n")
+    assert before_damage > 1000
+    p = parse_logs(log_files(tmp_path))
+    assert len(p.damaged) == 1 and p.damaged[0].startswith(f"{cut}: Compressed file ended")
+    in_cut = p.lines - whole.read_bytes().count(b"\n")
+    longest = max(len(x) for x in body.splitlines())
+    assert before_damage - (64 << 10) // longest - 1 <= in_cut <= before_damage
+    assert f"read up to line {in_cut:,})" in p.damaged[0]
+    assert p.malformed == 0
+
+
+def test_a_file_that_is_no_gzip_is_damaged_not_a_crash(tmp_path):
+    (tmp_path / "prep.access.log.2.gz").write_bytes(b"\x1f\x8bnot a gzip stream at all")
+    (tmp_path / "prep.access.log").write_bytes(_night(10))
+    p = parse_logs(log_files(tmp_path))
+    assert p.lines == 10 and p.parsed == 10
+    assert p.damaged == [(f"{tmp_path / 'prep.access.log.2.gz'}: Unknown compression method "
+                         "(read up to line 0)")]

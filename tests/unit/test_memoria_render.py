@@ -2,6 +2,7 @@
 report.pdf from that same HTML (WeasyPrint); and the inventory read through the typed loader."""
 
 import base64
+import gzip
 import html as htmlmod
 import json
 import re
@@ -250,3 +251,23 @@ def test_console_script_ends_at_once_with_everything_written(tmp_path):
                         str(tmp_path / "nowhere"), "--out", str(out), "--no-pdf"],
                        capture_output=True, text=True, timeout=120, check=False)
     assert p.returncode == 2 and "no such logs directory" in p.stderr
+
+
+def test_a_damaged_log_is_reported_after_the_report_is_written(logs, tmp_path):
+    """A rotated log cut short: report.json and report.html are written from every line that
+    could be read, they name the damaged file, and the command ends with one cause and fix."""
+    good = (logs / "difusor-1" / "prep.access.log").read_bytes()
+    damaged = logs / "difusor-1" / "prep.access.log.1.gz"
+    damaged.write_bytes(gzip.compress(good)[:-40])  # the end of the stream lost
+    out = tmp_path / "out"
+    r = CliRunner().invoke(memoria, ["report", "--logs", str(logs), "--out", str(out),
+                                     "--no-pdf"])
+    assert isinstance(r.exception, PrepError)
+    assert str(damaged) in r.exception.cause and "damaged" in r.exception.cause
+    assert "memoria collect" in r.exception.fix
+    data = json.loads((out / "report.json").read_text())
+    assert data["input"]["damaged"] == [
+        (f"{damaged}: Compressed file ended before the end-of-stream marker was reached "
+        "(read up to line 0)")]
+    assert data["input"]["lines"] == good.count(b"\n")  # the whole file still counts
+    assert "Archivo dañado, leído sólo hasta el daño" in (out / "report.html").read_text()
