@@ -271,3 +271,18 @@ def test_a_damaged_log_is_reported_after_the_report_is_written(logs, tmp_path):
         "(read up to line 0)")]
     assert data["input"]["lines"] == good.count(b"\n")  # the whole file still counts
     assert "Archivo dañado, leído sólo hasta el daño" in (out / "report.html").read_text()
+
+
+def test_every_table_of_the_report_gives_its_column_widths():
+    """report.pdf lays tables out with fixed widths (half of WeasyPrint's layout time): every
+    table, shown or not in a given report, must give one width per column, summing to 100 %."""
+    import ast
+
+    template = (Path(report.__file__).parent / "templates" / "report.html.j2").read_text()
+    calls = re.findall(r"heads\((\[.*?\]), (\(.*?\)), (\(.*?\))\)", template)
+    assert len(calls) == template.count("<table>") == 8
+    for names, _numeric, widths in calls:
+        names = ast.literal_eval(names.replace("title", "'title'"))
+        widths = ast.literal_eval(widths)
+        assert len(widths) == len(names) and sum(widths) == 100, (names, widths)
+    assert "table-layout: fixed" in template
