@@ -233,16 +233,34 @@ def push_one(difusor: DifusorEntry, signed: Signed, *, user: str, key, sessions:
     return res
 
 
+# How often a push asks for the activator's answer: soon at first (most activations take a
+# few tenths of a second), then less and less often. Each ask is an SFTP open, read and close,
+# paid by this process and by the difusor's sshd; at a steady 0.1 s, a push whose activator
+# waited 10 s for a busy machine's CPU asked ~100 times, which made that machine busier
+# (docs/pipeline.md). The served cut does not wait for this answer: only the ledger does.
+POLL_FIRST_S, POLL_GROWTH, POLL_MAX_S = 0.05, 1.5, 0.5
+
+
+def poll_delays():
+    """The pauses between asks: POLL_FIRST_S, growing by POLL_GROWTH up to POLL_MAX_S."""
+    delay = POLL_FIRST_S
+    while True:
+        yield delay
+        delay = min(delay * POLL_GROWTH, POLL_MAX_S)
+
+
 def wait_result(client, cut_id, nonce, last, timeout):
-    """Poll estado/ultimo.json until the activator answers this very request."""
+    """Poll estado/ultimo.json until the activator answers this very request; the last ask
+    is at the deadline."""
     deadline = time.monotonic() + timeout
-    delay = 0.05
-    while time.monotonic() < deadline:
+    pauses = poll_delays()
+    while True:
         u = read_json(client, LAST_RESULT) or {}
         if u.get("corte") == cut_id and u.get("solicitud") == nonce:
             if u.get("resultado") == ACTIVATED:
                 return "activated", None
             return "refused", u.get("motivo") or "refused"
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.1)
-    return "failed", f"no answer from the activator within {timeout:.0f} s"
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return "failed", f"no answer from the activator within {timeout:.0f} s"
+        time.sleep(min(next(pauses), left))
