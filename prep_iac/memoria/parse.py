@@ -2,8 +2,9 @@
 
 Files are read in chunks of whole lines (plain or gzip, rotated ones included; the next chunk
 is read on a thread while one is parsed); each chunk is split on '"' by polars' CSV reader
-(Rust, multi-threaded) and reduced at once to a few small frames keyed by 10-minute bucket. Nothing per line survives a chunk, so memory is bounded by the
-number of distinct (bucket, page, status), (bucket, visitor) ... keys, not by the log's size.
+(Rust, multi-threaded) and reduced at once to a few small frames keyed by 10-minute bucket.
+Nothing per line survives a chunk, so memory is bounded by the number of distinct (bucket,
+page, status), (bucket, visitor) ... keys, not by the log's size.
 Per-line datetime objects are never built: the 10-minute key is a fixed-width slice of the
 timestamp, converted once per distinct key (see logformat.ten_minute_epoch) into the bucket's
 epoch, an integer that every line of the chunk then carries.
@@ -83,12 +84,16 @@ def log_files(root: Path) -> list[Path]:
     return [p for *_, p in sorted(found)]
 
 
+DAMAGE = (EOFError, OSError, IsalError)  # a gzip stream cut short or corrupt, a read error
+
+
 def _chunks(path: Path, damaged: list[str], size: int | None = None
             ) -> Iterator[tuple[bytes, int]]:
     """Whole-line chunks of a plain or gzip file (gzip told by its magic, not its name), each
-    with how many bytes of the file on disk it advanced (for an honest progress bar). A gzip
-    file damaged part way (a rotation cut short, a bad copy) ends at the last whole chunk
-    before the damage, which `damaged` then names: the rest of the logs still count."""
+    with how many bytes of the file on disk it advanced (for an honest progress bar). A file
+    damaged part way (a rotation cut short, a bad copy, a read error) ends at the damage, less
+    at most 64 KiB before it (_before_damage), and `damaged` names it: the other files still
+    count whole."""
     with open(path, "rb") as raw:
         f = _opened(raw)
         pos = lines = served = 0
@@ -112,9 +117,6 @@ def _chunks(path: Path, damaged: list[str], size: int | None = None
             served += len(block)
             yield block, now - pos
             pos = now
-
-
-DAMAGE = (EOFError, OSError, IsalError)  # a gzip stream cut short or corrupt, a read error
 
 
 def _opened(raw):
