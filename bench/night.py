@@ -80,6 +80,11 @@ def one_size(n: int, periodo: str, args) -> dict | None:
         print(f"  night's CPU (cores): machine {c['machine_cores']}, difusores "
               f"{c['difusores_cores']} ({c['per_difusor_cores']} each), publisher "
               f"{c['publisher_cores']}, the rest {c['rest_cores']}")
+        for part in ("difusores", "publisher"):
+            units = c.get(f"{part}_units_cores") or {}
+            if units:
+                print(f"    {part} by unit (cores): "
+                      + ", ".join(f"{u} {v}" for u, v in list(units.items())[:6]))
     print(f"  drill checks failed: {', '.join(failed) or 'none'}  (results: {out})",
           flush=True)
     return row
