@@ -227,7 +227,7 @@ def run_report(logs: Path, out: Path, pdf: bool = True) -> tuple[float, float, d
 PHASES = [  # name in --timings -> what it covers
     ("started", "interpreter, prep_iac.cli, click"),
     ("imports", "polars, rich, the report's modules (WeasyPrint's starts on a thread)"),
-    ("parse", "read (a thread ahead) and parse the logs, gzip included"),
+    ("parse", "read and parse the logs (gzip included)"),
     ("aggregate", "series, totals, tops, incidents, report.json"),
     ("figures", "the report's figures"),
     ("html", "report.html"),

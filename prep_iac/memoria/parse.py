@@ -1,10 +1,9 @@
 """Streaming parse of access logs into small partial aggregates.
 
-Files are read in chunks of whole lines (plain or gzip, rotated ones included; the next chunk
-is read on a thread while one is parsed); each chunk is split on '"' by polars' CSV reader
-(Rust, multi-threaded) and reduced at once to a few small frames keyed by 10-minute bucket.
-Nothing per line survives a chunk, so memory is bounded by the number of distinct (bucket,
-page, status), (bucket, visitor) ... keys, not by the log's size.
+Files are read in chunks of whole lines (plain or gzip, rotated ones included); each chunk is
+split on '"' by polars' CSV reader (Rust, multi-threaded) and reduced at once to a few small
+frames keyed by 10-minute bucket. Nothing per line survives a chunk, so memory is bounded by the
+number of distinct (bucket, page, status), (bucket, visitor) ... keys, not by the log's size.
 Per-line datetime objects are never built: the 10-minute key is a fixed-width slice of the
 timestamp, converted once per distinct key (see logformat.ten_minute_epoch) into the bucket's
 epoch, an integer that every line of the chunk then carries.
@@ -15,7 +14,6 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,33 +85,30 @@ def log_files(root: Path) -> list[Path]:
 DAMAGE = (EOFError, OSError, IsalError)  # a gzip stream cut short or corrupt, a read error
 
 
-def _chunks(path: Path, damaged: list[str], size: int | None = None
+def _chunks(path: Path, damaged: list[tuple[Path, str]], size: int | None = None
             ) -> Iterator[tuple[bytes, int]]:
     """Whole-line chunks of a plain or gzip file (gzip told by its magic, not its name), each
     with how many bytes of the file on disk it advanced (for an honest progress bar). A file
     damaged part way (a rotation cut short, a bad copy, a read error) ends at the damage, less
-    at most 64 KiB before it (_before_damage), and `damaged` names it: the other files still
-    count whole."""
+    at most 64 KiB before it (_before_damage), and `damaged` gets (the file, the error): the
+    other files still count whole."""
     with open(path, "rb") as raw:
         f = _opened(raw)
-        pos = lines = served = 0
+        pos = served = 0
         while True:
             try:
                 block = f.read(size or CHUNK_BYTES)
                 if block and not block.endswith(b"\n"):
                     block += f.readline()  # finish the line: one copy at most, no rescans
             except DAMAGE as exc:
+                damaged.append((path, str(exc) or type(exc).__name__))
                 rest = _before_damage(path, served)
-                lines += rest.count(b"\n")
-                damaged.append(f"{path}: {exc or type(exc).__name__} (read up to line "
-                               f"{lines:,})")
                 if rest:
                     yield rest, path.stat().st_size - pos
                 return
             if not block:
                 return
             now = raw.tell()
-            lines += block.count(b"\n")
             served += len(block)
             yield block, now - pos
             pos = now
@@ -145,23 +140,6 @@ def _before_damage(path: Path, served: int, piece: int = 64 << 10) -> bytes:
             pass  # the pieces before it are the point
     rest = b"".join(pieces)
     return rest[:rest.rfind(b"\n") + 1]
-
-
-def _read_ahead(paths: list[Path], damaged: list[str]) -> Iterator[tuple[Path, bytes, int]]:
-    """Every file's chunks in order, the next one read (and inflated) on a thread while the
-    caller parses this one: reads and ISA-L's inflate run outside the GIL, as does polars, so
-    on two cores reading 1M lines (~0.3 s) hides behind their parsing."""
-    def every() -> Iterator[tuple[Path, bytes, int]]:
-        for path in paths:
-            for chunk, advanced in _chunks(path, damaged):
-                yield path, chunk, advanced
-
-    source = every()
-    with ThreadPoolExecutor(1, thread_name_prefix="memoria-read") as reader:
-        ahead = reader.submit(next, source, None)
-        while (item := ahead.result()) is not None:  # a read's error is raised here
-            ahead = reader.submit(next, source, None)
-            yield item
 
 
 def _reduce_chunk(data: bytes) -> tuple[dict, list[pl.DataFrame]]:
@@ -259,9 +237,13 @@ def parse_logs(paths: Iterable[Path], progress: Callable[[int], None] | None = N
     examples: list[str] = []
     paths = list(paths)
     files = [str(path) for path in paths]
-    damaged: list[str] = []
-    for path, chunk, advanced in _read_ahead(paths, damaged):
+    damaged: list[tuple[Path, str]] = []
+    lines_of: dict[Path, int] = {}
+    chunks = ((path, chunk, advanced) for path in paths
+              for chunk, advanced in _chunks(path, damaged))
+    for path, chunk, advanced in chunks:
         stats, frames = _reduce_chunk(chunk)
+        lines_of[path] = lines_of.get(path, 0) + stats["lines"]
         for k in totals:
             totals[k] += stats[k]
         if len(examples) < 5:
@@ -282,7 +264,9 @@ def parse_logs(paths: Iterable[Path], progress: Callable[[int], None] | None = N
                                        "hits": pl.Int64})
         rt = pl.DataFrame(schema={"b": pl.Int64, "bin": pl.Int32, "n": pl.Int64})
     return Parsed(traffic=traffic, visitors=visitors, sources=sources, rt=rt, files=files,
-                  malformed_examples=examples, damaged=damaged, **totals)
+                  malformed_examples=examples, **totals,
+                  damaged=[f"{path}: {error} (read up to line {lines_of.get(path, 0):,})"
+                           for path, error in damaged])
 
 
 def rt_bin_upper_ms(b: int) -> float:
