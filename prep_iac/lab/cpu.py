@@ -84,12 +84,14 @@ def units_split(before: Snapshot, after: Snapshot, prefix: str) -> dict[str, flo
         early = before.units.get(host, {})
         if not host.startswith(prefix) or SYSTEM_SLICE not in early or SYSTEM_SLICE not in late:
             continue
-        services = 0.0
+        services = 0.0  # of system.slice's, alive at both ends
         for unit, seconds in late.items():
-            if unit in early and unit != SYSTEM_SLICE:
-                spent = max(0.0, seconds - early[unit])
-                total[unit] = total.get(unit, 0.0) + spent
-                services += spent if unit != SYSTEMD else 0.0
+            if unit not in early or unit == SYSTEM_SLICE:
+                continue
+            spent = max(0.0, seconds - early[unit])
+            total[unit] = total.get(unit, 0.0) + spent
+            if unit != SYSTEMD:
+                services += spent
         ended = late[SYSTEM_SLICE] - early[SYSTEM_SLICE] - services
         total[ENDED] = total.get(ENDED, 0.0) + max(0.0, ended)
     return dict(sorted(total.items(), key=lambda kv: -kv[1]))
