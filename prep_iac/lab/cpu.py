@@ -40,11 +40,13 @@ SYSTEMD, SYSTEM_SLICE, ENDED = "init.scope", "system.slice", "ended units"
 
 
 def host_units_s(lab: str, host: str) -> dict[str, float]:
-    """CPU seconds of the host's systemd, its system.slice and each service in it, so far."""
+    """CPU seconds of the host's systemd, its system.slice and each service in it (also in
+    its sub-slices: templates such as nut-driver@ups.service live there), so far."""
     payload = host_cgroup(lab, host) / "payload"
+    system = payload / SYSTEM_SLICE
     out = {}
-    for group in (payload / SYSTEMD, payload / SYSTEM_SLICE,
-                  *sorted((payload / SYSTEM_SLICE).glob("*.service"))):
+    for group in (payload / SYSTEMD, system, *sorted(system.glob("*.service")),
+                  *sorted(system.glob("*.slice/*.service"))):
         seconds = _usage_s(group)
         if seconds is not None:
             out[group.name] = seconds

@@ -53,8 +53,9 @@ def test_a_host_s_units_from_its_cgroups(tmp_path, monkeypatch):
     _stat(payload / "system.slice", 9.0)
     _stat(payload / "system.slice" / "ssh.service", 4.0)
     _stat(payload / "system.slice" / "system-getty.slice", 0.2)  # a slice, not a service
+    _stat(payload / "system.slice" / "system-getty.slice" / "getty@tty1.service", 0.1)
     assert cpu.host_units_s("drill", "difusor-1") == {
-        "init.scope": 1.5, "system.slice": 9.0, "ssh.service": 4.0}
+        "init.scope": 1.5, "system.slice": 9.0, "ssh.service": 4.0, "getty@tty1.service": 0.1}
     assert cpu.host_units_s("drill", "difusor-9") == {}
 
 
