@@ -6,11 +6,12 @@ so `prep-iac inventory check` does not pay for loading WeasyPrint or paramiko.
 
 import importlib
 import os
+import signal
 import sys
 
 import click
 
-from prep_iac import __version__
+from prep_iac import __version__, children
 from prep_iac.errors import PrepError
 
 # name -> "module:attribute" of a click command or group
@@ -85,8 +86,13 @@ def main():
         exc.show()
         sys.exit(exc.exit_code)
     except click.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(1)
+        signum = children.received()
+        if signum is None:
+            click.echo("aborted", err=True)
+            sys.exit(1)
+        click.echo(f"interrupted by {signal.Signals(signum).name}: its child processes were "
+                   "ended and its cleanup run", err=True)
+        sys.exit(128 + signum)
     sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -95,6 +101,7 @@ def run():
     (tests call main()), so only a real command's process can end by os._exit."""
     global skip_teardown
     skip_teardown = False
+    children.install()
     try:
         main()
     except SystemExit as exc:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from prep_iac import children
 from prep_iac.paths import INVENTORIES_DIR, REPO_DIR
 
 PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
@@ -83,10 +83,10 @@ def run_deploy(inventory: str | Path, deploy_file: str | Path, limit: str | None
     cmd = pyinfra_command(deploy_file, limit, dry=dry, yes=yes, extra_args=extra_args or ())
     env = {**os.environ, "PREP_INVENTORY": str(Path(inventory).resolve()), **(extra_env or {})}
     if not capture:
-        proc = subprocess.run(cmd, cwd=cwd, env=env, timeout=timeout, check=False)
+        proc = children.run(cmd, cwd=cwd, env=env, timeout=timeout)
         return DeployResult(proc.returncode, 0, 0, 0, "")
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    proc = children.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
+                        timeout=timeout)
     output = proc.stdout + proc.stderr
     changed, errors, unchanged = parse_results(output)
     return DeployResult(proc.returncode, changed, unchanged, errors, output)

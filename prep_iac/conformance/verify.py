@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from prep_iac import preflight
+from prep_iac import children, preflight
 from prep_iac.conformance import deadlines, sshconfig
 from prep_iac.conformance.aggregate import build_report
 from prep_iac.conformance.checkids import SUITES_DIR, suite_requirements
@@ -89,8 +89,8 @@ def run_host(name: str, address: str, paths: dict, progress: Progress) -> list[C
                          results_file, name, paths["ini"], reader=paths.get("reader", False))
     progress(name, "comprobando")
     try:
-        run = subprocess.run(cmd, capture_output=True, text=True, timeout=HOST_TIMEOUT_S,
-                             stdin=subprocess.DEVNULL, check=False)
+        run = children.run(cmd, capture_output=True, text=True, timeout=HOST_TIMEOUT_S,
+                           stdin=subprocess.DEVNULL)
         output = run.stdout + run.stderr
     except subprocess.TimeoutExpired as exc:
         run, output = None, f"pytest no terminó en {HOST_TIMEOUT_S} s: {exc}"

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from prep_iac import children
 from prep_iac.contract import DEFAULT_PERIOD_S, JOURNAL_PUBLISHER, MISSED_PERIODS
 from prep_iac.errors import PrepError
 from prep_iac.inventory import load_inventory
@@ -327,8 +328,8 @@ def _report(cmd: list[str], out: Path, timeout: float) -> dict:
     any other (the night's results are kept), and stopped with the checks it started: it
     runs in a session of its own, whose whole process group is ended."""
     html = str((out / "conformance.html").relative_to(out.parent))
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          start_new_session=True) as proc:
+    with children.popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                        start_new_session=True) as proc:
         try:
             output, _ = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
 import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+from prep_iac import children
 from prep_iac.errors import PrepError
 from prep_iac.inventory import load_inventory
 from prep_iac.lab import cpu
@@ -136,15 +136,15 @@ def _memoria(inventory: Path, out: Path, started) -> dict | None:
     hasta = (dt.datetime.now(started.tzinfo) + dt.timedelta(minutes=5)).strftime(fmt)
     tz = ["--tz", str(started.tzinfo)] if str(started.tzinfo) != "UTC" else ["--tz", "UTC"]
     logs = out / "memoria-logs"
-    collect = subprocess.run([*prep, "collect", "-i", str(inventory), "--desde", desde,
-                              "--hasta", hasta, *tz, "--out", str(logs)],
-                             capture_output=True, text=True, timeout=600, check=False)
+    collect = children.run([*prep, "collect", "-i", str(inventory), "--desde", desde,
+                            "--hasta", hasta, *tz, "--out", str(logs)],
+                           capture_output=True, text=True, timeout=600)
     if collect.returncode:
         return {"html": "", "hits": 0, "visitors": 0, "error": collect.stderr[-1500:]}
     report_dir = out / "memoria"
-    report = subprocess.run([*prep, "report", "--logs", str(logs), "--desde", desde, "--hasta",
-                             hasta, *tz, "-i", str(inventory), "--out", str(report_dir)],
-                            capture_output=True, text=True, timeout=600, check=False)
+    report = children.run([*prep, "report", "--logs", str(logs), "--desde", desde, "--hasta",
+                           hasta, *tz, "-i", str(inventory), "--out", str(report_dir)],
+                          capture_output=True, text=True, timeout=600)
     if report.returncode:
         return {"html": "", "hits": 0, "visitors": 0, "error": report.stderr[-1500:]}
     totals = json.loads((report_dir / "report.json").read_text())["window"]["totals"]

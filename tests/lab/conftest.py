@@ -49,7 +49,7 @@ def lab_settings() -> dict:
 
 # The labs some tests boot beside the session's, each on its own /24 after the session's
 # subnet (ci on 10.79.0.0/24: the drill's on 10.79.1.0/24, and so on): they may run at once.
-SIDE_LABS = {"sim": 1, "fs": 2, "guia": 3, "roto": 4}
+SIDE_LABS = {"sim": 1, "fs": 2, "guia": 3, "roto": 4, "stop": 5}
 
 
 def side_lab(kind: str) -> tuple[str, str]:

@@ -25,7 +25,7 @@ def checked(monkeypatch):
 
 @pytest.fixture
 def ran(monkeypatch, checked):
-    """subprocess.run inside the runner, recorded instead of run."""
+    """The runner's child process (children.run), recorded instead of run."""
     calls = []
 
     def fake_run(cmd, **kw):
@@ -33,7 +33,7 @@ def ran(monkeypatch, checked):
         out = "    Grand total     12     3       0      9          \n"
         return subprocess.CompletedProcess(cmd, 0, out if kw.get("capture_output") else None, "")
 
-    monkeypatch.setattr(pyinfra_run.subprocess, "run", fake_run)
+    monkeypatch.setattr(pyinfra_run.children, "run", fake_run)
     return calls
 
 
@@ -69,7 +69,7 @@ def test_the_cli_checks_the_hosts_it_deploys_before_pyinfra(ran, checked):
 
 
 def test_the_cli_exits_with_pyinfras_code(monkeypatch, checked):
-    monkeypatch.setattr(pyinfra_run.subprocess, "run",
+    monkeypatch.setattr(pyinfra_run.children, "run",
                         lambda cmd, **kw: subprocess.CompletedProcess(cmd, 3))
     from click.testing import CliRunner
 
