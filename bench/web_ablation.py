@@ -22,8 +22,7 @@ HTTP_CONF = "/etc/nginx/" + nginx_component.CONFIG_FILES["prep-http.conf.j2"]
 SERVERS = "/etc/nginx/" + nginx_component.CONFIG_FILES["prep-servers.conf.j2"]
 BODY = "/etc/nginx/" + nginx_component.CONFIG_FILES["prep-server-body.conf.j2"]
 WAF_SNIPPET = waf.SNIPPET
-WAF_MAPS = waf.MAPS
-FILES = (NGINX_CONF, HTTP_CONF, SERVERS, BODY, WAF_SNIPPET, WAF_MAPS)
+FILES = (NGINX_CONF, HTTP_CONF, SERVERS, BODY, WAF_SNIPPET)
 FIREWALL_TABLE = "inet prep"
 
 
@@ -66,8 +65,6 @@ _BEFORE = {
               (BODY, r"^ *if \(\$prep_estado\) \{\n.*\n *\}\n", _FLAGS_IN_LOCATION)],
     "try_files": [(BODY, r"^(location / \{)$",
                    r"\1\n    try_files $uri $uri/index.html $uri/ =404;")],
-    # Every URI pattern tried on every request: the plain-path shortcut taken out.
-    "waf_plain": [_drop(WAF_MAPS, r"^ *\S+ \$prep_waf_plain;\n")],
 }
 
 
@@ -101,9 +98,7 @@ def variants(ruleset: str = firewall.RULESET) -> list[Variant]:
         Variant("before: flag tests in location / (disable_symlinks walk)", _BEFORE["flags"]),
         Variant("before: try_files $uri $uri/index.html $uri/ =404", _BEFORE["try_files"]),
         Variant("before: the three together (the 2026-11 config)",
-                [edit for key, edits in _BEFORE.items() if key != "waf_plain" for edit in edits]),
-        Variant("before: all 13 URI patterns on every request (no plain-path map)",
-                _BEFORE["waf_plain"]),
+                [edit for edits in _BEFORE.values() for edit in edits]),
         # Candidates (not deployed): what they would buy.
         Variant("+ open_file_cache in location / (not deployed)",
                 [(BODY, r"^(location / \{)$",

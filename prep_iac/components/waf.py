@@ -27,14 +27,6 @@ VOLUME_LOG = "/var/log/nginx/prep.volume.log"
 # page on another origin cannot change it). Matched against "$status:$sec_fetch_site:$ua".
 VOLUME_PATTERN = r"^429::(?!Mozilla/)"
 
-# Names only scanners and exploit kits ask for (on $request_uri, like the patterns below).
-PROBE_NAMES = (r"/\.(?:env|git|svn|hg|aws|ssh|htaccess|htpasswd|ds_store|docker)"
-               r"|(?:wp-(?:login|admin|content|includes)|xmlrpc)|phpmyadmin|/pma/|adminer"
-               r"|\.(?:php\d?|asp|aspx|jsp|cgi|pl|sh|bak|sql|old|swp)(?:$|\?|%3f|/)"
-               r"|/cgi-bin/|/etc/(?:passwd|shadow)|/proc/self|(?:boot|win)\.ini"
-               r"|\$\{jndi|%24%7bjndi|/actuator|/solr/|/vendor/phpunit|/hnap1|/boaform"
-               r"|/manager/html|/console/|/owa/|/autodiscover|/server-status|/\.well-known/"
-               r"security\.txt\.php")
 # (reason, pattern on $request_uri: raw, still percent-encoded, case-insensitive).
 # Encodings: %27 ', %22 ", %2e ., %2f /, %5c \, %20 and + space, %28 (, %3d =, %3c <.
 _Q = r"""(?:'|%27|"|%22)"""
@@ -54,16 +46,16 @@ URI_PATTERNS = [
     ("sqli", rf"{_Q}{_S}*(?:--|#|%23|/\*|%2f%2a)"),
     ("xss", (r"(?:<|%3c)(?:/|%2f)?(?:script|iframe|svg|img|body|object|embed)"
             r"|javascript(?::|%3a)|on(?:error|load|mouseover)(?:\s|%20|\+)*(?:=|%3d)")),
-    ("probe", PROBE_NAMES),
+    ("probe", (r"/\.(?:env|git|svn|hg|aws|ssh|htaccess|htpasswd|ds_store|docker)"
+              r"|(?:wp-(?:login|admin|content|includes)|xmlrpc)|phpmyadmin|/pma/|adminer"
+              r"|\.(?:php\d?|asp|aspx|jsp|cgi|pl|sh|bak|sql|old|swp)(?:$|\?|%3f|/)"
+              r"|/cgi-bin/|/etc/(?:passwd|shadow)|/proc/self|(?:boot|win)\.ini"
+              r"|\$\{jndi|%24%7bjndi|/actuator|/solr/|/vendor/phpunit|/hnap1|/boaform"
+              r"|/manager/html|/console/|/owa/|/autodiscover|/server-status|/\.well-known/"
+              r"security\.txt\.php")),
     ("probe", (r"(?:;|%3b|\||%7c|`|%60|\$\(|%24%28)(?:\s|%20|\+)*(?:id|uname|cat|wget|curl"
               r"|nc|bash|sh|powershell|cmd)(?:\s|%20|\+|$|;|%3b)")),
 ]
-# A plain path: names of letters, digits, `-` and `_`, dots only inside a name, no query. Of
-# the patterns above only PROBE_NAMES can match one (every other needs a quote, `%`, `;`,
-# `<`, `=`, `(`, `+`, `*`, a space, `|`, `..` or a `/.`, none of which a plain path has), so a
-# plain path is tried against PROBE_NAMES alone. Nearly every request of a PREP night is one
-# (pages, JSON, images): 2 PCRE calls instead of 13, the same verdict (docs/web.md).
-PLAIN_PATH = r"^(?:/[a-z0-9_-]+(?:\.[a-z0-9_-]+)*)*/?$"
 # On $http_user_agent: tools that only an attacker or a scanner announces.
 UA_PATTERN = (r"sqlmap|nikto|nmap|masscan|zgrab|nuclei|dirbuster|gobuster|dirb/|wpscan"
               r"|acunetix|nessus|openvas|w3af|fimap|havij|zmeu|jaeles|ffuf|feroxbuster"
@@ -93,7 +85,6 @@ def nginx_unquote(key: str) -> str:
 
 def maps() -> str:
     return render("waf", "prep-waf.conf.j2", uri=[(r, nginx_regex(p)) for r, p in URI_PATTERNS],
-                  plain=nginx_regex(PLAIN_PATH), probe_names=nginx_regex(PROBE_NAMES),
                   ua=nginx_regex(UA_PATTERN), volume='"~' + VOLUME_PATTERN + '"')
 
 
