@@ -21,8 +21,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 FIGURES = HERE / "figures.json"
-ORDER = ["corte.py", "nacional.py", "memoria.py", "lab_boot.py", "web.py", "publish.py", "verify.py",
-         "deploy.py", "night.py"]
+ORDER = ["corte.py", "nacional.py", "memoria.py", "lab_boot.py", "web.py", "waf.py", "publish.py",
+         "verify.py", "deploy.py", "night.py"]
 
 
 def run_one(script: Path, args: list[str]) -> dict:
