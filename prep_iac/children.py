@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-_lock = threading.RLock()  # re-entrant: the handler runs in the main thread, maybe inside
+_lock = threading.RLock()  # re-entrant: the handler may interrupt the main thread holding it
 _live: dict[int, tuple[subprocess.Popen, bool]] = {}  # pid: (process, leads its own group)
 _received: int | None = None  # the signal that interrupted the command, once one did
 
