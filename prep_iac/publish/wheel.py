@@ -20,8 +20,8 @@ ENTRY_POINTS = ("[console_scripts]\nprep-iac = prep_iac.cli:main\n"
                 "prep-publisher = prep_iac.onhost.publisher.service:main\n")
 SKIP_DIRS = {"__pycache__"}
 # What the publisher host runs, relative to the package.
-RUNTIME = ("__init__.py", "contract.py", "errors.py", "paths.py", "preflight.py", "onhost", "cli.py",
-           "console.py", "publish", "templates/publisher")
+RUNTIME = ("__init__.py", "children.py", "contract.py", "errors.py", "paths.py", "preflight.py",
+           "onhost", "cli.py", "console.py", "publish", "templates/publisher")
 
 
 def _files(root: Path):

@@ -173,3 +173,29 @@ def test_the_publisher_wheel_carries_onhost_and_the_contract_whole(tmp_path):
     (tmp_path / "b").mkdir()
     again = wheel.build(tmp_path / "b")
     assert again.read_bytes() == first.read_bytes()  # same sources, same bytes: no reinstall
+
+
+def test_the_publisher_wheels_commands_import_from_the_wheel_alone(tmp_path):
+    """What the publisher host runs (`prep-iac status`, `prep-publisher`) imports nothing the
+    wheel leaves out: unpacked, with the repository's editable install switched off (its
+    finder would supply any module by name), a module missing from wheel.RUNTIME fails here
+    instead of on the host."""
+    import subprocess
+    import sys
+    import zipfile
+
+    from prep_iac.publish import wheel
+
+    (tmp_path / "whl").mkdir()
+    zipfile.ZipFile(wheel.build(tmp_path / "whl")).extractall(tmp_path / "site")
+    code = ("import sys\n"
+            "sys.meta_path[:] = [f for f in sys.meta_path\n"
+            "                    if not getattr(f, '__module__', '').startswith('__editable__')]\n"
+            "sys.path[:] = [p for p in sys.path if '__editable__' not in p]\n"
+            "import prep_iac, prep_iac.cli, prep_iac.publish.cli, prep_iac.onhost.publisher.service\n"
+            "print(prep_iac.__file__)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"},
+                          cwd=tmp_path, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().startswith(str(tmp_path / "site"))
