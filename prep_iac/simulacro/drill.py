@@ -337,8 +337,23 @@ def _report(cmd: list[str], out: Path, timeout: float) -> dict:
             output, _ = proc.communicate()
             return {"ok": False, "html": html, "rc": None, "timed_out": round(timeout),
                     "output": output[-2000:]}
-    return {"ok": proc.returncode == 0, "html": html, "rc": proc.returncode,
-            "output": output[-2000:]}
+    report = {"ok": proc.returncode == 0, "html": html, "rc": proc.returncode,
+              "output": output[-2000:]}
+    if not report["ok"]:
+        report["failed"] = _failed_checks(out / "conformance.json")
+    return report
+
+
+def _failed_checks(report_file: Path) -> list[str]:
+    """The checks a failed run found "no cumple" ("host check" for a verify of several
+    hosts), so the drill's verdict says which without opening the report."""
+    try:
+        rows = json.loads(report_file.read_text())["comprobaciones"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []  # no report written: the run's output says why
+    hosts = {row.get("host") for row in rows}
+    return [row["check"] if len(hosts) == 1 else f"{row.get('host')} {row['check']}"
+            for row in rows if row.get("status") == "no cumple"]
 
 
 def _target(name: str, difusor, ca_file: str | None, on_lab: bool) -> Target:

@@ -37,7 +37,10 @@ def conformance_check(title: str, reports: dict) -> dict:
 def _outcome(report: dict) -> str:
     if report.get("timed_out"):
         return f"no terminó en {report['timed_out']} s"
-    return "cumple" if report["ok"] else "no cumple"
+    if report["ok"]:
+        return "cumple"
+    failed = report.get("failed") or []
+    return f"no cumple ({', '.join(failed)})" if failed else "no cumple"
 
 
 def propagation_check(cuts: list[dict], difusores: list[str], period_s: float, observer,

@@ -1,6 +1,7 @@
 """A conformance run of the drill (verify, audits) that does not end in time: a failed check
 with its reason, the drill's results kept, and the run stopped with what it started."""
 
+import json
 import os
 import sys
 import time
@@ -42,8 +43,28 @@ def test_a_run_in_time_keeps_its_exit_code_and_output(tmp_path):
     report = drill._report([sys.executable, "-c", "print('hecho'); raise SystemExit(1)"],
                            tmp_path / "audit-difusor-1-apertura", timeout=30)
     assert report == {"ok": False, "html": "audit-difusor-1-apertura/conformance.html", "rc": 1,
-                      "output": "hecho\n"}
+                      "output": "hecho\n", "failed": []}
     ok = drill._report([sys.executable, "-c", "pass"], tmp_path / "verify-apertura", timeout=30)
     assert ok["ok"] is True and ok["rc"] == 0
     assert verdicts.conformance_check("x", {"verify": ok, "audit": report})["detail"] == \
         "verify: cumple, audit: no cumple"
+
+
+def test_a_failed_run_names_the_checks_it_found_failing(tmp_path):
+    """The drill's verdict says which checks failed, read from the run's conformance.json."""
+    rows = [{"check": "audit::enlace", "host": "difusor-2", "status": "no cumple"},
+            {"check": "audit::marcos", "host": "difusor-2", "status": "cumple"},
+            {"check": "audit::puertos", "host": "difusor-2", "status": "no cumple"}]
+    out = tmp_path / "audit-difusor-2-cierre"
+    write = ("import json, pathlib, sys; p = pathlib.Path(sys.argv[1]); p.mkdir(); "
+             "(p / 'conformance.json').write_text(json.dumps({'comprobaciones': "
+             f"{rows!r}}})); raise SystemExit(1)")
+    report = drill._report([sys.executable, "-c", write, str(out)], out, timeout=30)
+    assert report["failed"] == ["audit::enlace", "audit::puertos"]
+    assert verdicts.conformance_check("x", {"audit difusor-2": report})["detail"] == \
+        "audit difusor-2: no cumple (audit::enlace, audit::puertos)"
+    verify = [{"check": "web::tls", "host": "difusor-1", "status": "no cumple"},
+              {"check": "web::tls", "host": "difusor-2", "status": "cumple"}]
+    (tmp_path / "conformance.json").write_text(json.dumps({"comprobaciones": verify}))
+    assert drill._failed_checks(tmp_path / "conformance.json") == ["difusor-1 web::tls"]
+    assert drill._failed_checks(tmp_path / "missing.json") == []
