@@ -37,6 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from prep_iac.components import waf
+from prep_iac.lab.host import children
 
 PORT = 18087
 URIS = ["/index.html", "/municipio_07.html", "/datos/municipio_05.json", "/estado.json",
@@ -102,7 +103,7 @@ def nginx_config(root: Path, maps: str) -> str:
 
 
 def worker_cpu_s(master: int) -> float:
-    (worker,) = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    (worker,) = children(master)
     fields = Path(f"/proc/{worker}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 

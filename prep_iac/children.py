@@ -78,8 +78,7 @@ def popen(cmd: list[str], **kw) -> Iterator[subprocess.Popen]:
 
 
 def run(cmd: list[str], *, input: str | bytes | None = None, timeout: float | None = None,
-        capture_output: bool = False, check: bool = False,
-        **kw) -> subprocess.CompletedProcess:
+        capture_output: bool = False, **kw) -> subprocess.CompletedProcess:
     """subprocess.run() on a tracked child. On a timeout the child is killed and
     TimeoutExpired raised, as subprocess.run does."""
     if capture_output:
@@ -93,7 +92,4 @@ def run(cmd: list[str], *, input: str | bytes | None = None, timeout: float | No
             proc.kill()
             proc.communicate()
             raise
-    done = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
-    if check:
-        done.check_returncode()
-    return done
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)

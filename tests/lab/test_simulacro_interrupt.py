@@ -12,28 +12,24 @@ from pathlib import Path
 import pytest
 from conftest import assert_nothing_left, require_root, side_lab
 
+from prep_iac.lab.host import alive, cmdline
+
 pytestmark = pytest.mark.lab
 
 
 def pyinfra_children(pid: int) -> list[int]:
-    """PIDs of the pyinfra processes `pid` started."""
+    """PIDs of the pyinfra processes `pid` started. By parent PID, not host.children: that
+    lists one thread's children, and the drill starts its deploys from worker threads."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            argv = (stat.parent / "cmdline").read_bytes().split(b"\0")
+            ppid = int(stat.read_text().rpartition(")")[2].split()[1])
         except (OSError, IndexError, ValueError):
             continue  # ended while read
-        if ppid == pid and any(a.endswith(b"/pyinfra") for a in argv):
-            found.append(int(stat.parent.name))
+        pid_of = int(stat.parent.name)
+        if ppid == pid and any(a.endswith("/pyinfra") for a in cmdline(pid_of)):
+            found.append(pid_of)
     return found
-
-
-def running(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_a_drill_stopped_during_its_deploys_takes_its_lab_down(tmp_path):
@@ -60,7 +56,7 @@ def test_a_drill_stopped_during_its_deploys_takes_its_lab_down(tmp_path):
         text = log.read_text()
         assert returncode == 143, text[-3000:]
         assert "interrupted by SIGTERM" in text
-        assert not [p for p in deploys if running(p)]
+        assert not [p for p in deploys if alive(p)]
         # the teardown alone: a first deploy would still have had minutes to go
         assert took < 120, f"the drill took {took:.0f} s to stop"
         assert_nothing_left(name)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from prep_iac.lab.host import alive
+
 REPO = Path(__file__).resolve().parents[2]
 
 HANG = '''
@@ -56,14 +58,6 @@ cli.SUBCOMMANDS["hang"] = "hang_cmd:hang"
 sys.argv = ["prep-iac", "hang", sys.argv[2]]
 cli.run()
 '''
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 def wait_for(path: Path, seconds: float = 20) -> None:
